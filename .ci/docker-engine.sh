@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Make a Docker engine answer `docker info` on a Debian machine as root.
+# Idempotent: does nothing when an engine already answers. There is no systemd
+# on these machines, so dockerd is started in the background and waited for.
+set -euo pipefail
+
+if docker info >/dev/null 2>&1; then
+    exit 0
+fi
+
+if ! command -v dockerd >/dev/null 2>&1 || ! command -v debootstrap >/dev/null 2>&1; then
+    if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "error: no Docker engine answers and this is not a Debian machine as root;" \
+             "start Docker yourself and rerun" >&2
+        exit 1
+    fi
+    echo "installing docker.io and debootstrap from Debian..." >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq docker.io debootstrap >/dev/null
+fi
+
+mkdir -p /var/log/taskforge
+echo "starting dockerd (log: /var/log/taskforge/dockerd.log)..." >&2
+nohup dockerd >/var/log/taskforge/dockerd.log 2>&1 &
+
+for _ in $(seq 1 60); do
+    if docker info >/dev/null 2>&1; then
+        exit 0
+    fi
+    sleep 1
+done
+echo "error: dockerd did not answer within 60 s; see /var/log/taskforge/dockerd.log" >&2
+exit 1

@@ -1,0 +1,44 @@
+# taskforge — `make help` lists the targets. Every target does its own set-up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+
+.PHONY: help demo test check lint typecheck bench docker base-image clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+docker:  ## make a Docker engine answer (installs docker.io on Debian as root)
+	@bash .ci/docker-engine.sh
+
+base-image: $(STAMP) docker  ## pull or bootstrap the Python base image
+	@$(BIN)/python -m dockerfiles.base
+
+demo: $(STAMP) docker base-image  ## mine, build, verify and write the sample repository to data/demo
+	$(BIN)/taskforge demo --out data/demo
+
+test: $(STAMP) docker base-image  ## the whole suite, Docker tests included
+	$(BIN)/python -m pytest -ra
+
+lint: $(STAMP)  ## ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)  ## mypy --strict
+	$(BIN)/mypy
+
+check: lint typecheck test  ## lint, types and tests
+
+bench: $(STAMP) docker base-image  ## benchmarks: print figures, never fail on timing
+	$(BIN)/python -m pytest tests/benchmarks -s -p no:cacheprovider
+
+clean:  ## remove the virtualenv and generated data (keeps images)
+	rm -rf $(VENV) data/demo data/cache

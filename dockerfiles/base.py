@@ -1,0 +1,125 @@
+"""Base images: Debian with Python, pulled where a registry answers, else bootstrapped.
+
+Where ``docker pull python:X.Y-slim`` works, that is the base. Where no registry is reachable
+(this project's own machines), the Debian suite of that Python's era is bootstrapped with
+``debootstrap --variant=minbase`` (python3, venv, CA certificates included) and imported with
+``docker import``: about 45 s, once per machine. Either way the result has ``python3`` on the
+PATH and is recorded by tag and id.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import docker.errors
+
+from pipeline.errors import ImageBuildError, UserInputError
+
+log = logging.getLogger(__name__)
+
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+BOOTSTRAP_PACKAGES = "python3,python3-venv,ca-certificates"
+
+
+@dataclass(frozen=True)
+class BaseImage:
+    """A Python base: the registry image to try first and the Debian suite to fall back on."""
+
+    python: str  # "3.11"
+    suite: str  # Debian suite whose python3 is that version
+
+    @property
+    def registry_tag(self) -> str:
+        return f"python:{self.python}-slim"
+
+    @property
+    def bootstrap_tag(self) -> str:
+        return f"taskforge/debian:{self.suite}-py{self.python}"
+
+
+# The Debian suites that exist and the Python each ships (ARCHITECTURE.md).
+BASES = {
+    "3.9": BaseImage("3.9", "bullseye"),
+    "3.11": BaseImage("3.11", "bookworm"),
+    "3.13": BaseImage("3.13", "trixie"),
+}
+DEFAULT_PYTHON = "3.11"
+
+
+def ensure_base_image(client: docker.DockerClient, python: str = DEFAULT_PYTHON) -> str:
+    """The tag of a ready base image for ``python``, pulling or bootstrapping it once."""
+    if python not in BASES:
+        raise UserInputError(f"no base image for Python {python}; known: {', '.join(BASES)}")
+    base = BASES[python]
+    for tag in (base.registry_tag, base.bootstrap_tag):
+        if _exists(client, tag):
+            return tag
+    try:
+        client.images.pull(base.registry_tag)
+        return base.registry_tag
+    except docker.errors.APIError as error:
+        log.info(
+            "cannot pull %s (%s); bootstrapping Debian %s",
+            base.registry_tag,
+            str(error).splitlines()[0],
+            base.suite,
+        )
+    bootstrap_debian(client, base)
+    return base.bootstrap_tag
+
+
+def bootstrap_debian(client: docker.DockerClient, base: BaseImage) -> None:
+    """debootstrap the suite into a temporary folder and import it as ``base.bootstrap_tag``."""
+    if shutil.which("debootstrap") is None:
+        raise UserInputError(
+            "debootstrap is not installed and no registry answers; "
+            "on Debian as root run: bash .ci/docker-engine.sh"
+        )
+    with tempfile.TemporaryDirectory(prefix="taskforge-rootfs-") as rootfs:
+        command = [
+            "debootstrap",
+            "--variant=minbase",
+            f"--include={BOOTSTRAP_PACKAGES}",
+            base.suite,
+            rootfs,
+            DEBIAN_MIRROR,
+        ]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            log_path = Path(tempfile.gettempdir()) / f"debootstrap-{base.suite}.log"
+            log_path.write_text(result.stdout + result.stderr)
+            raise ImageBuildError(base.bootstrap_tag, "debootstrap failed", str(log_path))
+        tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
+        assert tar.stdout is not None
+        repository, tag = base.bootstrap_tag.split(":")
+        client.api.import_image_from_stream(tar.stdout, repository=repository, tag=tag)
+        tar.wait()
+
+
+def _exists(client: docker.DockerClient, tag: str) -> bool:
+    try:
+        client.images.get(tag)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+def main() -> None:
+    """``python -m dockerfiles.base [PYTHON]``: make the base image ready, print its tag."""
+    import sys
+
+    from validators.sandbox import docker_client
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    python = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_PYTHON
+    print(ensure_base_image(docker_client(), python))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""Build a repository's environment image with docker-py: one per dependency fingerprint.
+
+The fingerprint hashes what decides the environment: the base image id, the Dockerfile
+template, the recipe and the dependency files at the environment commit. The image tag is
+derived from it (``taskforge-env/owner__name:<fingerprint>``), so an image that exists is
+reused, never rebuilt, and tasks that share a fingerprint share one image.
+
+Builds may use the network; the host's CA bundle and package-index settings are passed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import string
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import docker
+import docker.errors
+import git
+
+from dockerfiles.recipe import dependency_files, group_requirements, read_file
+from pipeline.errors import ImageBuildError
+from pipeline.records import ImageRef, InstallConfig
+
+INDEX_SETTINGS = (
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "UV_INDEX_URL",
+    "UV_EXTRA_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+)
+GROUP_REQUIREMENTS = "taskforge-dependency-groups.txt"
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """Everything that decides one environment image."""
+
+    repo: str
+    commit: str  # the environment setup commit whose files are installed
+    config: InstallConfig
+    base_image_id: str
+    dependency_files: dict[str, str]
+
+    @property
+    def fingerprint(self) -> str:
+        payload = json.dumps(
+            {
+                "base": self.base_image_id,
+                "template": template_text(),
+                "config": self.config.model_dump(mode="json"),
+                "files": self.dependency_files,
+            },
+            sort_keys=True,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    @property
+    def tag(self) -> str:
+        return f"taskforge-env/{self.repo.replace('/', '__').lower()}:{self.fingerprint[:16]}"
+
+
+def template_text() -> str:
+    return resources.files("dockerfiles").joinpath("env.Dockerfile").read_text()
+
+
+def env_spec(
+    repo: git.Repo, repo_name: str, commit: str, config: InstallConfig, base_image_id: str
+) -> EnvSpec:
+    return EnvSpec(repo_name, commit, config, base_image_id, dependency_files(repo.commit(commit)))
+
+
+def ensure_env_image(
+    client: docker.DockerClient, repo: git.Repo, spec: EnvSpec, log_dir: Path
+) -> ImageRef:
+    """The image for ``spec``: found by its tag, else built (log under ``log_dir``)."""
+    try:
+        return ImageRef(tag=spec.tag, id=client.images.get(spec.tag).id)
+    except docker.errors.ImageNotFound:
+        pass
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"build-{spec.tag.split('/')[-1].replace(':', '-')}.log"
+    with tempfile.TemporaryDirectory(prefix="taskforge-build-") as context:
+        _write_context(Path(context), repo, spec)
+        _build(client, Path(context), spec.tag, log_path)
+    return ImageRef(tag=spec.tag, id=client.images.get(spec.tag).id)
+
+
+def _write_context(context: Path, repo: git.Repo, spec: EnvSpec) -> None:
+    source = context / "source"
+    source.mkdir()
+    archive = context / "source.tar"
+    with archive.open("wb") as handle:
+        repo.archive(handle, spec.commit, format="tar")
+    with tarfile.open(archive) as tar:
+        tar.extractall(source, filter="data")
+    archive.unlink()
+    requirements = []
+    pyproject = read_file(repo.commit(spec.commit), "pyproject.toml")
+    for group in spec.config.dependency_groups:
+        requirements += group_requirements(pyproject, group)
+    if requirements:
+        (source / GROUP_REQUIREMENTS).write_text("\n".join(requirements) + "\n")
+    shutil.copyfile(host_ca_bundle(), context / "host-ca.pem")
+    dockerfile = string.Template(template_text()).safe_substitute(
+        base_image=spec.config.base_image,
+        install_args=shlex.join(install_args(spec.config, bool(requirements))),
+        pretend_version="0.0.0",
+    )
+    (context / "Dockerfile").write_text(dockerfile)
+
+
+def install_args(config: InstallConfig, has_groups: bool) -> list[str]:
+    """The arguments of ``uv pip install`` that realise the recipe."""
+    project = "." + (f"[{','.join(config.extras)}]" if config.extras else "")
+    args = [project]
+    for path in config.requirement_files:
+        args += ["-r", path]
+    if has_groups:
+        args += ["-r", GROUP_REQUIREMENTS]
+    return args + config.extra_packages
+
+
+def host_ca_bundle() -> Path:
+    """The CA bundle the host trusts: ``SSL_CERT_FILE``, else Debian's default."""
+    for candidate in (os.environ.get("SSL_CERT_FILE"), "/etc/ssl/certs/ca-certificates.crt"):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    raise ImageBuildError("(any)", "no CA bundle found on the host; set SSL_CERT_FILE", "-")
+
+
+def _build(client: docker.DockerClient, context: Path, tag: str, log_path: Path) -> None:
+    buildargs = {name: os.environ[name] for name in INDEX_SETTINGS if os.environ.get(name)}
+    error = ""
+    with log_path.open("w") as log:
+        stream = client.api.build(
+            path=str(context),
+            tag=tag,
+            rm=True,
+            forcerm=True,
+            decode=True,
+            buildargs=buildargs,
+            labels={"taskforge": "env"},
+        )
+        for chunk in stream:
+            if "stream" in chunk:
+                log.write(chunk["stream"])
+            if "error" in chunk:
+                error = str(chunk["error"]).strip()
+                log.write(f"ERROR: {error}\n")
+    if error:
+        raise ImageBuildError(tag, error.splitlines()[-1][:200], str(log_path))

@@ -1,0 +1,36 @@
+# The environment image of one repository: its dependencies installed in /opt/venv, shared
+# by every task whose dependency fingerprint matches. Rendered by dockerfiles/builder.py.
+# The repository's source is not kept: a task's tree is copied in at run time.
+FROM ${base_image}
+
+# The host's CA bundle: an intercepting proxy signs TLS on some networks; pip and uv need it.
+COPY host-ca.pem /usr/local/share/taskforge/host-ca.pem
+ENV SSL_CERT_FILE=/usr/local/share/taskforge/host-ca.pem \
+    PIP_CERT=/usr/local/share/taskforge/host-ca.pem \
+    REQUESTS_CA_BUNDLE=/usr/local/share/taskforge/host-ca.pem \
+    UV_NATIVE_TLS=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    UV_NO_CACHE=1 \
+    PYTHONDONTWRITEBYTECODE=1
+# Package-index settings of the host, passed as build arguments (not kept in the image's env).
+ARG PIP_INDEX_URL
+ARG PIP_EXTRA_INDEX_URL
+ARG UV_INDEX_URL
+ARG UV_EXTRA_INDEX_URL
+ARG UV_DEFAULT_INDEX
+
+RUN (id -u taskforge >/dev/null 2>&1 || useradd --create-home --uid 1000 --shell /bin/sh taskforge) \
+    && mkdir -p /repo && chown taskforge:taskforge /repo \
+    && python3 -m venv /opt/venv \
+    && /opt/venv/bin/python -m pip install --quiet uv
+ENV PATH=/opt/venv/bin:$PATH VIRTUAL_ENV=/opt/venv
+
+COPY source/ /tmp/source/
+RUN cd /tmp/source \
+    && SETUPTOOLS_SCM_PRETEND_VERSION=${pretend_version} uv pip install --python /opt/venv/bin/python ${install_args} \
+    && rm -rf /tmp/source \
+    && chown -R taskforge:taskforge /opt/venv
+
+USER taskforge
+WORKDIR /repo

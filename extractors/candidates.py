@@ -1,0 +1,121 @@
+"""Turn a merged pull request into a candidate Task: split the change, or drop it with a reason.
+
+The change is ``base..head`` of the PR. Its files are classified by ``extractors.paths``; the
+fix patch carries source files, the test patch test files, and docs/changelogs/CI files are
+kept out of both and listed in ``excluded_files``. A candidate that cannot become a task gets
+its ``outcome`` set here (no test change, no source change, docs only, binary only, too
+large) and never reaches a container.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import git
+from unidiff import PatchSet
+
+from extractors.git_history import MergedPull
+from extractors.paths import FileKind, classify_path
+from pipeline.records import Outcome, Task, instance_id_for
+
+ISSUE_REFERENCE = re.compile(r"(?:^|[\s(\[])(?:[\w.-]+/[\w.-]+)?#(\d+)\b")
+
+
+@dataclass(frozen=True)
+class SizeLimits:
+    """Candidates above these are dropped as too large (configurable on the CLI)."""
+
+    max_files: int = 50
+    max_changed_lines: int = 3000
+
+
+def build_candidate(
+    repo: git.Repo, repo_name: str, pull: MergedPull, limits: SizeLimits | None = None
+) -> Task:
+    """The Task for one merged PR; ``outcome`` is set when the extractor drops it."""
+    limits = limits or SizeLimits()
+    diff = PatchSet(repo.git.diff("--no-renames", "--no-color", pull.base_commit, pull.head_commit))
+    kinds = {_path_of(f): classify_path(_path_of(f)) for f in diff}
+    test_files = sorted(p for p, k in kinds.items() if k is FileKind.TEST)
+    source_files = sorted(p for p, k in kinds.items() if k is FileKind.SOURCE)
+    excluded = sorted(p for p, k in kinds.items() if k in {FileKind.DOCS, FileKind.CI})
+    task = Task(
+        instance_id=instance_id_for(repo_name, pull.number),
+        repo=repo_name,
+        base_commit=pull.base_commit,
+        patch=_patch(repo, pull, source_files),
+        test_patch=_patch(repo, pull, test_files),
+        problem_statement=pull.message,
+        created_at=pull.created_at,
+        pull_number=pull.number,
+        fix_commit=pull.fix_commit,
+        merge_kind=pull.kind,
+        problem_source=pull.problem_source,
+        referenced_issues=referenced_issues(pull.message, pull.number),
+        test_files=test_files,
+        source_files=source_files,
+        excluded_files=excluded,
+    )
+    binary_source = {_path_of(f) for f in diff if f.is_binary_file} & set(source_files)
+    changed_lines = sum(f.added + f.removed for f in diff if _path_of(f) not in excluded)
+    rejection = _rejection(test_files, source_files, binary_source, changed_lines, limits)
+    if rejection is not None:
+        task.outcome, task.outcome_detail = rejection
+    return task
+
+
+def _rejection(
+    test_files: list[str],
+    source_files: list[str],
+    binary_source: set[str],
+    changed_lines: int,
+    limits: SizeLimits,
+) -> tuple[Outcome, str] | None:
+    if not test_files and not source_files:
+        return Outcome.DOCS_ONLY, "only documentation, changelog or CI files change"
+    if not test_files:
+        return Outcome.NO_TEST_CHANGE, f"{len(source_files)} source files, no test file"
+    if not source_files:
+        return Outcome.NO_SOURCE_CHANGE, f"{len(test_files)} test files, no source file"
+    if binary_source == set(source_files):
+        return Outcome.BINARY_ONLY, f"binary source files: {', '.join(sorted(binary_source))}"
+    files = len(test_files) + len(source_files)
+    if files > limits.max_files:
+        return Outcome.TOO_LARGE, f"{files} files changed (limit {limits.max_files})"
+    if changed_lines > limits.max_changed_lines:
+        return Outcome.TOO_LARGE, (
+            f"{changed_lines} lines changed (limit {limits.max_changed_lines})"
+        )
+    return None
+
+
+def _patch(repo: git.Repo, pull: MergedPull, paths: list[str]) -> str:
+    if not paths:
+        return ""
+    specs = [f":(literal){path}" for path in paths]
+    diff: str = repo.git.diff(
+        "--binary",
+        "--no-renames",
+        "--no-color",
+        "--full-index",
+        pull.base_commit,
+        pull.head_commit,
+        "--",
+        *specs,
+        strip_newline_in_stdout=False,
+    )
+    return diff
+
+
+def _path_of(patched_file: object) -> str:
+    """The repository path of a file in a diff, for added and removed files alike."""
+    path: str = patched_file.path  # type: ignore[attr-defined]
+    return path
+
+
+def referenced_issues(message: str, own_number: int) -> list[int]:
+    """Issue numbers a PR message references (``#N``, ``owner/name#N``), itself excluded."""
+    numbers = {int(n) for n in ISSUE_REFERENCE.findall(message)}
+    numbers.discard(own_number)
+    return sorted(numbers)

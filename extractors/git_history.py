@@ -1,0 +1,221 @@
+"""Find the merged pull requests in a git repository's history.
+
+Three signatures, all on the first-parent line of the target branch:
+
+- merge commits whose subject is GitHub's ``Merge pull request #N from owner/branch``: the PR
+  head is the second parent;
+- squash merges whose subject ends in ``(#N)`` and that have one parent;
+- where the repository has ``refs/pull/N/head`` (GitHub's read-only PR refs, fetched with
+  ``+refs/pull/*/head:refs/pull/*/head``), PRs that reached the branch some other way: a
+  local merge (the head is reachable from the branch) or a rebase merge (every PR commit has
+  a patch-equivalent commit on the branch, as ``git cherry`` reports).
+
+The base commit is where the PR branched from: the merge-base of the PR head and the target
+branch as it was just before the merge, not blindly the first parent.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import git
+
+from pipeline.records import MergeKind, ProblemSource
+
+MERGE_SUBJECT = re.compile(r"^Merge pull request #(\d+) from \S+")
+SQUASH_SUBJECT = re.compile(r"\(#(\d+)\)\s*$")
+PULL_REF = re.compile(r"^refs/pull/(\d+)/head$")
+
+
+@dataclass(frozen=True)
+class MergedPull:
+    """One merged pull request as the history shows it."""
+
+    number: int
+    kind: MergeKind
+    base_commit: str  # where the PR branched from
+    head_commit: str  # the PR's last commit; the change is base..head
+    fix_commit: str  # the commit on the target branch that carries the change
+    merged_at: datetime
+    created_at: datetime  # author date of the PR's oldest commit
+    message: str  # PR title and description as the history carries them
+    problem_source: ProblemSource
+
+
+def target_branch(repo: git.Repo, branch: str | None) -> str:
+    """The branch to mine: the one named, else what HEAD points at (bare mirrors too)."""
+    if branch:
+        return branch
+    try:
+        return repo.git.symbolic_ref("--short", "HEAD")  # type: ignore[no-any-return]
+    except git.GitCommandError:
+        return "HEAD"  # detached work tree: mine what is checked out
+
+
+def find_merged_pulls(repo: git.Repo, branch: str) -> list[MergedPull]:
+    """Every merged PR reachable from ``branch``, newest first, one entry per PR number."""
+    found: dict[int, MergedPull] = {}
+    mainline = list(repo.iter_commits(branch, first_parent=True))
+    for commit in mainline:
+        pull = _from_mainline_commit(repo, commit)
+        if pull is not None and pull.number not in found:
+            found[pull.number] = pull
+    for number, head in _pull_refs(repo).items():
+        if number in found:
+            continue
+        pull = _from_pull_ref(repo, branch, mainline, number, head)
+        if pull is not None:
+            found[number] = pull
+    return sorted(found.values(), key=lambda p: (p.merged_at, p.number), reverse=True)
+
+
+def _from_mainline_commit(repo: git.Repo, commit: git.Commit) -> MergedPull | None:
+    subject = commit.summary if isinstance(commit.summary, str) else commit.summary.decode()
+    merge = MERGE_SUBJECT.match(subject)
+    if merge and len(commit.parents) == 2:
+        number = int(merge.group(1))
+        head = commit.parents[1].hexsha
+        base = _merge_base(repo, commit.parents[0].hexsha, head)
+        return _pull(repo, number, MergeKind.MERGE_COMMIT, base, head, commit, _body(commit))
+    squash = SQUASH_SUBJECT.search(subject)
+    if squash and len(commit.parents) == 1:
+        number = int(squash.group(1))
+        parent = commit.parents[0].hexsha
+        head, base = commit.hexsha, parent
+        pr_head = _resolve(repo, f"refs/pull/{number}/head")
+        if pr_head is not None:
+            head, base = pr_head, _merge_base(repo, parent, pr_head)
+        message = SQUASH_SUBJECT.sub("", subject).rstrip() + _tail(_body(commit))
+        return _pull(repo, number, MergeKind.SQUASH, base, head, commit, message)
+    return None
+
+
+def _from_pull_ref(
+    repo: git.Repo, branch: str, mainline: list[git.Commit], number: int, head: str
+) -> MergedPull | None:
+    """A PR known only by its ref: merged locally, or rebased onto the branch."""
+    if repo.is_ancestor(head, branch):
+        entry = _entry_commit(repo, mainline, head)
+        if entry is None or len(entry.parents) < 2:
+            return None  # fast-forwarded: where it started is not recorded
+        base = _merge_base(repo, entry.parents[0].hexsha, head)
+        return _pull(
+            repo, number, MergeKind.LOCAL_MERGE, base, head, entry, _pr_messages(repo, base, head)
+        )
+    base = _merge_base(repo, branch, head)
+    cherry = repo.git.cherry(branch, head, base).splitlines()
+    if not cherry or any(not line.startswith("-") for line in cherry):
+        return None  # not (entirely) on the branch: unmerged or changed on the way
+    fix = _equivalent_on_branch(repo, branch, base, head)
+    if fix is None:
+        return None
+    return _pull(repo, number, MergeKind.REBASE, base, head, fix, _pr_messages(repo, base, head))
+
+
+def _pull(
+    repo: git.Repo,
+    number: int,
+    kind: MergeKind,
+    base: str,
+    head: str,
+    fix: git.Commit,
+    message: str,
+) -> MergedPull:
+    oldest = repo.git.log("--format=%aI", "--reverse", f"{base}..{head}").splitlines()
+    created = datetime.fromisoformat(oldest[0]) if oldest else fix.authored_datetime
+    source = (
+        ProblemSource.PR_COMMITS
+        if kind in {MergeKind.REBASE, MergeKind.LOCAL_MERGE}
+        else ProblemSource.COMMIT_MESSAGE
+    )
+    return MergedPull(
+        number=number,
+        kind=kind,
+        base_commit=base,
+        head_commit=head,
+        fix_commit=fix.hexsha,
+        merged_at=fix.committed_datetime.astimezone(UTC),
+        created_at=created.astimezone(UTC),
+        message=message.strip(),
+        problem_source=source,
+    )
+
+
+def _pull_refs(repo: git.Repo) -> dict[int, str]:
+    refs: dict[int, str] = {}
+    output = repo.git.for_each_ref("--format=%(refname) %(objectname)", "refs/pull/")
+    for line in output.splitlines():
+        name, sha = line.split(" ", 1)
+        match = PULL_REF.match(name)
+        if match:
+            refs[int(match.group(1))] = sha
+    return refs
+
+
+def _entry_commit(repo: git.Repo, mainline: list[git.Commit], head: str) -> git.Commit | None:
+    """The oldest first-parent commit that contains ``head``."""
+    entry = None
+    for commit in mainline:  # newest first
+        if repo.is_ancestor(head, commit.hexsha):
+            entry = commit
+        else:
+            break
+    return entry
+
+
+def _equivalent_on_branch(repo: git.Repo, branch: str, base: str, head: str) -> git.Commit | None:
+    """The branch commit whose patch-id equals that of the PR head commit."""
+    wanted = _patch_ids(repo, f"{head}^!")
+    if not wanted:
+        return None
+    on_branch = _patch_ids(repo, f"{base}..{branch}")
+    target = next(iter(wanted))
+    for sha, patch_id in on_branch.items():
+        if patch_id == wanted[target]:
+            return repo.commit(sha)
+    return None
+
+
+def _patch_ids(repo: git.Repo, revisions: str) -> dict[str, str]:
+    diff = repo.git.log("--no-merges", "-p", "--format=commit %H", revisions)
+    if not diff.strip():
+        return {}
+    output = subprocess.run(
+        ["git", "--git-dir", repo.git_dir, "patch-id", "--stable"],
+        input=diff + "\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    ids: dict[str, str] = {}
+    for line in output.splitlines():
+        patch_id, sha = line.split()
+        ids[sha] = patch_id
+    return ids
+
+
+def _pr_messages(repo: git.Repo, base: str, head: str) -> str:
+    return repo.git.log("--reverse", "--format=%B", f"{base}..{head}")  # type: ignore[no-any-return]
+
+
+def _merge_base(repo: git.Repo, one: str, other: str) -> str:
+    return repo.git.merge_base(one, other).strip()  # type: ignore[no-any-return]
+
+
+def _resolve(repo: git.Repo, ref: str) -> str | None:
+    try:
+        return repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}").strip() or None
+    except git.GitCommandError:
+        return None
+
+
+def _body(commit: git.Commit) -> str:
+    message = commit.message if isinstance(commit.message, str) else commit.message.decode()
+    return message.split("\n", 1)[1] if "\n" in message else ""
+
+
+def _tail(body: str) -> str:
+    return "\n\n" + body.strip() if body.strip() else ""

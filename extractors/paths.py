@@ -1,0 +1,97 @@
+"""Classify the files a pull request changes: test, source, or kept out (docs, changelogs, CI).
+
+The rules know Python's conventions, so the substring "test" anywhere in a path decides
+nothing (``src/pytest_helpers.py`` and ``attestation.py`` are source):
+
+- test: a path with a folder named ``tests``/``test``/``testing`` (test data under it too),
+  or a file named ``test_*.py``, ``*_test.py`` or ``conftest.py``;
+- docs: a folder named ``docs``/``doc``, changelog fragments (``changelog.d``, ``changes``,
+  ``newsfragments``), and prose files at any depth (``*.rst``, ``*.md``, ``*.txt`` named like
+  CHANGES, HISTORY, NEWS, README, AUTHORS, CONTRIBUTING, LICENSE...);
+- ci: ``.github/`` and other CI or editor configuration that no test run reads;
+- source: everything else (packaging files such as ``pyproject.toml`` included, since a fix
+  may need them).
+
+Docs and CI files are kept out of both patches and listed on the task.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import PurePosixPath
+
+TEST_DIRS = frozenset({"tests", "test", "testing"})
+DOC_DIRS = frozenset({"docs", "doc", "changelog.d", "changes", "newsfragments", "news"})
+PROSE_SUFFIXES = frozenset({".rst", ".md", ".txt", ".adoc", ""})
+PROSE_STEMS = frozenset(
+    {
+        "changes",
+        "changelog",
+        "history",
+        "news",
+        "readme",
+        "authors",
+        "contributors",
+        "contributing",
+        "license",
+        "licence",
+        "copying",
+        "notice",
+        "code_of_conduct",
+        "security",
+        "releasing",
+    }
+)
+CI_PREFIXES = (".github/", ".gitlab/", ".circleci/", ".azure-pipelines/", ".vscode/", ".idea/")
+CI_FILES = frozenset(
+    {
+        ".travis.yml",
+        "appveyor.yml",
+        ".gitlab-ci.yml",
+        ".pre-commit-config.yaml",
+        ".readthedocs.yml",
+        ".readthedocs.yaml",
+        ".gitignore",
+        ".gitattributes",
+        ".mailmap",
+        ".editorconfig",
+        "codecov.yml",
+        ".coveragerc",
+    }
+)
+
+
+class FileKind(enum.StrEnum):
+    TEST = "test"
+    SOURCE = "source"
+    DOCS = "docs"
+    CI = "ci"
+
+
+def classify_path(path: str) -> FileKind:
+    """The kind of one repository-relative POSIX path."""
+    pure = PurePosixPath(path)
+    folders = [part.lower() for part in pure.parts[:-1]]
+    name = pure.name.lower()
+    if path.startswith(CI_PREFIXES) or path in CI_FILES:
+        return FileKind.CI
+    if any(folder in TEST_DIRS for folder in folders) or is_test_module(path):
+        return FileKind.TEST
+    if name == "conftest.py":
+        return FileKind.TEST
+    if any(folder in DOC_DIRS for folder in folders):
+        return FileKind.DOCS
+    stem = name.split(".", 1)[0]
+    if pure.suffix.lower() in PROSE_SUFFIXES and stem in PROSE_STEMS:
+        return FileKind.DOCS
+    if pure.suffix.lower() in {".rst", ".md", ".adoc"}:
+        return FileKind.DOCS
+    return FileKind.SOURCE
+
+
+def is_test_module(path: str) -> bool:
+    """Whether pytest would collect this file by its default name patterns."""
+    name = PurePosixPath(path).name
+    if not name.endswith(".py"):
+        return False
+    return name.startswith("test_") or name.endswith("_test.py")

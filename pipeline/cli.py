@@ -1,0 +1,152 @@
+"""The ``taskforge`` command line (Typer).
+
+Every ``TaskforgeError`` ends the command with its one-line message and a non-zero exit (2 for
+bad input, 3 for infrastructure), never a traceback. Input is checked before Prefect starts, so
+a typo costs no server start-up; Prefect's start-up is paid once per run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipeline.backfill import BackfillRequest, BackfillSummary, select_pulls
+from pipeline.console import console, render_summary, rich_progress
+from pipeline.dataset import DatasetLayout
+from pipeline.errors import TaskforgeError, TransientError, UserInputError
+from pipeline.source import URL, check_repo_name, open_source, repo_name_from_url
+
+app = typer.Typer(
+    help="Turn merged pull requests into verified, executable tasks (Parquet).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+PREFECT_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",  # telemetry heartbeats fail offline
+    "PREFECT_LOGGING_LEVEL": "WARNING",  # the progress bar and summary are the output
+}
+
+
+@app.command()
+def backfill(
+    source: Annotated[str, typer.Argument(help="A git clone, a bare mirror, or a git URL.")],
+    out: Annotated[Path, typer.Option(help="Output dataset folder.")],
+    repo: Annotated[str | None, typer.Option(help="OWNER/NAME (from the URL if omitted).")] = None,
+    prs: Annotated[str | None, typer.Option(help="Only these PR numbers, e.g. 12,15.")] = None,
+    since: Annotated[str | None, typer.Option(help="Merged on or after (ISO date).")] = None,
+    until: Annotated[str | None, typer.Option(help="Merged on or before (ISO date).")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most N newest PRs.")] = None,
+    branch: Annotated[str | None, typer.Option(help="Target branch (default: HEAD).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Concurrent test runs.")] = (
+        os.cpu_count() or 1
+    ),
+    timeout: Annotated[int, typer.Option(min=1, help="Seconds per test run.")] = 900,
+    memory: Annotated[str, typer.Option(help="Memory limit per test run.")] = "2g",
+) -> None:
+    """Mine SOURCE's merged PRs, build its environment, verify, and write Parquet to OUT."""
+    request = BackfillRequest(
+        source=source,
+        repo=_repo_name(source, repo),
+        out=out,
+        prs=_pr_numbers(prs),
+        since=_date(since, "--since"),
+        until=_date(until, "--until", end_of_day=True),
+        limit=limit,
+        branch=branch,
+        workers=workers,
+        timeout_s=timeout,
+        memory=memory,
+    )
+    _run(request)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Output dataset folder.")] = Path("data/demo"),
+) -> None:
+    """Generate the sample repository and backfill it: the embedded default job."""
+    from pipeline.sample_repo import SAMPLE_REPO_NAME, write_sample_repo
+
+    source = Path("data/cache/sample-repo")
+    if source.exists():
+        shutil.rmtree(source)
+    source.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=source.parent) as scratch:
+        write_sample_repo(Path(scratch) / "repo").rename(source)
+    console.print(f"sample repository written to {source}")
+    _run(BackfillRequest(source=str(source), repo=SAMPLE_REPO_NAME, out=out))
+
+
+def _run(request: BackfillRequest) -> None:
+    _preflight(request)
+    for name, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    from pipeline.flows import run_backfill
+    from pipeline.progress import reporting
+
+    with rich_progress() as sink, reporting(sink):
+        summary: BackfillSummary = run_backfill(request)
+    render_summary(summary)
+    if summary.infrastructure:
+        raise TransientError(
+            f"{summary.infrastructure} candidates hit infrastructure failures and were not "
+            "written; rerun the same command to retry them"
+        )
+
+
+def _preflight(request: BackfillRequest) -> None:
+    """Fail fast, before Prefect starts, on input that cannot work."""
+    DatasetLayout(request.out).prepare()
+    repo = open_source(request.source, request.cache_dir)
+    select_pulls(repo, request)
+    from validators.sandbox import docker_client
+
+    docker_client()
+
+
+def _repo_name(source: str, repo: str | None) -> str:
+    if repo:
+        return check_repo_name(repo)
+    if URL.match(source):
+        return repo_name_from_url(source)
+    raise UserInputError("--repo OWNER/NAME is required when SOURCE is a local path")
+
+
+def _pr_numbers(text: str | None) -> list[int]:
+    if not text:
+        return []
+    try:
+        return [int(part.strip().lstrip("#")) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UserInputError(f"--prs takes numbers separated by commas, got {text!r}") from None
+
+
+def _date(text: str | None, option: str, end_of_day: bool = False) -> datetime | None:
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise UserInputError(
+            f"{option} takes an ISO date such as 2024-05-01, got {text!r}"
+        ) from None
+    if end_of_day and len(text) == 10:
+        value = value.replace(hour=23, minute=59, second=59)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def main() -> None:
+    """Entry point: one clear line and a non-zero exit for any TaskforgeError."""
+    try:
+        app()
+    except TaskforgeError as error:
+        console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        raise SystemExit(3 if isinstance(error, TransientError) else 2) from None

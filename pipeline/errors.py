@@ -1,0 +1,45 @@
+"""The exception hierarchy of taskforge.
+
+    TaskforgeError                 base; its message is one line a user can act on
+    ├── UserInputError             bad input: wrong path, unknown PR, output folder is a file
+    ├── TerminalError              this object cannot be processed; record it and move on
+    │   └── ImageBuildError        the environment image failed to build (names the log)
+    └── TransientError             the infrastructure failed; retry, never record as rejected
+        └── DockerUnavailable      the Docker engine does not answer
+
+Retries key on the split: only ``TransientError`` is retried. The CLI prints the message of
+any ``TaskforgeError`` as a single line and exits non-zero, never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class TaskforgeError(Exception):
+    """Base class; ``str(error)`` is a single line that says what to do."""
+
+
+class UserInputError(TaskforgeError):
+    """The user's input cannot be used as given."""
+
+
+class TerminalError(TaskforgeError):
+    """Processing this object cannot succeed by retrying."""
+
+
+class ImageBuildError(TerminalError):
+    def __init__(self, image: str, reason: str, log_path: str) -> None:
+        super().__init__(f"building image {image} failed: {reason} (see {log_path})")
+        self.image = image
+        self.log_path = log_path
+
+
+class TransientError(TaskforgeError):
+    """The infrastructure failed; the same work may succeed later."""
+
+
+class DockerUnavailable(TransientError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"Docker is not reachable ({detail}); start the engine "
+            "(on Debian as root: bash .ci/docker-engine.sh) or set DOCKER_HOST"
+        )

@@ -1,0 +1,69 @@
+"""Open the git repository a backfill mines: a working clone, a bare mirror, or a git URL.
+
+A URL is mirrored once into the cache folder (``git clone --mirror``, which brings GitHub's
+``refs/pull/*`` as well) and fetched incrementally on later runs. Bad input is a
+``UserInputError`` naming the path.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import git
+
+from pipeline.errors import UserInputError
+
+REPO_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+URL = re.compile(r"^(https?|ssh|git|file)://|^[\w.-]+@[\w.-]+:")
+
+
+def check_repo_name(name: str) -> str:
+    if not REPO_NAME.match(name):
+        raise UserInputError(f"--repo must be OWNER/NAME, got {name!r}")
+    return name
+
+
+def repo_name_from_url(url: str) -> str:
+    parts = re.split(r"[/:]", url.rstrip("/").removesuffix(".git"))
+    if len(parts) < 2 or not parts[-1] or not parts[-2]:
+        raise UserInputError(f"cannot tell OWNER/NAME from {url}; pass --repo OWNER/NAME")
+    return check_repo_name(f"{parts[-2]}/{parts[-1]}")
+
+
+def open_source(source: str, cache_dir: Path) -> git.Repo:
+    """The repository for ``source``; a URL is mirrored into ``cache_dir`` first."""
+    if URL.match(source):
+        return _mirror(source, cache_dir)
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise UserInputError(f"{source} does not exist (give a git clone, a bare mirror or a URL)")
+    if not path.is_dir():
+        raise UserInputError(f"{source} is a file, not a git repository")
+    try:
+        repo = git.Repo(path)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise UserInputError(f"{source} is not a git repository") from None
+    if not repo.bare and repo.working_dir != str(path.resolve()):
+        raise UserInputError(f"{source} is inside a git repository but is not its top folder")
+    try:
+        repo.head.commit
+    except ValueError:
+        raise UserInputError(f"{source} is a git repository without commits") from None
+    return repo
+
+
+def _mirror(url: str, cache_dir: Path) -> git.Repo:
+    target = cache_dir / "repos" / (re.sub(r"[^\w.-]+", "_", url.split("://")[-1]) + ".git")
+    try:
+        if target.exists():
+            repo = git.Repo(target)
+            repo.git.remote("update", "--prune")
+            return repo
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return git.Repo.clone_from(url, target, mirror=True)
+    except git.GitCommandError as error:
+        detail = (error.stderr or "").strip().splitlines()
+        raise UserInputError(
+            f"cannot fetch {url}: {detail[-1] if detail else 'git failed'}"
+        ) from None

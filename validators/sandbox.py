@@ -1,0 +1,144 @@
+"""Run one command over one source tree in a hardened, throw-away container.
+
+Every test run: no network, all capabilities dropped, no-new-privileges, the image's
+non-root user, memory / pids / CPU limits, a wall-clock limit enforced with a kill, output
+capped (by the json-file log driver on disk and when read back), and the container always
+removed. Containers carry the label ``taskforge=test-run`` so that left-overs of a crashed
+run can be found and removed (``remove_leftovers``).
+
+Engine failures (daemon down, API errors) become ``DockerUnavailable``: infrastructure, to be
+retried, never a verdict on the task.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import time
+from dataclasses import dataclass, field
+
+import docker
+import docker.errors
+import requests
+from docker.types import LogConfig
+
+from pipeline.errors import DockerUnavailable
+
+LABEL = {"taskforge": "test-run"}
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Resource limits of one test run; defaults documented in the README."""
+
+    memory: str = "2g"
+    pids: int = 512
+    cpus: float = 1.0
+    timeout_s: int = 900
+    output_bytes: int = 2_000_000
+
+
+@dataclass
+class SandboxRun:
+    exit_code: int
+    timed_out: bool
+    duration_s: float
+    output: str
+    files: dict[str, bytes] = field(default_factory=dict)  # what was asked back, if written
+
+
+def docker_client() -> docker.DockerClient:
+    """A client for the engine DOCKER_HOST names (or the local socket), checked to answer."""
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
+        raise DockerUnavailable(str(error).splitlines()[0][:160]) from error
+    return client
+
+
+def run_sandboxed(
+    client: docker.DockerClient,
+    image: str,
+    tree: bytes,
+    command: list[str],
+    environment: dict[str, str],
+    collect: list[str],
+    limits: SandboxLimits,
+) -> SandboxRun:
+    """Copy ``tree`` (a tar of ``repo/...``) to ``/``, run ``command`` in ``/repo``, clean up."""
+    try:
+        container = client.containers.create(
+            image,
+            command,
+            working_dir="/repo",
+            environment=environment,
+            network_mode="none",
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            mem_limit=limits.memory,
+            memswap_limit=limits.memory,
+            pids_limit=limits.pids,
+            nano_cpus=int(limits.cpus * 1e9),
+            labels=LABEL,
+            log_config=LogConfig(
+                type="json-file", config={"max-size": str(limits.output_bytes), "max-file": "1"}
+            ),
+        )
+    except (docker.errors.APIError, requests.exceptions.RequestException) as error:
+        raise DockerUnavailable(f"cannot create a container of {image}: {error}") from error
+    try:
+        return _run(container, tree, collect, limits)
+    except (docker.errors.APIError, requests.exceptions.ConnectionError) as error:
+        raise DockerUnavailable(f"engine failed during a test run: {error}") from error
+    finally:
+        _remove(container)
+
+
+def _run(
+    container: docker.models.containers.Container,
+    tree: bytes,
+    collect: list[str],
+    limits: SandboxLimits,
+) -> SandboxRun:
+    container.put_archive("/", tree)
+    started = time.monotonic()
+    container.start()
+    timed_out = False
+    try:
+        exit_code = int(container.wait(timeout=limits.timeout_s)["StatusCode"])
+    except requests.exceptions.ReadTimeout:
+        timed_out, exit_code = True, -1
+        container.kill()
+    duration = time.monotonic() - started
+    output = container.logs(stdout=True, stderr=True, tail=2000)[-limits.output_bytes :]
+    files = {path: data for path in collect if (data := _read_file(container, path)) is not None}
+    return SandboxRun(exit_code, timed_out, duration, output.decode(errors="replace"), files)
+
+
+def _read_file(container: docker.models.containers.Container, path: str) -> bytes | None:
+    try:
+        stream, _ = container.get_archive(path)
+    except docker.errors.NotFound:
+        return None
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+        member = tar.next()
+        extracted = tar.extractfile(member) if member is not None else None
+        return extracted.read() if extracted is not None else None
+
+
+def _remove(container: docker.models.containers.Container) -> None:
+    try:
+        container.remove(force=True)
+    except docker.errors.NotFound:
+        pass
+    except (docker.errors.APIError, requests.exceptions.RequestException):
+        pass  # the engine is gone; remove_leftovers clears it at the next start
+
+
+def remove_leftovers(client: docker.DockerClient) -> int:
+    """Remove test-run containers a crashed run left behind; returns how many."""
+    stale = client.containers.list(all=True, filters={"label": "taskforge=test-run"})
+    for container in stale:
+        _remove(container)
+    return len(stale)
