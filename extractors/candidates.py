@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 import git
-from unidiff import PatchSet
+from unidiff.patch import PatchSet
 
 from extractors.git_history import MergedPull
 from extractors.paths import FileKind, classify_path

@@ -4,7 +4,8 @@ Three signatures, all on the first-parent line of the target branch:
 
 - merge commits whose subject is GitHub's ``Merge pull request #N from owner/branch``: the PR
   head is the second parent;
-- squash merges whose subject ends in ``(#N)`` and that have one parent;
+- squash merges whose subject ends in ``(#N)`` and that have one parent (with two parents,
+  a merge commit titled with the PR's title);
 - where the repository has ``refs/pull/N/head`` (GitHub's read-only PR refs, fetched with
   ``+refs/pull/*/head:refs/pull/*/head``), PRs that reached the branch some other way: a
   local merge (the head is reachable from the branch) or a rebase merge (every PR commit has
@@ -16,6 +17,7 @@ branch as it was just before the merge, not blindly the first parent.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 from dataclasses import dataclass
@@ -59,16 +61,16 @@ def find_merged_pulls(repo: git.Repo, branch: str) -> list[MergedPull]:
     """Every merged PR reachable from ``branch``, newest first, one entry per PR number."""
     found: dict[int, MergedPull] = {}
     mainline = list(repo.iter_commits(branch, first_parent=True))
+    unattributed_merges: dict[str, git.Commit] = {}  # second parent -> merge commit
     for commit in mainline:
         pull = _from_mainline_commit(repo, commit)
         if pull is not None and pull.number not in found:
             found[pull.number] = pull
-    for number, head in _pull_refs(repo).items():
-        if number in found:
-            continue
-        pull = _from_pull_ref(repo, branch, mainline, number, head)
-        if pull is not None:
-            found[number] = pull
+        elif pull is None and len(commit.parents) == 2:
+            unattributed_merges[commit.parents[1].hexsha] = commit
+    refs = {n: sha for n, sha in _pull_refs(repo).items() if n not in found}
+    if refs:
+        found.update(_from_pull_refs(repo, branch, refs, unattributed_merges))
     return sorted(found.values(), key=lambda p: (p.merged_at, p.number), reverse=True)
 
 
@@ -81,6 +83,12 @@ def _from_mainline_commit(repo: git.Repo, commit: git.Commit) -> MergedPull | No
         base = _merge_base(repo, commit.parents[0].hexsha, head)
         return _pull(repo, number, MergeKind.MERGE_COMMIT, base, head, commit, _body(commit))
     squash = SQUASH_SUBJECT.search(subject)
+    if squash and len(commit.parents) == 2:  # a merge commit titled with the PR's title
+        number = int(squash.group(1))
+        head = commit.parents[1].hexsha
+        base = _merge_base(repo, commit.parents[0].hexsha, head)
+        message = SQUASH_SUBJECT.sub("", subject).rstrip() + _tail(_body(commit))
+        return _pull(repo, number, MergeKind.MERGE_COMMIT, base, head, commit, message)
     if squash and len(commit.parents) == 1:
         number = int(squash.group(1))
         parent = commit.parents[0].hexsha
@@ -93,26 +101,44 @@ def _from_mainline_commit(repo: git.Repo, commit: git.Commit) -> MergedPull | No
     return None
 
 
-def _from_pull_ref(
-    repo: git.Repo, branch: str, mainline: list[git.Commit], number: int, head: str
-) -> MergedPull | None:
-    """A PR known only by its ref: merged locally, or rebased onto the branch."""
-    if repo.is_ancestor(head, branch):
-        entry = _entry_commit(repo, mainline, head)
-        if entry is None or len(entry.parents) < 2:
-            return None  # fast-forwarded: where it started is not recorded
-        base = _merge_base(repo, entry.parents[0].hexsha, head)
-        return _pull(
-            repo, number, MergeKind.LOCAL_MERGE, base, head, entry, _pr_messages(repo, base, head)
-        )
-    base = _merge_base(repo, branch, head)
-    cherry = repo.git.cherry(branch, head, base).splitlines()
-    if not cherry or any(not line.startswith("-") for line in cherry):
-        return None  # not (entirely) on the branch: unmerged or changed on the way
-    fix = _equivalent_on_branch(repo, branch, base, head)
-    if fix is None:
-        return None
-    return _pull(repo, number, MergeKind.REBASE, base, head, fix, _pr_messages(repo, base, head))
+def _from_pull_refs(
+    repo: git.Repo, branch: str, refs: dict[int, str], merges: dict[str, git.Commit]
+) -> dict[int, MergedPull]:
+    """PRs known only by their refs: merged locally, or rebased onto the branch.
+
+    A local merge is a mainline merge commit (with no PR subject) whose second parent is the
+    PR head. A rebase merge is a PR whose head commit has a patch-equivalent commit on the
+    branch and all of whose commits do (``git cherry``). Patch ids are computed once for the
+    whole branch, so thousands of refs cost two ``git log | git patch-id`` passes.
+    """
+    found: dict[int, MergedPull] = {}
+    merged = set(
+        repo.git.for_each_ref("--format=%(objectname)", f"--merged={branch}", "refs/pull/").split()
+    )
+    unmerged: dict[int, str] = {}
+    for number, head in refs.items():
+        if head in merges:
+            entry = merges[head]
+            base = _merge_base(repo, entry.parents[0].hexsha, head)
+            message = _pr_messages(repo, base, head)
+            found[number] = _pull(repo, number, MergeKind.LOCAL_MERGE, base, head, entry, message)
+        elif head not in merged:
+            unmerged[number] = head
+    if not unmerged:
+        return found
+    on_branch = {pid: sha for sha, pid in _patch_ids(repo, ["--no-merges", branch]).items()}
+    heads = _head_patch_ids(repo, sorted(set(unmerged.values())))
+    for number, head in unmerged.items():
+        fix_sha = on_branch.get(heads.get(head, ""))
+        if fix_sha is None:
+            continue
+        base = _merge_base(repo, branch, head)
+        cherry = repo.git.cherry(branch, head, base).splitlines()
+        if cherry and all(line.startswith("-") for line in cherry):
+            message = _pr_messages(repo, base, head)
+            fix = repo.commit(fix_sha)
+            found[number] = _pull(repo, number, MergeKind.REBASE, base, head, fix, message)
+    return found
 
 
 def _pull(
@@ -155,32 +181,26 @@ def _pull_refs(repo: git.Repo) -> dict[int, str]:
     return refs
 
 
-def _entry_commit(repo: git.Repo, mainline: list[git.Commit], head: str) -> git.Commit | None:
-    """The oldest first-parent commit that contains ``head``."""
-    entry = None
-    for commit in mainline:  # newest first
-        if repo.is_ancestor(head, commit.hexsha):
-            entry = commit
-        else:
-            break
-    return entry
+def _head_patch_ids(repo: git.Repo, heads: list[str], chunk: int = 200) -> dict[str, str]:
+    """Patch ids of PR head commits, in chunks; a head whose objects are missing is skipped.
+
+    Mirrors of GitHub can lack objects of closed PRs' refs; one such ref must not stop mining.
+    """
+    ids: dict[str, str] = {}
+    for start in range(0, len(heads), chunk):
+        part = heads[start : start + chunk]
+        try:
+            ids.update(_patch_ids(repo, ["--no-walk", *part]))
+        except git.GitCommandError:
+            for head in part:
+                with contextlib.suppress(git.GitCommandError):
+                    ids.update(_patch_ids(repo, ["--no-walk", head]))
+    return ids
 
 
-def _equivalent_on_branch(repo: git.Repo, branch: str, base: str, head: str) -> git.Commit | None:
-    """The branch commit whose patch-id equals that of the PR head commit."""
-    wanted = _patch_ids(repo, f"{head}^!")
-    if not wanted:
-        return None
-    on_branch = _patch_ids(repo, f"{base}..{branch}")
-    target = next(iter(wanted))
-    for sha, patch_id in on_branch.items():
-        if patch_id == wanted[target]:
-            return repo.commit(sha)
-    return None
-
-
-def _patch_ids(repo: git.Repo, revisions: str) -> dict[str, str]:
-    diff = repo.git.log("--no-merges", "-p", "--format=commit %H", revisions)
+def _patch_ids(repo: git.Repo, log_args: list[str]) -> dict[str, str]:
+    """Commit sha -> stable patch id, for the commits ``git log`` selects."""
+    diff = repo.git.log("-p", "--format=commit %H", *log_args)
     if not diff.strip():
         return {}
     output = subprocess.run(

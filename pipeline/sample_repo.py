@@ -166,7 +166,7 @@ class _History:
 
     def pull_ref(self, number: int, branch: str) -> None:
         self.repo.git.update_ref(f"refs/pull/{number}/head", branch)
-        self.repo.git.branch("-D", branch) if self.repo.active_branch.name != branch else None
+        self.repo.git.branch("-D", branch)
 
 
 def write_sample_repo(path: Path) -> Path:
@@ -214,7 +214,8 @@ def _pull_1_and_2(history: _History) -> None:
     history.branch("title-case")
     core_v1 = (
         CORE_V0
-        + '\n\ndef title_case(text):\n    return " ".join(w.capitalize() for w in text.split(" "))\n'
+        + "\n\ndef title_case(text):\n"
+        + '    return " ".join(w.capitalize() for w in text.split(" "))\n'
     )
     tests_v1 = (
         TESTS_V0 + '\n\ndef test_title_case():\n    assert core.title_case("ab cd") == "Ab Cd"\n'

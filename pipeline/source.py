@@ -46,10 +46,8 @@ def open_source(source: str, cache_dir: Path) -> git.Repo:
         raise UserInputError(f"{source} is not a git repository") from None
     if not repo.bare and repo.working_dir != str(path.resolve()):
         raise UserInputError(f"{source} is inside a git repository but is not its top folder")
-    try:
-        repo.head.commit
-    except ValueError:
-        raise UserInputError(f"{source} is a git repository without commits") from None
+    if not repo.head.is_valid():
+        raise UserInputError(f"{source} is a git repository without commits")
     return repo
 
 

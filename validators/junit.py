@@ -21,7 +21,7 @@ from junitparser import Attr, Error, Failure, JUnitXml, Skipped, TestCase, TestS
 from pipeline.records import TestStatus
 
 
-class PytestCase(TestCase):  # type: ignore[misc]
+class PytestCase(TestCase):  # type: ignore[misc,unused-ignore]
     """A JUnit test case with the attributes pytest's xunit1 family adds."""
 
     file = Attr()
@@ -51,7 +51,7 @@ def parse_report(xml: bytes, test_files: Iterable[str] = ()) -> Report:
     known_files = list(test_files)
     for suite in suites:
         for element in suite:
-            case = PytestCase.fromelem(element)
+            case = PytestCase.fromelem(element)  # type: ignore[no-untyped-call]
             if _is_collection_error(case):
                 report.collection_errors.append(_module_to_path(case.name, known_files))
                 continue

@@ -104,16 +104,30 @@ def _run(
     container.put_archive("/", tree)
     started = time.monotonic()
     container.start()
-    timed_out = False
-    try:
-        exit_code = int(container.wait(timeout=limits.timeout_s)["StatusCode"])
-    except requests.exceptions.ReadTimeout:
-        timed_out, exit_code = True, -1
+    timed_out = not _exited_by(container, started + limits.timeout_s)
+    if timed_out:
         container.kill()
+    exit_code = -1 if timed_out else int(container.wait(timeout=60)["StatusCode"])
     duration = time.monotonic() - started
     output = container.logs(stdout=True, stderr=True, tail=2000)[-limits.output_bytes :]
     files = {path: data for path in collect if (data := _read_file(container, path)) is not None}
     return SandboxRun(exit_code, timed_out, duration, output.decode(errors="replace"), files)
+
+
+def _exited_by(container: docker.models.containers.Container, deadline: float) -> bool:
+    """Poll until the container exits (True) or the deadline passes (False).
+
+    Polling rather than ``wait(timeout=...)``: docker-py reports an HTTP read timeout on the
+    unix socket as a ConnectionError, indistinguishable from the engine going away.
+    """
+    pause = 0.05
+    while time.monotonic() < deadline:
+        container.reload()
+        if container.status in ("exited", "dead"):
+            return True
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
+    return False
 
 
 def _read_file(container: docker.models.containers.Container, path: str) -> bytes | None:

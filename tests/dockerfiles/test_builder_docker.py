@@ -1,0 +1,68 @@
+"""Environment images: built once per dependency fingerprint, reused by tag."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import docker
+import git
+import pytest
+
+from dockerfiles.builder import ensure_env_image, env_spec
+from dockerfiles.environment import Environment, prepare_environment
+from pipeline.sample_repo import SAMPLE_REPO_NAME
+
+pytestmark = pytest.mark.docker
+
+
+def test_same_fingerprint_reuses_the_image(
+    engine: docker.DockerClient, sample_repo: git.Repo, sample_env: Environment, tmp_path: Path
+) -> None:
+    again = prepare_environment(
+        engine, sample_repo, SAMPLE_REPO_NAME, sample_env.setup_commit, "3.11", tmp_path
+    )
+    assert again.image == sample_env.image
+    assert not again.built
+    assert list(tmp_path.iterdir()) == []  # no build, no build log
+
+
+def test_other_dependency_files_give_another_tag(
+    sample_repo: git.Repo, sample_env: Environment
+) -> None:
+    initial = next(sample_repo.iter_commits("main", reverse=True)).hexsha
+    same_files = env_spec(sample_repo, SAMPLE_REPO_NAME, initial, sample_env.config, "sha256:base")
+    head = env_spec(
+        sample_repo, SAMPLE_REPO_NAME, sample_env.setup_commit, sample_env.config, "sha256:base"
+    )
+    assert same_files.tag == head.tag  # pyproject.toml did not change across the history
+    other_base = env_spec(sample_repo, SAMPLE_REPO_NAME, initial, sample_env.config, "sha256:other")
+    assert other_base.tag != head.tag
+
+
+def test_image_has_the_project_dependencies_and_no_source(
+    engine: docker.DockerClient, sample_env: Environment
+) -> None:
+    output = engine.containers.run(
+        sample_env.image.tag,
+        ["sh", "-c", "id -un; python -m pytest --version; ls -A /repo | wc -l; ls /tmp"],
+        network_mode="none",
+        remove=True,
+    ).decode()
+    lines = output.split()
+    assert lines[0] == "taskforge"
+    assert "pytest" in output
+    assert "0" in lines  # /repo is empty: a task's tree is copied in at run time
+
+
+def test_build_failure_names_its_log(
+    engine: docker.DockerClient, sample_repo: git.Repo, sample_env: Environment, tmp_path: Path
+) -> None:
+    from pipeline.errors import ImageBuildError
+
+    broken = sample_env.config.model_copy(update={"extra_packages": ["pytest", "./no-such-dir"]})
+    spec = env_spec(
+        sample_repo, SAMPLE_REPO_NAME, sample_env.setup_commit, broken, sample_env.image.id
+    )
+    with pytest.raises(ImageBuildError, match=r"see .*build-.*\.log"):
+        ensure_env_image(engine, sample_repo, spec, tmp_path)
+    assert not engine.images.list(name=spec.tag)

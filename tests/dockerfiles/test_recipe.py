@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import git
+import pytest
+
+from dockerfiles.builder import install_args
+from dockerfiles.recipe import detect_recipe, group_requirements
+
+
+def commit_files(tmp_path: Path, files: dict[str, str]) -> git.Commit:
+    repo = git.Repo.init(tmp_path / "repo")
+    for path, text in files.items():
+        target = Path(repo.working_dir) / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    repo.git.add("--all")
+    repo.git.commit("-qm", "files", author="a <a@example.org>")
+    return repo.head.commit
+
+
+PEP621 = """
+[project]
+name = "x"
+[project.optional-dependencies]
+docs = ["sphinx"]
+tests = ["pytest", "hypothesis"]
+dev = ["x[tests]", "ruff"]
+"""
+SETUP_CFG = """
+[metadata]
+name = x
+[options.extras_require]
+testing = pytest
+"""
+SETUP_PY = """
+from setuptools import setup
+setup(name="x", extras_require={"docs": ["sphinx"], "dev": ["pytest"]})
+"""
+GROUPS = """
+[project]
+name = "x"
+[dependency-groups]
+lint = ["ruff"]
+tests = ["pytest", {include-group = "lint"}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("files", "extras", "requirements", "groups"),
+    [
+        ({"pyproject.toml": PEP621}, ["tests"], [], []),
+        ({"setup.cfg": SETUP_CFG, "setup.py": "import setuptools\n"}, ["testing"], [], []),
+        ({"setup.py": SETUP_PY}, ["dev"], [], []),
+        (
+            {
+                "setup.py": "",
+                "requirements/tests.txt": "pytest\n",
+                "requirements/docs.txt": "sphinx\n",
+            },
+            [],
+            ["requirements/tests.txt"],
+            [],
+        ),
+        (
+            {"pyproject.toml": GROUPS, "test-requirements.txt": "mock\n"},
+            [],
+            ["test-requirements.txt"],
+            ["tests"],
+        ),
+    ],
+)
+def test_detect_recipe(
+    tmp_path: Path,
+    files: dict[str, str],
+    extras: list[str],
+    requirements: list[str],
+    groups: list[str],
+) -> None:
+    recipe = detect_recipe(commit_files(tmp_path, files), "3.11", "base:tag")
+    assert recipe.extras == extras
+    assert recipe.requirement_files == requirements
+    assert recipe.dependency_groups == groups
+    assert recipe.extra_packages == ["pytest"]
+
+
+def test_group_requirements_expand_includes() -> None:
+    assert group_requirements(GROUPS, "tests") == ["pytest", "ruff"]
+
+
+def test_install_args(tmp_path: Path) -> None:
+    recipe = detect_recipe(
+        commit_files(tmp_path, {"pyproject.toml": PEP621, "requirements-test.txt": "mock\n"}),
+        "3.11",
+        "base:tag",
+    )
+    assert install_args(recipe, has_groups=False) == [
+        ".[tests]",
+        "-r",
+        "requirements-test.txt",
+        "pytest",
+    ]

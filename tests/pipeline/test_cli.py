@@ -1,0 +1,93 @@
+"""Bad input: one clear line on stderr and a non-zero exit, before any work starts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TASKFORGE = [sys.executable, "-c", "from pipeline.cli import main; main()"]
+
+
+def taskforge(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*TASKFORGE, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], text: str, code: int) -> None:
+    assert result.returncode == code, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and text in lines[0], lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_path_that_is_not_a_git_repository(tmp_path: Path) -> None:
+    result = taskforge("backfill", str(tmp_path), "--repo", "o/n", "--out", str(tmp_path / "o"))
+    assert_one_line_error(result, "is not a git repository", 2)
+
+
+def test_path_that_does_not_exist(tmp_path: Path) -> None:
+    result = taskforge(
+        "backfill", str(tmp_path / "nope"), "--repo", "o/n", "--out", str(tmp_path / "o")
+    )
+    assert_one_line_error(result, "does not exist", 2)
+
+
+def test_pull_not_in_history(sample_repo_path: Path, tmp_path: Path) -> None:
+    result = taskforge(
+        "backfill",
+        str(sample_repo_path),
+        "--repo",
+        "o/n",
+        "--prs",
+        "2,99",
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert_one_line_error(result, "PR #99 not found", 2)
+
+
+def test_output_folder_is_a_file(sample_repo_path: Path, tmp_path: Path) -> None:
+    target = tmp_path / "out.parquet"
+    target.write_text("keep me")
+    result = taskforge("backfill", str(sample_repo_path), "--repo", "o/n", "--out", str(target))
+    assert_one_line_error(result, "is a file", 2)
+    assert target.read_text() == "keep me"
+
+
+def test_docker_not_reachable(sample_repo_path: Path, tmp_path: Path) -> None:
+    result = taskforge(
+        "backfill",
+        str(sample_repo_path),
+        "--repo",
+        "o/n",
+        "--out",
+        str(tmp_path / "o"),
+        env={"DOCKER_HOST": f"unix://{tmp_path}/no.sock"},
+    )
+    assert_one_line_error(result, "Docker is not reachable", 3)
+
+
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        (["--repo", "not-a-name"], "OWNER/NAME"),
+        (["--prs", "1,x"], "--prs takes numbers"),
+        (["--since", "yesterday"], "--since takes an ISO date"),
+    ],
+)
+def test_bad_options(sample_repo_path: Path, tmp_path: Path, args: list[str], text: str) -> None:
+    base = ["backfill", str(sample_repo_path), "--out", str(tmp_path / "o")]
+    if "--repo" not in args:
+        base += ["--repo", "o/n"]
+    assert_one_line_error(taskforge(*base, *args), text, 2)

@@ -1,0 +1,100 @@
+"""`taskforge demo` end to end: real git history, real image, real containers, real Parquet."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline.sample_repo import DESIGNED_OUTCOMES
+
+pytestmark = pytest.mark.docker
+
+EXPECTED_FAIL_TO_PASS = {
+    1: [
+        "tests/test_core.py::test_word_count_collapses_spaces",
+        "tests/test_words.py::TestWordCount::test_counts[ lead-1]",
+        "tests/test_words.py::TestWordCount::test_counts[a  b-2]",
+    ],
+    2: ["tests/test_core.py::test_title_case"],
+    8: ["tests/test_truncate.py::test_truncate_ellipsis"],
+    9: ["tests/test_slug.py::test_slugify_strips_whitespace"],
+}
+EXPECTED_PASS_TO_PASS = {
+    1: [
+        "tests/test_core.py::test_slugify_simple",
+        "tests/test_core.py::test_truncate_short",
+        "tests/test_core.py::test_word_count_simple",
+        "tests/test_words.py::TestWordCount::test_counts[two words-2]",
+    ],
+    2: [
+        "tests/test_core.py::test_slugify_simple",
+        "tests/test_core.py::test_truncate_short",
+        "tests/test_core.py::test_word_count_simple",
+    ],
+    8: ["tests/test_truncate.py::test_truncate_plain"],
+    9: [],
+}
+
+
+def run_demo(cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from pipeline.cli import main; main()", "demo", "--out", "out"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    cwd = tmp_path_factory.mktemp("demo")
+    result = run_demo(cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return cwd / "out", result.stdout
+
+
+def test_verified_tasks_are_exactly_the_designed_ones(demo_run: tuple[Path, str]) -> None:
+    out, _ = demo_run
+    verified = pl.read_parquet(out / "data" / "*.parquet").sort("pull_number")
+    assert verified["outcome"].unique().to_list() == ["verified"]
+    assert (
+        dict(zip(verified["pull_number"], verified["FAIL_TO_PASS"].to_list(), strict=True))
+        == EXPECTED_FAIL_TO_PASS
+    )
+    assert (
+        dict(zip(verified["pull_number"], verified["PASS_TO_PASS"].to_list(), strict=True))
+        == EXPECTED_PASS_TO_PASS
+    )
+    assert verified["instance_id"].to_list() == [
+        f"taskforge__tinytext-{n}" for n in sorted(EXPECTED_FAIL_TO_PASS)
+    ]
+    assert verified["image"].struct.field("tag").n_unique() == 1  # one image for the repo
+
+
+def test_every_other_pull_is_rejected_for_its_designed_reason(
+    demo_run: tuple[Path, str],
+) -> None:
+    out, stdout = demo_run
+    rejected = pl.read_parquet(out / "rejected" / "*.parquet")
+    found = dict(zip(rejected["pull_number"], rejected["outcome"], strict=True))
+    designed = {n: o.value for n, o in DESIGNED_OUTCOMES.items() if o.value != "verified"}
+    assert found == designed
+    assert "fix_breaks_tests" in stdout and "verified" in stdout
+    assert str(out.resolve()) in stdout.replace("\n", "")
+
+
+def test_rerun_skips_finished_work(demo_run: tuple[Path, str]) -> None:
+    out, _ = demo_run
+    shards = sorted(p.name for p in out.rglob("*.parquet"))
+    result = run_demo(out.parent)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "already in the output" in result.stdout
+    assert sorted(p.name for p in out.rglob("*.parquet")) == shards

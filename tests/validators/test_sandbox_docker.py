@@ -1,0 +1,89 @@
+"""The sandbox in a real container: non-root, no network, no capabilities, killed on time."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+import docker
+import pytest
+
+from dockerfiles.environment import Environment
+from validators.sandbox import SandboxLimits, run_sandboxed
+
+pytestmark = pytest.mark.docker
+
+
+def _tree(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for path, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"repo/{path}")
+            info.size, info.uid, info.gid = len(data), 1000, 1000
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+PROBE = """
+import os, pathlib
+print("uid", os.getuid())
+print("interfaces", sorted(os.listdir("/sys/class/net")))
+status = pathlib.Path("/proc/self/status").read_text()
+print("capeff", [l.split()[1] for l in status.splitlines() if l.startswith("CapEff")][0])
+print("nonewprivs", [l.split()[1] for l in status.splitlines() if l.startswith("NoNewPrivs")][0])
+pathlib.Path("/tmp/out.txt").write_text("written")
+"""
+
+
+def _labelled(engine: docker.DockerClient) -> list[object]:
+    return list(engine.containers.list(all=True, filters={"label": "taskforge=test-run"}))
+
+
+def test_hardened_and_removed(engine: docker.DockerClient, sample_env: Environment) -> None:
+    run = run_sandboxed(
+        engine,
+        sample_env.image.tag,
+        _tree({"probe.py": PROBE}),
+        ["python", "probe.py"],
+        {},
+        ["/tmp/out.txt", "/tmp/absent"],
+        SandboxLimits(timeout_s=60),
+    )
+    assert run.exit_code == 0, run.output
+    assert "uid 1000" in run.output
+    assert "interfaces ['lo']" in run.output  # no network but loopback
+    assert "capeff 0000000000000000" in run.output
+    assert "nonewprivs 1" in run.output
+    assert run.files == {"/tmp/out.txt": b"written"}
+    assert _labelled(engine) == []
+
+
+def test_wall_clock_limit_kills(engine: docker.DockerClient, sample_env: Environment) -> None:
+    run = run_sandboxed(
+        engine,
+        sample_env.image.tag,
+        _tree({"x": ""}),
+        ["sleep", "600"],
+        {},
+        [],
+        SandboxLimits(timeout_s=2),
+    )
+    assert run.timed_out
+    assert run.duration_s < 30
+    assert _labelled(engine) == []
+
+
+def test_output_is_capped(engine: docker.DockerClient, sample_env: Environment) -> None:
+    command = ["python", "-c", "print('x' * 1_000_000)"]
+    run = run_sandboxed(
+        engine,
+        sample_env.image.tag,
+        _tree({"x": ""}),
+        command,
+        {},
+        [],
+        SandboxLimits(timeout_s=60, output_bytes=10_000),
+    )
+    assert run.exit_code == 0
+    assert len(run.output) <= 10_000

@@ -1,0 +1,58 @@
+"""Validation of sample candidates in real containers, state by state."""
+
+from __future__ import annotations
+
+import docker
+import git
+import pytest
+
+from dockerfiles.environment import Environment
+from extractors.candidates import build_candidate
+from extractors.git_history import find_merged_pulls
+from pipeline.records import Outcome, Task
+from pipeline.sample_repo import SAMPLE_REPO_NAME
+from validators.sandbox import SandboxLimits
+from validators.validate import prepare_states, validate_candidate
+
+pytestmark = pytest.mark.docker
+
+
+def _candidate(repo: git.Repo, number: int) -> Task:
+    pull = next(p for p in find_merged_pulls(repo, "main") if p.number == number)
+    return build_candidate(repo, SAMPLE_REPO_NAME, pull)
+
+
+def test_squash_candidate_verifies(
+    engine: docker.DockerClient, sample_repo: git.Repo, sample_env: Environment
+) -> None:
+    task = validate_candidate(
+        _candidate(sample_repo, 2),
+        sample_repo,
+        engine,
+        sample_env.image,
+        SandboxLimits(timeout_s=120),
+    )
+    assert task.outcome is Outcome.VERIFIED, task.outcome_detail
+    assert task.FAIL_TO_PASS == ["tests/test_core.py::test_title_case"]
+    assert [r.state for r in task.runs] == ["before", "after"]
+    assert [r.exit_code for r in task.runs] == [1, 0]
+    assert task.image == sample_env.image
+
+
+def test_patch_that_does_not_apply(
+    engine: docker.DockerClient, sample_repo: git.Repo, sample_env: Environment
+) -> None:
+    task = _candidate(sample_repo, 2)
+    # every context line now disagrees with the base commit
+    broken = task.model_copy(update={"patch": task.patch.replace("\n ", "\n #")})
+    result = validate_candidate(broken, sample_repo, engine, sample_env.image, SandboxLimits())
+    assert result.outcome is Outcome.PATCH_DOES_NOT_APPLY
+    assert "fix patch" in result.outcome_detail
+    assert result.runs == []
+
+
+def test_states_hold_no_git_history(sample_repo: git.Repo) -> None:
+    before, after, targets, python_path = prepare_states(sample_repo, _candidate(sample_repo, 1))
+    assert b"repo/.git/" not in before and b"repo/.git/" not in after
+    assert targets == ["tests/test_core.py", "tests/test_words.py"]
+    assert python_path == "/repo"
