@@ -50,6 +50,8 @@ def backfill(
     ),
     timeout: Annotated[int, typer.Option(min=1, help="Seconds per test run.")] = 900,
     memory: Annotated[str, typer.Option(help="Memory limit per test run.")] = "2g",
+    max_files: Annotated[int, typer.Option(min=1, help="Drop PRs changing more files.")] = 50,
+    max_lines: Annotated[int, typer.Option(min=1, help="Drop PRs changing more lines.")] = 3000,
 ) -> None:
     """Mine SOURCE's merged PRs, build its environment, verify, and write Parquet to OUT."""
     request = BackfillRequest(
@@ -64,6 +66,8 @@ def backfill(
         workers=workers,
         timeout_s=timeout,
         memory=memory,
+        max_files=max_files,
+        max_changed_lines=max_lines,
     )
     _run(request)
 
