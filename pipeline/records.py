@@ -26,6 +26,15 @@ class MergeKind(enum.StrEnum):
     LOCAL_MERGE = "local_merge"  # refs/pull/N/head reachable from the branch by another merge
 
 
+class SourceKind(enum.StrEnum):
+    """What the history was mined from."""
+
+    LOCAL_CLONE = "local_clone"
+    BARE_MIRROR = "bare_mirror"
+    GIT_URL = "git_url"
+    GITHUB_API = "github_api"
+
+
 class ProblemSource(enum.StrEnum):
     """Where a task's problem statement came from."""
 
@@ -86,6 +95,7 @@ class ImageRef(BaseModel):
 
     tag: str
     id: str
+    fingerprint: str = ""  # the dependency fingerprint the tag is derived from
 
 
 class TestRun(BaseModel):
@@ -99,6 +109,30 @@ class TestRun(BaseModel):
     duration_s: float
     tests: int
     collection_errors: list[str] = Field(default_factory=list)
+    repeat: int = 0  # which repeat of this state (flakiness checks run a state several times)
+    peak_memory_bytes: int = 0  # 0 when the engine did not report it
+
+
+class FlakyTest(BaseModel):
+    """A test whose outcome changed between repeats of the same state."""
+
+    model_config = ConfigDict(frozen=True)
+
+    test: str
+    flake_rate: float  # share of runs whose outcome differs from the majority
+
+
+class EnvAttempt(BaseModel):
+    """One try at building a repository's environment, kept so a reader sees why it failed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    python: str
+    extras: list[str] = Field(default_factory=list)
+    exclude_newer: datetime | None = None
+    succeeded: bool
+    reason: str = ""  # why it failed, one line
+    log_path: str = ""
 
 
 class InstallConfig(BaseModel):
@@ -112,6 +146,9 @@ class InstallConfig(BaseModel):
     requirement_files: list[str] = Field(default_factory=list)
     dependency_groups: list[str] = Field(default_factory=list)  # PEP 735 groups
     extra_packages: list[str] = Field(default_factory=list)  # always includes the runner
+    system_packages: list[str] = Field(default_factory=list)  # Debian packages (overrides)
+    environment: list[str] = Field(default_factory=list)  # "KEY=VALUE" set in the image
+    exclude_newer: datetime | None = None  # packages as of this date (uv --exclude-newer)
     test_runner: str = "pytest"
 
 
@@ -140,6 +177,11 @@ class Task(BaseModel):
     merge_kind: MergeKind
     problem_source: ProblemSource
     referenced_issues: list[int] = Field(default_factory=list)
+    source_kind: SourceKind = SourceKind.LOCAL_CLONE
+    pr_url: str = ""
+    license: str = ""  # SPDX id of the licence file at the base commit, "" when unknown
+    pipeline_version: str = ""
+    mined_at: datetime | None = None
 
     # the change, split by the extractor
     test_files: list[str] = Field(default_factory=list)
@@ -152,7 +194,9 @@ class Task(BaseModel):
     PASS_TO_FAIL: list[str] = Field(default_factory=list)
     image: ImageRef | None = None
     install_config: InstallConfig | None = None
+    env_attempts: list[EnvAttempt] = Field(default_factory=list)
     runs: list[TestRun] = Field(default_factory=list)
+    flaky_tests: list[FlakyTest] = Field(default_factory=list)
 
     @property
     def verified(self) -> bool:
