@@ -1,35 +1,48 @@
-"""The Parquet dataset: a schema derived from ``Task``, atomic shard writes, and reads.
+"""The Parquet dataset: a schema derived from ``Task``, atomic shard writes, and checked reads.
 
-Layout under the output folder (``DatasetLayout``)::
+The layout and the file-level guarantees are in ``pipeline.storage``; the manifest in
+``pipeline.manifest``. Invariants kept here:
 
-    OUT/data/train-<time>-<id>.parquet       verified tasks (Hugging Face's layout)
-    OUT/rejected/rejected-<time>-<id>.parquet candidates that did not verify, with the reason
-    OUT/logs/                                 image build logs
-
-Invariants: a shard is written to a temporary file in its own folder, fsynced and renamed,
-so a reader never sees a partial shard; a shard is never rewritten; a task appears in at
-most one shard of a run, and on read the newest row per ``instance_id`` wins.
+- a shard is written whole (zstd, row groups of at most ``ROW_GROUP_SIZE`` rows) through a
+  temporary file, under the dataset lock, and never rewritten; the manifest is refreshed after
+  it, under the same lock;
+- a batch that Parquet cannot store (a string that is not valid Unicode) is refused before
+  anything is written, naming the task and the field;
+- a shard of another schema (version stamp or columns) or an unreadable one is never read as
+  if it were fine: it raises ``BadShardError`` naming the file, or is skipped and reported;
+- on read, the newest row per ``instance_id`` wins, across both tables (a candidate that timed
+  out and later verified is verified).
 """
 
 from __future__ import annotations
 
 import enum
-import os
 import types
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import BaseModel
 
-from pipeline.errors import UserInputError
+from pipeline.errors import BadShardError, UnwritableTaskError
+from pipeline.manifest import refresh_manifest
 from pipeline.records import Outcome, Task
+from pipeline.storage import METADATA_KEY as METADATA_KEY
+from pipeline.storage import SCHEMA_VERSION as SCHEMA_VERSION
+from pipeline.storage import DatasetLayout as DatasetLayout
+from pipeline.storage import (
+    DatasetTable,
+    dataset_lock,
+    remove_stale_temporaries,
+    replace_atomically,
+)
 
-SCHEMA_VERSION = "1"
-METADATA_KEY = b"taskforge.schema_version"
+ROW_GROUP_SIZE = 10_000
 
 
 def arrow_type(annotation: Any) -> tuple[pa.DataType, bool]:
@@ -67,87 +80,179 @@ def model_fields(model: type[BaseModel]) -> list[pa.Field]:
 TASK_SCHEMA = pa.schema(model_fields(Task), metadata={METADATA_KEY: SCHEMA_VERSION.encode()})
 
 
-class DatasetLayout:
-    """Every path of a dataset, derived from its root."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    @property
-    def verified_dir(self) -> Path:
-        return self.root / "data"
-
-    @property
-    def rejected_dir(self) -> Path:
-        return self.root / "rejected"
-
-    @property
-    def logs_dir(self) -> Path:
-        return self.root / "logs"
-
-    def prepare(self) -> None:
-        if self.root.exists() and not self.root.is_dir():
-            raise UserInputError(f"output folder {self.root} is a file; give a folder path")
-        for folder in (self.verified_dir, self.rejected_dir, self.logs_dir):
-            folder.mkdir(parents=True, exist_ok=True)
-
-    def shards(self) -> list[Path]:
-        found = [
-            *self.verified_dir.glob("train-*.parquet"),
-            *self.rejected_dir.glob("rejected-*.parquet"),
-        ]
-        return sorted(found, key=lambda p: p.name.split("-", 1)[1])
-
-
 def write_tasks(layout: DatasetLayout, tasks: list[Task]) -> list[Path]:
-    """Write verified and rejected tasks as new shards; returns the shard paths."""
-    written = []
-    verified = [t for t in tasks if t.outcome is Outcome.VERIFIED]
-    rejected = [t for t in tasks if t.outcome is not Outcome.VERIFIED]
-    for folder, prefix, batch in (
-        (layout.verified_dir, "train", verified),
-        (layout.rejected_dir, "rejected", rejected),
-    ):
-        if batch:
-            written.append(write_shard(folder, prefix, batch))
+    """Write verified and rejected tasks as new shards, then refresh the manifest.
+
+    Returns the new shards. Nothing is written when any task cannot be stored.
+    """
+    batches = {
+        DatasetTable.TRAIN: [t for t in tasks if t.outcome is Outcome.VERIFIED],
+        DatasetTable.REJECTED: [t for t in tasks if t.outcome is not Outcome.VERIFIED],
+    }
+    tables = {kind: tasks_table(batch) for kind, batch in batches.items() if batch}
+    if not tables:
+        return []
+    with dataset_lock(layout):
+        remove_stale_temporaries(layout)
+        written = [write_shard(layout, kind, table) for kind, table in tables.items()]
+        refresh_manifest(layout)
     return written
 
 
-def write_shard(folder: Path, prefix: str, tasks: list[Task]) -> Path:
-    """Write one shard atomically: temporary file in ``folder``, fsync, rename."""
+def tasks_table(tasks: list[Task]) -> pa.Table:
+    """Tasks as an Arrow table of ``TASK_SCHEMA``; ``UnwritableTaskError`` names a bad value."""
+    rows = [t.model_dump() for t in tasks]
+    try:
+        return pa.Table.from_pylist(rows, schema=TASK_SCHEMA)
+    except UnicodeEncodeError:
+        for row in rows:
+            where = _unencodable(row)
+            if where:
+                raise UnwritableTaskError(
+                    f"task {row['instance_id']}: {where} holds bytes that are not UTF-8 "
+                    f"(decoded with surrogate escapes); Parquet strings must be UTF-8, so "
+                    f"none of the {len(rows)} tasks of this batch was written"
+                ) from None
+        raise
+
+
+def _unencodable(value: Any, where: str = "") -> str:
+    """The path of the first string in ``value`` that UTF-8 cannot encode, or ``""``."""
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError as error:
+            return f"{where} (character {error.start})"
+        return ""
+    items: list[tuple[str, Any]] = []
+    if isinstance(value, dict):
+        items = [(f"{where}.{k}" if where else str(k), v) for k, v in value.items()]
+    elif isinstance(value, list):
+        items = [(f"{where}[{i}]", v) for i, v in enumerate(value)]
+    for path, item in items:
+        found = _unencodable(item, path)
+        if found:
+            return found
+    return ""
+
+
+def write_shard(layout: DatasetLayout, kind: DatasetTable, table: pa.Table) -> Path:
+    """Write one new shard of ``kind`` atomically; the caller holds the dataset lock."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    final = folder / f"{prefix}-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
-    temporary = folder / f".{final.name}.tmp"
-    table = pa.Table.from_pylist([t.model_dump() for t in tasks], schema=TASK_SCHEMA)
-    try:
-        with temporary.open("wb") as handle:
-            pq.write_table(table, handle, compression="zstd", row_group_size=10_000)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, final)
-    finally:
-        temporary.unlink(missing_ok=True)
-    directory = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    final = layout.folder(kind) / f"{kind.value}-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
+    final.parent.mkdir(parents=True, exist_ok=True)
+    replace_atomically(
+        final,
+        lambda handle: pq.write_table(
+            table.replace_schema_metadata(TASK_SCHEMA.metadata),
+            handle,
+            compression="zstd",
+            row_group_size=ROW_GROUP_SIZE,
+        ),
+    )
     return final
+
+
+def open_shard(shard: Path) -> pq.ParquetFile:
+    """A shard's Parquet file after checking its footer, version stamp and columns."""
+    try:
+        parquet = pq.ParquetFile(shard)
+    except (OSError, ValueError) as error:
+        raise BadShardError(
+            shard, f"not a readable Parquet file ({error}); skip or remove it"
+        ) from None
+    problem = schema_problem(parquet.schema_arrow)
+    if problem:
+        parquet.close()
+        raise BadShardError(shard, problem)
+    return parquet
+
+
+def schema_problem(schema: pa.Schema) -> str:
+    """Why a shard of ``schema`` cannot be read as ``TASK_SCHEMA``, or ``""``."""
+    stamp = (schema.metadata or {}).get(METADATA_KEY, b"").decode()
+    if stamp != SCHEMA_VERSION:
+        return (
+            f"schema version {stamp or 'missing'}, this taskforge reads version "
+            f"{SCHEMA_VERSION}; convert it with the taskforge that wrote it or remove it"
+        )
+    if schema.remove_metadata() == TASK_SCHEMA.remove_metadata():
+        return ""
+    theirs, ours = set(schema.names), set(TASK_SCHEMA.names)
+    return (
+        f"schema version {stamp} but other columns (missing: "
+        f"{', '.join(sorted(ours - theirs)) or '-'}; extra: "
+        f"{', '.join(sorted(theirs - ours)) or '-'}; or other types)"
+    )
+
+
+def read_shard(shard: Path, columns: list[str] | None = None, filters: Any = None) -> pa.Table:
+    """One checked shard's rows (all columns unless ``columns``)."""
+    with open_shard(shard) as parquet:
+        try:
+            if filters is None:
+                return parquet.read(columns=columns)
+            schema = parquet.schema_arrow
+            return pq.read_table(shard, columns=columns, filters=filters, schema=schema)
+        except (OSError, ValueError) as error:
+            raise BadShardError(
+                shard, f"not a readable Parquet file ({error}); skip or remove it"
+            ) from None
+
+
+@dataclass
+class LoadedTable:
+    """The newest row per instance id, and the shards that were skipped (``skip_bad``)."""
+
+    table: pa.Table
+    skipped: list[BadShardError] = field(default_factory=list)
+
+
+def load_table(
+    layout: DatasetLayout,
+    columns: list[str] | None = None,
+    *,
+    only: DatasetTable | None = None,
+    filters: Any = None,
+    skip_bad: bool = False,
+) -> LoadedTable:
+    """Rows of every shard (of one table if given), newest row per instance id.
+
+    A bad shard raises ``BadShardError``, or with ``skip_bad`` is skipped and reported.
+    """
+    wanted = None if columns is None else list(dict.fromkeys(["instance_id", *columns]))
+    parts, skipped = [], []
+    for shard in layout.shards(only):
+        try:
+            parts.append(read_shard(shard, wanted, filters))
+        except BadShardError as error:
+            if not skip_bad:
+                raise
+            skipped.append(error)
+    schema = pa.schema([TASK_SCHEMA.field(n) for n in wanted]) if wanted else TASK_SCHEMA
+    table = pa.concat_tables(parts) if parts else schema.empty_table()
+    return LoadedTable(newest_rows(table), skipped)
+
+
+def newest_rows(table: pa.Table) -> pa.Table:
+    """Keep the last row of each ``instance_id`` (rows are in shard order), in that order."""
+    if table.num_rows == 0:
+        return table
+    numbered = pa.table(
+        {"instance_id": table.column("instance_id"), "row": pa.array(range(table.num_rows))}
+    )
+    last = numbered.group_by("instance_id").aggregate([("row", "max")]).column("row_max")
+    if len(last) == table.num_rows:
+        return table
+    return table.take(pc.take(last, pc.array_sort_indices(last)))
 
 
 def read_tasks(layout: DatasetLayout) -> list[Task]:
     """All tasks in the dataset, the newest row per instance id."""
-    latest: dict[str, Task] = {}
-    for shard in layout.shards():
-        for row in pq.read_table(shard).to_pylist():
-            task = Task.model_validate(row)
-            latest[task.instance_id] = task
-    return list(latest.values())
+    return [Task.model_validate(row) for row in load_table(layout).table.to_pylist()]
 
 
 def finished_instance_ids(layout: DatasetLayout) -> set[str]:
     """Instance ids already written, verified or rejected: a rerun skips them."""
-    ids: set[str] = set()
-    for shard in layout.shards():
-        ids.update(pq.read_table(shard, columns=["instance_id"]).column(0).to_pylist())
-    return ids
+    ids = load_table(layout, ["instance_id"]).table.column("instance_id").to_pylist()
+    return set(ids)

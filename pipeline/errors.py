@@ -3,7 +3,9 @@
     TaskforgeError                 base; its message is one line a user can act on
     ├── UserInputError             bad input: wrong path, unknown PR, output folder is a file
     ├── TerminalError              this object cannot be processed; record it and move on
-    │   └── ImageBuildError        the environment image failed to build (names the log)
+    │   ├── ImageBuildError        the environment image failed to build (names the log)
+    │   ├── BadShardError          a dataset file is unreadable or of another schema (names it)
+    │   └── UnwritableTaskError    a task cannot be stored as given (names the task and field)
     └── TransientError             the infrastructure failed; retry, never record as rejected
         └── DockerUnavailable      the Docker engine does not answer
 
@@ -12,6 +14,8 @@ any ``TaskforgeError`` as a single line and exits non-zero, never a traceback.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 
 class TaskforgeError(Exception):
@@ -31,6 +35,19 @@ class ImageBuildError(TerminalError):
         super().__init__(f"building image {image} failed: {reason} (see {log_path})")
         self.image = image
         self.log_path = log_path
+
+
+class BadShardError(TerminalError):
+    """A shard (or the manifest) cannot be read as this version of taskforge writes it."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class UnwritableTaskError(TerminalError):
+    """A task holds a value Parquet cannot store; nothing of its batch was written."""
 
 
 class TransientError(TaskforgeError):
