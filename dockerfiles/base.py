@@ -98,7 +98,8 @@ def bootstrap_debian(client: docker.DockerClient, base: BaseImage) -> None:
         tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
         assert tar.stdout is not None
         repository, tag = base.bootstrap_tag.split(":")
-        client.api.import_image_from_stream(tar.stdout, repository=repository, tag=tag)
+        with tar.stdout:
+            client.api.import_image_from_stream(tar.stdout, repository=repository, tag=tag)
         tar.wait()
 
 

@@ -26,7 +26,13 @@ import docker
 import docker.errors
 import git
 
-from dockerfiles.recipe import dependency_files, group_requirements, read_file
+from dockerfiles.recipe import (
+    build_requires,
+    dependency_files,
+    dependency_state,
+    group_requirements,
+    project_name,
+)
 from pipeline.errors import ImageBuildError
 from pipeline.records import ImageRef, InstallConfig
 
@@ -38,6 +44,8 @@ INDEX_SETTINGS = (
     "UV_DEFAULT_INDEX",
 )
 GROUP_REQUIREMENTS = "taskforge-dependency-groups.txt"
+# The oldest pytest that runs on each Python (older ones fail to import or to collect).
+PYTEST_FLOOR = {"3.9": "pytest>=6.2", "3.11": "pytest>=7.2", "3.13": "pytest>=8.2"}
 
 
 @dataclass(frozen=True)
@@ -57,7 +65,7 @@ class EnvSpec:
                 "base": self.base_image_id,
                 "template": template_text(),
                 "config": self.config.model_dump(mode="json"),
-                "files": self.dependency_files,
+                "dependencies": dependency_state(self.dependency_files),
             },
             sort_keys=True,
         )
@@ -83,7 +91,9 @@ def ensure_env_image(
 ) -> ImageRef:
     """The image for ``spec``: found by its tag, else built (log under ``log_dir``)."""
     try:
-        return ImageRef(tag=spec.tag, id=client.images.get(spec.tag).id)
+        return ImageRef(
+            tag=spec.tag, id=client.images.get(spec.tag).id, fingerprint=spec.fingerprint
+        )
     except docker.errors.ImageNotFound:
         pass
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -91,7 +101,7 @@ def ensure_env_image(
     with tempfile.TemporaryDirectory(prefix="taskforge-build-") as context:
         _write_context(Path(context), repo, spec)
         _build(client, Path(context), spec.tag, log_path)
-    return ImageRef(tag=spec.tag, id=client.images.get(spec.tag).id)
+    return ImageRef(tag=spec.tag, id=client.images.get(spec.tag).id, fingerprint=spec.fingerprint)
 
 
 def _write_context(context: Path, repo: git.Repo, spec: EnvSpec) -> None:
@@ -104,18 +114,41 @@ def _write_context(context: Path, repo: git.Repo, spec: EnvSpec) -> None:
         tar.extractall(source, filter="data")
     archive.unlink()
     requirements = []
-    pyproject = read_file(repo.commit(spec.commit), "pyproject.toml")
     for group in spec.config.dependency_groups:
-        requirements += group_requirements(pyproject, group)
+        requirements += group_requirements(spec.dependency_files.get("pyproject.toml"), group)
     if requirements:
         (source / GROUP_REQUIREMENTS).write_text("\n".join(requirements) + "\n")
     shutil.copyfile(host_ca_bundle(), context / "host-ca.pem")
-    dockerfile = string.Template(template_text()).safe_substitute(
-        base_image=spec.config.base_image,
-        install_args=shlex.join(install_args(spec.config, bool(requirements))),
-        pretend_version="0.0.0",
+    (context / "Dockerfile").write_text(render_dockerfile(spec, bool(requirements)))
+
+
+def render_dockerfile(spec: EnvSpec, has_groups: bool) -> str:
+    config = spec.config
+    system_step = ""
+    if config.system_packages:
+        system_step = (
+            "RUN apt-get update && apt-get install -y --no-install-recommends "
+            + shlex.join(config.system_packages)
+            + " && rm -rf /var/lib/apt/lists/*"
+        )
+    exclude_newer = ""
+    if config.exclude_newer is not None:
+        exclude_newer = "--exclude-newer " + config.exclude_newer.strftime("%Y-%m-%dT%H:%M:%SZ")
+    name = project_name(spec.dependency_files)
+    isolation = ["--no-build-isolation-package", name] if name else ["--no-build-isolation"]
+    env_step = ""
+    if config.environment:
+        env_step = "ENV " + " ".join(shlex.quote(item) for item in config.environment)
+    return string.Template(template_text()).safe_substitute(
+        base_image=config.base_image,
+        system_step=system_step,
+        build_requires=shlex.join(build_requires(spec.dependency_files)),
+        exclude_newer=exclude_newer,
+        install_args=shlex.join(install_args(config, has_groups)),
+        isolation=shlex.join(isolation),
+        pytest_floor=PYTEST_FLOOR.get(config.python, "pytest"),
+        env_step=env_step,
     )
-    (context / "Dockerfile").write_text(dockerfile)
 
 
 def install_args(config: InstallConfig, has_groups: bool) -> list[str]:

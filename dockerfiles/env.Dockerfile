@@ -1,5 +1,5 @@
-# The environment image of one repository: its dependencies installed in /opt/venv, shared
-# by every task whose dependency fingerprint matches. Rendered by dockerfiles/builder.py.
+# The environment image of one repository's dependency state: its dependencies installed in
+# /opt/venv, shared by every task with the same fingerprint. Rendered by dockerfiles/builder.py.
 # The repository's source is not kept: a task's tree is copied in at run time.
 FROM ${base_image}
 
@@ -20,17 +20,23 @@ ARG UV_INDEX_URL
 ARG UV_EXTRA_INDEX_URL
 ARG UV_DEFAULT_INDEX
 
+${system_step}
 RUN (id -u taskforge >/dev/null 2>&1 || useradd --create-home --uid 1000 --shell /bin/sh taskforge) \
     && mkdir -p /repo && chown taskforge:taskforge /repo \
     && python3 -m venv /opt/venv \
     && /opt/venv/bin/python -m pip install --quiet uv
-ENV PATH=/opt/venv/bin:$PATH VIRTUAL_ENV=/opt/venv
+ENV PATH=/opt/venv/bin:$PATH VIRTUAL_ENV=/opt/venv SETUPTOOLS_SCM_PRETEND_VERSION=0.0.0
 
+# Build tools new enough for this Python (never pinned to the era: an old setuptools breaks on
+# a new Python), then the project and its test dependencies as of their era, then a test
+# runner that works on this Python.
 COPY source/ /tmp/source/
 RUN cd /tmp/source \
-    && SETUPTOOLS_SCM_PRETEND_VERSION=${pretend_version} uv pip install --python /opt/venv/bin/python ${install_args} \
+    && uv pip install --quiet --upgrade ${build_requires} \
+    && uv pip install ${isolation} ${exclude_newer} ${install_args} \
+    && uv pip install --quiet "${pytest_floor}" \
     && rm -rf /tmp/source \
     && chown -R taskforge:taskforge /opt/venv
-
+${env_step}
 USER taskforge
 WORKDIR /repo

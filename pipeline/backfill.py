@@ -54,6 +54,8 @@ class BackfillSummary(BaseModel):
     verified: int = 0
     rejected: dict[str, int] = Field(default_factory=dict)  # outcome -> count
     infrastructure: int = 0  # not written; a rerun retries them
+    environments: int = 0  # dependency states with a working environment
+    environments_failed: int = 0  # dependency states no attempt could build
     images_built: int = 0
     wall_time_s: float = 0.0
 
@@ -101,8 +103,3 @@ def mine_candidates(
 ) -> list[Task]:
     limits = SizeLimits(request.max_files, request.max_changed_lines)
     return [build_candidate(repo, request.repo, pull, limits) for pull in pulls]
-
-
-def newest_base(candidates: list[Task]) -> str:
-    """The environment setup commit: the base of the newest candidate to validate."""
-    return max(candidates, key=lambda t: t.created_at).base_commit

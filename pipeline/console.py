@@ -60,6 +60,9 @@ def render_summary(summary: BackfillSummary) -> None:
         table.add_row(str(count), f"rejected: {reason} ({OUTCOME_REASONS[outcome]})")
     if summary.infrastructure:
         table.add_row(f"[red]{summary.infrastructure}[/]", "infrastructure failure (not written)")
-    table.add_row(str(summary.images_built), "environment images built")
+    table.add_row(str(summary.environments), "environments (dependency states) working")
+    if summary.environments_failed:
+        table.add_row(f"[red]{summary.environments_failed}[/]", "environments that failed")
+    table.add_row(str(summary.images_built), "environment images built in this run")
     stdout.print(table)
     stdout.print(f"wall time {summary.wall_time_s:.1f} s; output: {summary.out.resolve()}")

@@ -9,6 +9,7 @@ concurrently on a thread pool sized by ``BackfillRequest.workers``.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import git
@@ -18,19 +19,26 @@ from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel
 
-from dockerfiles.environment import Environment, prepare_environment
+from dockerfiles.environment import (
+    Environment,
+    EnvironmentFailed,
+    EnvPlan,
+    build_environment,
+    plan_environment,
+)
+from dockerfiles.overrides import load_overrides
 from pipeline.backfill import (
     BackfillRequest,
     BackfillSummary,
     mine_candidates,
-    newest_base,
     select_pulls,
 )
 from pipeline.dataset import DatasetLayout, finished_instance_ids, write_tasks
-from pipeline.errors import ImageBuildError, TransientError
+from pipeline.errors import TransientError
 from pipeline.progress import sink
-from pipeline.records import Outcome, Task, instance_id_for
+from pipeline.records import ImageRef, InstallConfig, Outcome, Task, instance_id_for
 from pipeline.source import open_source
+from validators.collect import collection_problem
 from validators.sandbox import SandboxLimits, docker_client, remove_leftovers
 from validators.validate import validate_candidate
 
@@ -45,6 +53,14 @@ def _is_transient(_task: Any, _run: Any, state: Any) -> bool:
     except Exception:
         return False
     return False
+
+
+@dataclass
+class Group:
+    """Candidates that share a dependency state, and the plan of their environment."""
+
+    plan: EnvPlan
+    candidates: list[Task]
 
 
 class Mined(BaseModel):
@@ -69,17 +85,34 @@ def mine(request: BackfillRequest) -> Mined:
     )
 
 
+@task(cache_policy=NO_CACHE)
+def plan_environments(
+    request: BackfillRequest, repo_path: str, runnable: list[Task]
+) -> list[Group]:
+    """Candidates grouped by dependency state; each group gets one environment."""
+    repo = git.Repo(repo_path)
+    overrides = load_overrides()
+    groups: dict[str, Group] = {}
+    for candidate in sorted(runnable, key=lambda t: t.created_at):
+        plan = plan_environment(repo, request.repo, candidate.base_commit, overrides)
+        group = groups.setdefault(plan.key, Group(plan=plan, candidates=[]))
+        group.candidates.append(candidate)
+        group.plan = plan  # the newest base of the group sets up the environment
+    return list(groups.values())
+
+
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=_is_transient)
-def build_environment(request: BackfillRequest, repo_path: str, setup_commit: str) -> Environment:
+def build_group_environment(request: BackfillRequest, repo_path: str, group: Group) -> Environment:
     client = docker_client()
-    remove_leftovers(client)
-    return prepare_environment(
-        client,
-        git.Repo(repo_path),
-        request.repo,
-        setup_commit,
-        request.python,
-        DatasetLayout(request.out).logs_dir,
+    repo = git.Repo(repo_path)
+    limits = SandboxLimits(memory=request.memory, cpus=request.cpus, timeout_s=request.timeout_s)
+    test_files = [f for c in group.candidates for f in c.test_files]
+
+    def collects(image: ImageRef, _config: InstallConfig) -> str | None:
+        return collection_problem(client, repo, image, group.plan.setup_commit, test_files, limits)
+
+    return build_environment(
+        client, repo, group.plan, DatasetLayout(request.out).logs_dir, check=collects
     )
 
 
@@ -89,14 +122,22 @@ def validate(request: BackfillRequest, repo_path: str, candidate: Task, env: Env
     validated = validate_candidate(
         candidate, git.Repo(repo_path), docker_client(), env.image, limits
     )
-    return validated.model_copy(
-        update={"install_config": env.config, "environment_setup_commit": env.setup_commit}
+    return with_environment(validated, env)
+
+
+def with_environment(task_: Task, env: Environment) -> Task:
+    return task_.model_copy(
+        update={
+            "install_config": env.config,
+            "environment_setup_commit": env.setup_commit,
+            "env_attempts": env.attempts,
+        }
     )
 
 
 @flow(name="taskforge-backfill")
 def backfill_flow(request: BackfillRequest) -> BackfillSummary:
-    """Mine, build the environment, validate and write one repository's tasks."""
+    """Mine, build the environments, validate and write one repository's tasks."""
     started = time.monotonic()
     layout = DatasetLayout(request.out)
     layout.prepare()
@@ -106,44 +147,47 @@ def backfill_flow(request: BackfillRequest) -> BackfillSummary:
     candidates, summary.mined, summary.skipped = mined.candidates, mined.selected, mined.skipped
     dropped = [c for c in candidates if c.outcome is not None]
     runnable = [c for c in candidates if c.outcome is None]
-    write_tasks(layout, dropped)
-    summary.count(dropped)
+    _write(layout, summary, dropped)
     sink().planned(len(candidates))
-    for task_ in dropped:
-        sink().finished(task_)
     if runnable:
-        _validate_all(request, mined.repo_path, runnable, layout, summary)
+        remove_leftovers(docker_client())
+        groups = plan_environments(request, mined.repo_path, runnable)
+        _validate_groups(request, mined.repo_path, groups, layout, summary)
     summary.wall_time_s = round(time.monotonic() - started, 1)
     return summary
 
 
-def _validate_all(
+def _validate_groups(
     request: BackfillRequest,
     repo_path: str,
-    runnable: list[Task],
+    groups: list[Group],
     layout: DatasetLayout,
     summary: BackfillSummary,
 ) -> None:
-    sink().stage("building environment")
-    try:
-        env = build_environment(request, repo_path, newest_base(runnable))
-    except ImageBuildError as error:
-        failed = [
-            c.model_copy(
-                update={"outcome": Outcome.ENVIRONMENT_FAILED, "outcome_detail": str(error)}
-            )
-            for c in runnable
-        ]
-        write_tasks(layout, failed)
-        summary.count(failed)
-        for task_ in failed:
-            sink().finished(task_)
-        return
-    summary.images_built += int(env.built)
+    """Build each group's environment in turn while earlier groups' validations run."""
+    futures: list[PrefectFuture[Task]] = []
+    for number, group in enumerate(groups, start=1):
+        sink().stage(f"environment {number}/{len(groups)}")
+        try:
+            env = build_group_environment(request, repo_path, group)
+        except EnvironmentFailed as error:
+            failed = [
+                c.model_copy(
+                    update={
+                        "outcome": Outcome.ENVIRONMENT_FAILED,
+                        "outcome_detail": str(error)[:2000],
+                        "env_attempts": error.attempts,
+                    }
+                )
+                for c in group.candidates
+            ]
+            summary.environments_failed += 1
+            _write(layout, summary, failed)
+            continue
+        summary.images_built += int(env.built)
+        summary.environments += 1
+        futures += [validate.submit(request, repo_path, c, env) for c in group.candidates]
     sink().stage("validating")
-    futures: list[PrefectFuture[Task]] = [
-        validate.submit(request, repo_path, c, env) for c in runnable
-    ]
     buffer: list[Task] = []
     try:
         for future in as_completed(futures):
@@ -153,14 +197,18 @@ def _validate_all(
                 summary.infrastructure += 1
                 continue
             buffer.append(result)
-            sink().finished(result)
             if len(buffer) >= WRITE_EVERY:
-                write_tasks(layout, buffer)
-                summary.count(buffer)
+                _write(layout, summary, buffer)
                 buffer = []
     finally:
-        write_tasks(layout, buffer)
-        summary.count(buffer)
+        _write(layout, summary, buffer)
+
+
+def _write(layout: DatasetLayout, summary: BackfillSummary, tasks: list[Task]) -> None:
+    write_tasks(layout, tasks)
+    summary.count(tasks)
+    for task_ in tasks:
+        sink().finished(task_)
 
 
 def run_backfill(request: BackfillRequest) -> BackfillSummary:

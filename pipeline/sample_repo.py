@@ -116,7 +116,7 @@ def test_slugify_strips_whitespace():
 """
 
 
-class _History:
+class History:
     """Writes commits with fixed authors and dates, one minute apart."""
 
     def __init__(self, repo: git.Repo) -> None:
@@ -172,7 +172,7 @@ class _History:
 def write_sample_repo(path: Path) -> Path:
     """Create the sample repository at ``path`` (which must not exist) and return it."""
     repo = git.Repo.init(path, initial_branch="main")
-    history = _History(repo)
+    history = History(repo)
     core = CORE_V0
     history.commit(
         "Initial commit",
@@ -192,7 +192,7 @@ def write_sample_repo(path: Path) -> Path:
     return path
 
 
-def _pull_1_and_2(history: _History) -> None:
+def _pull_1_and_2(history: History) -> None:
     # PR #1 branches from the first commit; PR #2 lands before it, so #1's base is not its
     # merge commit's first parent.
     history.branch("fix-word-count")
@@ -236,7 +236,7 @@ def _pull_1_and_2(history: _History) -> None:
     history.repo.git.branch("-D", "fix-word-count")
 
 
-def _pulls_3_to_7(history: _History) -> None:
+def _pulls_3_to_7(history: History) -> None:
     repo_root = Path(history.repo.working_dir)
     core = (repo_root / "tinytext/core.py").read_text()
     tests = (repo_root / "tests/test_core.py").read_text()
@@ -299,7 +299,7 @@ def _pulls_3_to_7(history: _History) -> None:
     history.pull_ref(6, "slug-punctuation")
 
 
-def _pulls_8_and_9(history: _History) -> None:
+def _pulls_8_and_9(history: History) -> None:
     repo_root = Path(history.repo.working_dir)
     core = (repo_root / "tinytext/core.py").read_text()
 

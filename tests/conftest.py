@@ -49,4 +49,4 @@ def sample_env(
     """The sample repository's environment image, built once per session (or reused)."""
     head = sample_repo.head.commit.hexsha
     logs = tmp_path_factory.mktemp("logs")
-    return prepare_environment(engine, sample_repo, SAMPLE_REPO_NAME, head, "3.11", logs)
+    return prepare_environment(engine, sample_repo, SAMPLE_REPO_NAME, head, logs)

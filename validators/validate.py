@@ -26,6 +26,13 @@ from validators.junit import parse_report
 from validators.sandbox import SandboxLimits, SandboxRun, run_sandboxed
 
 REPORT_PATH = "/tmp/taskforge-report.xml"
+# The image holds the dependencies; the project itself is installed from the task's own tree.
+# Where that fails (an unusual build backend), PYTHONPATH still puts the tree first.
+REINSTALL = (
+    "uv pip install --quiet --offline --no-deps --no-build-isolation -e . "
+    ">/tmp/taskforge-install.log 2>&1 "
+    "|| echo 'taskforge: project not reinstalled; running from PYTHONPATH' >&2"
+)
 SANDBOX_UID = 1000
 
 
@@ -68,22 +75,31 @@ def validate_candidate(
     )
 
 
+def export_tree(repo: git.Repo, commit: str, tree: Path) -> None:
+    """The files of ``commit`` under ``tree``, without any git history."""
+    tree.mkdir()
+    archive = io.BytesIO()
+    repo.archive(archive, commit, format="tar")
+    archive.seek(0)
+    with tarfile.open(fileobj=archive) as tar:
+        tar.extractall(tree, filter="data")
+
+
+def python_path_for(tree: Path) -> str:
+    return ":".join(["/repo/src"] * (tree / "src").is_dir() + ["/repo"])
+
+
 def prepare_states(repo: git.Repo, task: Task) -> tuple[bytes, bytes, list[str], str]:
     """Tars of the before and after trees, the test targets, and the PYTHONPATH to use."""
     with tempfile.TemporaryDirectory(prefix="taskforge-tree-") as work:
         tree = Path(work) / "repo"
-        tree.mkdir()
-        archive = io.BytesIO()
-        repo.archive(archive, task.base_commit, format="tar")
-        archive.seek(0)
-        with tarfile.open(fileobj=archive) as tar:
-            tar.extractall(tree, filter="data")
+        export_tree(repo, task.base_commit, tree)
         _apply(tree, task.test_patch, "test patch")
         before = tar_tree(tree)
         _apply(tree, task.patch, "fix patch")
         after = tar_tree(tree)
         targets = test_targets(task, tree)
-        python_path = ":".join(["/repo/src"] * (tree / "src").is_dir() + ["/repo"])
+        python_path = python_path_for(tree)
     return before, after, targets, python_path
 
 
@@ -103,11 +119,10 @@ def run_tests(
     targets: list[str],
     python_path: str,
     limits: SandboxLimits,
+    extra_args: tuple[str, ...] = (),
 ) -> SandboxRun:
-    command = [
-        "python",
-        "-m",
-        "pytest",
+    """Reinstall the project from the tree (no dependencies, offline), then run pytest."""
+    pytest_args = [
         "-p",
         "no:cacheprovider",
         "-o",
@@ -115,9 +130,11 @@ def run_tests(
         f"--junitxml={REPORT_PATH}",
         "--continue-on-collection-errors",
         "-q",
+        *extra_args,
         "--",
         *targets,
     ]
+    command = ["sh", "-c", f'{REINSTALL}; exec python -m pytest "$@"', "pytest", *pytest_args]
     environment = {"PYTHONPATH": python_path, "HOME": "/home/taskforge"}
     return run_sandboxed(client, image, tree, command, environment, [REPORT_PATH], limits)
 

@@ -19,7 +19,7 @@ def test_same_fingerprint_reuses_the_image(
     engine: docker.DockerClient, sample_repo: git.Repo, sample_env: Environment, tmp_path: Path
 ) -> None:
     again = prepare_environment(
-        engine, sample_repo, SAMPLE_REPO_NAME, sample_env.setup_commit, "3.11", tmp_path
+        engine, sample_repo, SAMPLE_REPO_NAME, sample_env.setup_commit, tmp_path
     )
     assert again.image == sample_env.image
     assert not again.built

@@ -6,7 +6,7 @@ import git
 import pytest
 
 from dockerfiles.builder import install_args
-from dockerfiles.recipe import detect_recipe, group_requirements
+from dockerfiles.recipe import dependency_files, detect_recipe, group_requirements
 
 
 def commit_files(tmp_path: Path, files: dict[str, str]) -> git.Commit:
@@ -78,7 +78,7 @@ def test_detect_recipe(
     requirements: list[str],
     groups: list[str],
 ) -> None:
-    recipe = detect_recipe(commit_files(tmp_path, files), "3.11", "base:tag")
+    recipe = detect_recipe(dependency_files(commit_files(tmp_path, files)), "3.11", "base:tag")
     assert recipe.extras == extras
     assert recipe.requirement_files == requirements
     assert recipe.dependency_groups == groups
@@ -91,7 +91,9 @@ def test_group_requirements_expand_includes() -> None:
 
 def test_install_args(tmp_path: Path) -> None:
     recipe = detect_recipe(
-        commit_files(tmp_path, {"pyproject.toml": PEP621, "requirements-test.txt": "mock\n"}),
+        dependency_files(
+            commit_files(tmp_path, {"pyproject.toml": PEP621, "requirements-test.txt": "mock\n"})
+        ),
         "3.11",
         "base:tag",
     )

@@ -1,0 +1,72 @@
+"""Planning environments over a generated history whose dependencies change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import git
+
+from dockerfiles.environment import pin_date, plan_environment
+from dockerfiles.recipe import dependency_files, dependency_state
+from pipeline.sample_repo import History
+
+PYPROJECT = """[project]
+name = "evolving"
+version = "{version}"
+requires-python = "{requires}"
+dependencies = [{deps}]
+[project.optional-dependencies]
+test = ["pytest"]
+dev = ["pytest", "six"]
+"""
+
+
+def pyproject(version: str = "1.0", requires: str = ">=3.8", deps: str = "") -> str:
+    return PYPROJECT.format(version=version, requires=requires, deps=deps)
+
+
+def make_history(tmp_path: Path) -> tuple[git.Repo, list[str]]:
+    repo = git.Repo.init(tmp_path / "evolving", initial_branch="main")
+    history = History(repo)
+    shas = [
+        history.commit("Start", {"pyproject.toml": pyproject(), "evolving.py": "x = 1\n"}),
+        history.commit("Code", {"evolving.py": "x = 2\n"}),
+        history.commit("Release 1.1", {"pyproject.toml": pyproject(version="1.1")}),
+        history.commit("Need six", {"pyproject.toml": pyproject("1.1", ">=3.9", '"six"')}),
+        history.commit("More code", {"evolving.py": "x = 3\n"}),
+    ]
+    return repo, shas
+
+
+def test_version_bump_is_not_a_new_state(tmp_path: Path) -> None:
+    repo, shas = make_history(tmp_path)
+    states = [dependency_state(dependency_files(repo.commit(s))) for s in shas]
+    assert states[0] == states[1] == states[2]
+    assert states[3] == states[4] != states[2]
+
+
+def test_pin_date_is_the_day_after_the_state_began(tmp_path: Path) -> None:
+    repo, shas = make_history(tmp_path)
+    first = dependency_state(dependency_files(repo.commit(shas[2])))
+    assert pin_date(repo, shas[2], first) == datetime(2024, 3, 2, tzinfo=UTC)
+    second = dependency_state(dependency_files(repo.commit(shas[4])))
+    assert pin_date(repo, shas[4], second) == datetime(2024, 3, 2, tzinfo=UTC)
+    assert pin_date(repo, shas[1], first) == pin_date(repo, shas[2], first)
+
+
+def test_plans_group_by_dependency_state(tmp_path: Path) -> None:
+    repo, shas = make_history(tmp_path)
+    plans = [plan_environment(repo, "o/evolving", sha, []) for sha in shas]
+    assert len({p.key for p in plans[:3]}) == 1
+    assert len({p.key for p in plans[3:]}) == 1
+    assert plans[0].key != plans[3].key
+    attempts = plans[0].attempts
+    assert [a.python for a in attempts] == ["3.11", "3.11", "3.11", "3.9"]
+    assert [a.extras for a in attempts] == [
+        ["test"],
+        ["test", "dev"],
+        ["test", "dev"],
+        ["test", "dev"],
+    ]
+    assert [a.exclude_newer is not None for a in attempts] == [True, True, False, False]
