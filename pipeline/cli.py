@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from pipeline.backfill import BackfillRequest, BackfillSummary, select_pulls
+from pipeline.cli_dataset import register
 from pipeline.console import console, render_summary, rich_progress
 from pipeline.dataset import DatasetLayout
 from pipeline.errors import TaskforgeError, TransientError, UserInputError
@@ -145,6 +146,9 @@ def _date(text: str | None, option: str, end_of_day: bool = False) -> datetime |
     if end_of_day and len(text) == 10:
         value = value.replace(hour=23, minute=59, second=59)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+register(app)
 
 
 def main() -> None:

@@ -215,10 +215,12 @@ def load_table(
     only: DatasetTable | None = None,
     filters: Any = None,
     skip_bad: bool = False,
+    keep_duplicates: bool = False,
 ) -> LoadedTable:
     """Rows of every shard (of one table if given), newest row per instance id.
 
     A bad shard raises ``BadShardError``, or with ``skip_bad`` is skipped and reported.
+    With ``keep_duplicates`` every row is kept, in shard order.
     """
     wanted = None if columns is None else list(dict.fromkeys(["instance_id", *columns]))
     parts, skipped = [], []
@@ -231,7 +233,7 @@ def load_table(
             skipped.append(error)
     schema = pa.schema([TASK_SCHEMA.field(n) for n in wanted]) if wanted else TASK_SCHEMA
     table = pa.concat_tables(parts) if parts else schema.empty_table()
-    return LoadedTable(newest_rows(table), skipped)
+    return LoadedTable(table if keep_duplicates else newest_rows(table), skipped)
 
 
 def newest_rows(table: pa.Table) -> pa.Table:
