@@ -31,7 +31,6 @@ from dockerfiles.recipe import (
     dependency_files,
     dependency_state,
     group_requirements,
-    project_name,
 )
 from pipeline.errors import ImageBuildError
 from pipeline.records import ImageRef, InstallConfig
@@ -134,8 +133,6 @@ def render_dockerfile(spec: EnvSpec, has_groups: bool) -> str:
     exclude_newer = ""
     if config.exclude_newer is not None:
         exclude_newer = "--exclude-newer " + config.exclude_newer.strftime("%Y-%m-%dT%H:%M:%SZ")
-    name = project_name(spec.dependency_files)
-    isolation = ["--no-build-isolation-package", name] if name else ["--no-build-isolation"]
     env_step = ""
     if config.environment:
         env_step = "ENV " + " ".join(shlex.quote(item) for item in config.environment)
@@ -144,17 +141,16 @@ def render_dockerfile(spec: EnvSpec, has_groups: bool) -> str:
         system_step=system_step,
         build_requires=shlex.join(build_requires(spec.dependency_files)),
         exclude_newer=exclude_newer,
+        extras=f"[{','.join(config.extras)}]" if config.extras else "",
         install_args=shlex.join(install_args(config, has_groups)),
-        isolation=shlex.join(isolation),
         pytest_floor=PYTEST_FLOOR.get(config.python, "pytest"),
         env_step=env_step,
     )
 
 
 def install_args(config: InstallConfig, has_groups: bool) -> list[str]:
-    """The arguments of ``uv pip install`` that realise the recipe."""
-    project = "." + (f"[{','.join(config.extras)}]" if config.extras else "")
-    args = [project]
+    """What ``uv pip install`` takes besides the project's own wheel (and its extras)."""
+    args: list[str] = []
     for path in config.requirement_files:
         args += ["-r", path]
     if has_groups:

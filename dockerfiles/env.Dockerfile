@@ -8,7 +8,7 @@ COPY host-ca.pem /usr/local/share/taskforge/host-ca.pem
 ENV SSL_CERT_FILE=/usr/local/share/taskforge/host-ca.pem \
     PIP_CERT=/usr/local/share/taskforge/host-ca.pem \
     REQUESTS_CA_BUNDLE=/usr/local/share/taskforge/host-ca.pem \
-    UV_NATIVE_TLS=1 \
+    UV_SYSTEM_CERTS=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     UV_NO_CACHE=1 \
@@ -27,15 +27,18 @@ RUN (id -u taskforge >/dev/null 2>&1 || useradd --create-home --uid 1000 --shell
     && /opt/venv/bin/python -m pip install --quiet uv
 ENV PATH=/opt/venv/bin:$PATH VIRTUAL_ENV=/opt/venv SETUPTOOLS_SCM_PRETEND_VERSION=0.0.0
 
-# Build tools new enough for this Python (never pinned to the era: an old setuptools breaks on
-# a new Python), then the project and its test dependencies as of their era, then a test
-# runner that works on this Python.
+# The project is built into a wheel first, by its own build backend in an isolated, unpinned
+# environment (an old setuptools breaks on a new Python; a pinned old `packaging` breaks a new
+# setuptools). Then the wheel with its test dependencies as of their era, then a test runner
+# that works on this Python, then the build tools a run-time reinstall needs.
 COPY source/ /tmp/source/
 RUN cd /tmp/source \
-    && uv pip install --quiet --upgrade ${build_requires} \
-    && uv pip install ${isolation} ${exclude_newer} ${install_args} \
+    && uv build --quiet --wheel --out-dir /tmp/wheel . \
+    && wheel="$$(ls /tmp/wheel/*.whl)" \
+    && uv pip install ${exclude_newer} "$${wheel}${extras}" ${install_args} \
     && uv pip install --quiet "${pytest_floor}" \
-    && rm -rf /tmp/source \
+    && (uv pip install --quiet --upgrade ${build_requires} setuptools wheel || true) \
+    && rm -rf /tmp/source /tmp/wheel \
     && chown -R taskforge:taskforge /opt/venv
 ${env_step}
 USER taskforge

@@ -31,7 +31,6 @@ REQUIREMENT_FILE = re.compile(
     r"|requirements\.txt)$"
 )
 SETUP_PY_EXTRA = re.compile(r"""["'](tests?|testing|dev)["']\s*:""")
-SETUP_PY_NAME = re.compile(r"""\bname\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 VERSION_LINE = re.compile(r"^\s*version\s*=.*$", re.MULTILINE)
 DEFAULT_BUILD_REQUIRES = ["setuptools>=61", "wheel"]
 
@@ -116,22 +115,6 @@ def build_requires(files: dict[str, str]) -> list[str]:
     """The build backend's requirements (PEP 518), installed unpinned before the project."""
     requires = toml_table(files.get("pyproject.toml")).get("build-system", {}).get("requires")
     return list(requires) if requires else list(DEFAULT_BUILD_REQUIRES)
-
-
-def project_name(files: dict[str, str]) -> str:
-    """The distribution name the project declares, "" when it cannot be read."""
-    name = toml_table(files.get("pyproject.toml")).get("project", {}).get("name")
-    if isinstance(name, str):
-        return name
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read_string(files.get("setup.cfg", ""))
-        if parser.has_option("metadata", "name"):
-            return parser.get("metadata", "name").strip()
-    except configparser.Error:
-        pass
-    match = SETUP_PY_NAME.search(files.get("setup.py", ""))
-    return match.group(1) if match else ""
 
 
 def group_requirements(pyproject_text: str | None, group: str) -> list[str]:

@@ -98,7 +98,6 @@ def test_install_args(tmp_path: Path) -> None:
         "base:tag",
     )
     assert install_args(recipe, has_groups=False) == [
-        ".[tests]",
         "-r",
         "requirements-test.txt",
         "pytest",
