@@ -192,7 +192,8 @@ def render_task(task: Task, out: Console) -> None:
     outcome = task.outcome.value if task.outcome else "undecided"
     out.rule(f"[bold]{task.instance_id}[/] [{colour}]{outcome}[/]")
     out.print(_facts(task))
-    out.print(Panel(Text(task.problem_statement), title="problem statement", title_align="left"))
+    statement = Text(visible(task.problem_statement))
+    out.print(Panel(statement, title="problem statement", title_align="left"))
     for title, patch in (("patch", task.patch), ("test_patch", task.test_patch)):
         out.print(Panel(_diff(patch), title=title, title_align="left"))
     out.print(_tests(task))
@@ -216,16 +217,25 @@ def _facts(task: Task) -> Table:
     }
     for name, value in rows.items():
         if value:
-            facts.add_row(name, Text(value))
+            facts.add_row(name, Text(visible(value)))
     return facts
 
 
 def _diff(patch: str) -> RenderableType:
     if not patch:
         return Text("(empty)", style="dim")
-    # A carriage return would move the cursor and hide the line; show CRLF endings as a mark.
-    shown = patch.removesuffix("\n").replace("\r", "\u240d")
-    return Syntax(shown, "diff", theme="ansi_dark", word_wrap=True)
+    return Syntax(visible(patch.removesuffix("\n")), "diff", theme="ansi_dark", word_wrap=True)
+
+
+# C0 controls but newline and tab, and DEL, as their Unicode pictures (U+2400...): a patch's
+# ESC would otherwise reach the terminal as an escape sequence, and CR would hide its line.
+CONTROL_PICTURES = {code: 0x2400 + code for code in range(0x20) if chr(code) not in "\n\t"}
+CONTROL_PICTURES[0x7F] = 0x2421
+
+
+def visible(text: str) -> str:
+    """``text`` with control characters shown as symbols, safe to print to a terminal."""
+    return text.translate(CONTROL_PICTURES)
 
 
 def _tests(task: Task) -> Group:
@@ -239,5 +249,5 @@ def _tests(task: Task) -> Group:
     for name, tests in lists.items():
         if tests or name in ("FAIL_TO_PASS", "PASS_TO_PASS"):
             parts.append(Text(f"{name} ({len(tests)})", style="bold"))
-            parts.extend(Text(f"  {test}") for test in tests)
+            parts.extend(Text(f"  {visible(test)}") for test in tests)
     return Group(*parts)

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from rich.console import Console
+
+from pipeline.browse import dataset_stats, find_task, render_stats, render_task
+from pipeline.dataset import METADATA_KEY, DatasetLayout, write_tasks
+from pipeline.errors import UserInputError
+from pipeline.records import Outcome
+from tests.pipeline.factories import make_task
+
+
+def node_ids(count: int) -> list[str]:
+    return [f"tests/test_x.py::test_{n}" for n in range(count)]
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> DatasetLayout:
+    written = DatasetLayout(tmp_path / "out")
+    written.prepare()
+    write_tasks(
+        written,
+        [
+            make_task(1, FAIL_TO_PASS=node_ids(1)),
+            make_task(2, FAIL_TO_PASS=node_ids(3)),
+            make_task(3, FAIL_TO_PASS=node_ids(30)),
+            make_task(4, Outcome.TIMEOUT),
+            make_task(5, Outcome.NO_FAIL_TO_PASS),
+            make_task(6, Outcome.NO_FAIL_TO_PASS),
+            make_task(1, repo="p/q", FAIL_TO_PASS=node_ids(7)),
+        ],
+    )
+    write_tasks(written, [make_task(4, FAIL_TO_PASS=node_ids(2))])  # verified on a rerun
+    return written
+
+
+def test_stats_per_repository(layout: DatasetLayout) -> None:
+    stats = dataset_stats(layout)
+    assert stats.warnings == []
+    on, pq_ = stats.repos
+    assert (on.repo, on.verified, on.rejected) == ("o/n", 4, {"no_fail_to_pass": 2})
+    assert on.fail_to_pass_sizes == {"1": 1, "2-5": 2, "6-20": 0, "21+": 1}
+    assert (on.fail_to_pass_median, on.fail_to_pass_max) == (2.5, 30)
+    assert (pq_.repo, pq_.verified, pq_.rejected) == ("p/q", 1, {})
+    assert pq_.fail_to_pass_sizes == {"1": 0, "2-5": 0, "6-20": 1, "21+": 0}
+    assert (stats.verified, stats.rejected, stats.shards) == (5, 2, 3)
+
+
+def test_stats_render(layout: DatasetLayout) -> None:
+    out = Console(record=True, width=150)
+    render_stats(dataset_stats(layout), layout, out)
+    text = out.export_text()
+    assert f"{layout.root}: 2 repositories, 5 verified, 2 rejected (3 shards" in text
+    assert re.search(r"o/n\s+│\s+4\s+│\s+2\s+│\s+67%", text)
+    assert re.search(r"no_fail_to_pass \(no test fails before.*│\s+2", text)
+    assert re.search(r"o/n\s+│\s+1\s+│\s+2\s+│\s+0\s+│\s+1\s+│\s+2.5\s+│\s+30", text)
+
+
+def test_stats_report_the_rest_when_files_are_bad(layout: DatasetLayout) -> None:
+    good = layout.shards()[0]
+    other = layout.verified_dir / "train-20000101T000000000000-old.parquet"
+    pq.write_table(pq.read_table(good).replace_schema_metadata({METADATA_KEY: b"2"}), other)
+    corrupt = layout.rejected_dir / "rejected-20000102T000000000000-cut.parquet"
+    corrupt.write_bytes(good.read_bytes()[:100])
+    layout.manifest_path.unlink()
+    stats = dataset_stats(layout)
+    assert stats.verified == 5 and stats.rejected == 2
+    assert len(stats.warnings) == 3
+    version, cut, manifest = stats.warnings
+    assert version.startswith(f"{other}: schema version 2, this taskforge reads version 1")
+    assert cut.startswith(f"{corrupt}: not a readable Parquet file")
+    assert manifest.startswith(f"{layout.manifest_path} is missing")
+
+
+def test_stats_of_a_folder_that_is_not_a_dataset(tmp_path: Path) -> None:
+    with pytest.raises(UserInputError, match="is not a taskforge dataset"):
+        dataset_stats(DatasetLayout(tmp_path))
+    with pytest.raises(UserInputError, match="is not a folder"):
+        dataset_stats(DatasetLayout(tmp_path / "nowhere"))
+
+
+def test_an_empty_dataset_has_no_repositories(tmp_path: Path) -> None:
+    layout = DatasetLayout(tmp_path)
+    layout.prepare()
+    stats = dataset_stats(layout)
+    assert (stats.repos, stats.shards) == ([], 0)
+    out = Console(record=True, width=100)
+    render_stats(stats, layout, out)
+    assert "no tasks yet" in out.export_text()
+
+
+def test_find_task_returns_the_newest_row(layout: DatasetLayout) -> None:
+    task, warnings = find_task(layout, "o__n-4")
+    assert (task.outcome, task.FAIL_TO_PASS, warnings) == (Outcome.VERIFIED, node_ids(2), [])
+
+
+def test_find_task_suggests_close_ids(layout: DatasetLayout) -> None:
+    with pytest.raises(UserInputError, match=r"no task o__n-44 in .*; did you mean o__n-4"):
+        find_task(layout, "o__n-44")
+
+
+def test_show_renders_statement_patches_and_tests(layout: DatasetLayout) -> None:
+    task, _ = find_task(layout, "o__n-2")
+    out = Console(record=True, width=120)
+    render_task(task, out)
+    text = out.export_text(clear=False)
+    assert "Fix x" in text and "Details with [markup] and a" in text  # no markup eaten
+    assert "diff --git a/x.py b/x.py\u240d" in text  # CRLF shown, not hidden
+    assert "+caf\u00e9 \u00ff\u00fe \u2400 \u241b[31m \u240d" in text  # no raw controls
+    assert "FAIL_TO_PASS (3)" in text and "tests/test_x.py::test_2" in text
+    assert "PASS_TO_PASS (2)" in text and "tests/test_x.py::test_w[1-2]" in text
+    assert "tests/test_x.py::test_flaky (flake rate 25%)" in text
+    assert "https://github.com/o/n/pull/2" in text
+    styled = out.export_text(styles=True)
+    assert "\x1b[" in styled  # the patches are highlighted

@@ -1,0 +1,103 @@
+"""``taskforge stats | show | export | compact`` through the real command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.card import finalize
+from pipeline.dataset import METADATA_KEY, DatasetLayout, write_tasks
+from pipeline.records import Outcome
+from tests.pipeline.factories import make_task
+from tests.pipeline.test_cli import assert_one_line_error, taskforge
+
+WIDE = {"COLUMNS": "200"}
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> DatasetLayout:
+    written = DatasetLayout(tmp_path / "out")
+    written.prepare()
+    write_tasks(written, [make_task(1), make_task(2), make_task(3, Outcome.TIMEOUT)])
+    write_tasks(written, [make_task(3), make_task(4, Outcome.DOCS_ONLY)])
+    finalize(written)
+    return written
+
+
+def test_stats(layout: DatasetLayout) -> None:
+    result = taskforge("stats", str(layout.root), env=WIDE)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert f"{layout.root}: 1 repository, 3 verified, 1 rejected" in result.stdout
+    assert "docs_only (the pull request changes documentation or changelogs only)" in (
+        result.stdout
+    )
+
+
+def test_stats_warn_about_bad_files_and_report_the_rest(layout: DatasetLayout) -> None:
+    good = layout.shards()[0]
+    other = layout.verified_dir / "train-20000101T000000000000-old.parquet"
+    pq.write_table(pq.read_table(good).replace_schema_metadata({METADATA_KEY: b"9"}), other)
+    corrupt = layout.verified_dir / "train-20000102T000000000000-cut.parquet"
+    corrupt.write_bytes(b"PAR1")
+    layout.manifest_path.unlink()
+    result = taskforge("stats", str(layout.root), env=WIDE)
+    assert result.returncode == 0, result.stderr
+    assert "3 verified, 1 rejected" in result.stdout
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == 3 and all(w.startswith("warning: ") for w in warnings)
+    assert f"{other}: schema version 9" in warnings[0]
+    assert f"{corrupt}: not a readable Parquet file" in warnings[1]
+    assert f"{layout.manifest_path} is missing" in warnings[2]
+
+
+def test_stats_of_a_folder_that_is_not_a_dataset(tmp_path: Path) -> None:
+    assert_one_line_error(taskforge("stats", str(tmp_path)), "is not a taskforge dataset", 2)
+
+
+def test_show(layout: DatasetLayout) -> None:
+    result = taskforge("show", str(layout.root), "o__n-3", env=WIDE)
+    assert result.returncode == 0, result.stderr
+    assert "o__n-3 verified" in result.stdout
+    assert "Details with [markup]" in result.stdout
+    assert "diff --git a/x.py b/x.py\u240d" in result.stdout
+    assert "tests/test_x.py::TestX::test_y[a b]" in result.stdout
+    coloured = taskforge("show", str(layout.root), "o__n-3", env={**WIDE, "FORCE_COLOR": "1"})
+    assert "\x1b[" in coloured.stdout
+
+
+def test_show_an_unknown_task(layout: DatasetLayout) -> None:
+    result = taskforge("show", str(layout.root), "o__n-33")
+    assert_one_line_error(result, "no task o__n-33", 2)
+    assert "did you mean o__n-3" in result.stderr
+
+
+def test_export(layout: DatasetLayout, tmp_path: Path) -> None:
+    target = tmp_path / "swebench"
+    result = taskforge("export", str(layout.root), "--format", "swebench", "--to", str(target))
+    assert result.returncode == 0, result.stderr
+    assert f"wrote {target / 'swebench.jsonl'}" in result.stdout
+    lines = (target / "swebench.jsonl").read_text().splitlines()
+    assert [json.loads(line)["instance_id"] for line in lines] == ["o__n-1", "o__n-2", "o__n-3"]
+    assert pq.read_table(target / "swebench.parquet").num_rows == 3
+
+
+def test_export_errors(layout: DatasetLayout, tmp_path: Path) -> None:
+    result = taskforge("export", str(layout.root), "--format", "csv", "--to", str(tmp_path))
+    assert_one_line_error(result, "--format takes one of: swebench; got 'csv'", 2)
+    corrupt = layout.verified_dir / "train-20000101T000000000000-cut.parquet"
+    corrupt.write_bytes(b"PAR1")
+    result = taskforge("export", str(layout.root), "--to", str(tmp_path / "x"))
+    assert_one_line_error(result, f"{corrupt}: not a readable Parquet file", 2)
+
+
+def test_compact(layout: DatasetLayout) -> None:
+    result = taskforge("compact", str(layout.root))
+    assert result.returncode == 0, result.stderr
+    assert "compacted 5 rows in 4 shards into 4 rows in 2 shards" in result.stdout
+    again = taskforge("compact", str(layout.root))
+    assert "already compact: 4 rows in 2 shards" in again.stdout
+    assert len(layout.shards()) == 2
