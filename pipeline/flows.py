@@ -33,6 +33,7 @@ from pipeline.backfill import (
     mine_candidates,
     select_pulls,
 )
+from pipeline.card import finalize
 from pipeline.dataset import DatasetLayout, finished_instance_ids, write_tasks
 from pipeline.errors import TransientError
 from pipeline.progress import sink
@@ -153,6 +154,7 @@ def backfill_flow(request: BackfillRequest) -> BackfillSummary:
         remove_leftovers(docker_client())
         groups = plan_environments(request, mined.repo_path, runnable)
         _validate_groups(request, mined.repo_path, groups, layout, summary)
+    finalize(layout)  # manifest and dataset card, once the run's shards are written
     summary.wall_time_s = round(time.monotonic() - started, 1)
     return summary
 
