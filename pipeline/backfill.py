@@ -39,6 +39,8 @@ class BackfillRequest(BaseModel):
     memory: str = "2g"
     cpus: float = 1.0
     timeout_s: int = 900
+    before_repeats: int = 2  # runs of base + test patch, to expose flaky tests
+    after_repeats: int = 3  # runs of base + test patch + fix
     max_files: int = 50
     max_changed_lines: int = 3000
     cache_dir: Path = Path("data/cache")

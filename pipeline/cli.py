@@ -53,6 +53,12 @@ def backfill(
     memory: Annotated[str, typer.Option(help="Memory limit per test run.")] = "2g",
     max_files: Annotated[int, typer.Option(min=1, help="Drop PRs changing more files.")] = 50,
     max_lines: Annotated[int, typer.Option(min=1, help="Drop PRs changing more lines.")] = 3000,
+    repeat_before: Annotated[
+        int, typer.Option(min=1, help="Runs of base + test patch (flakiness check).")
+    ] = 2,
+    repeat_after: Annotated[
+        int, typer.Option(min=1, help="Runs of base + test patch + fix (flakiness check).")
+    ] = 3,
 ) -> None:
     """Mine SOURCE's merged PRs, build its environment, verify, and write Parquet to OUT."""
     request = BackfillRequest(
@@ -69,6 +75,8 @@ def backfill(
         memory=memory,
         max_files=max_files,
         max_changed_lines=max_lines,
+        before_repeats=repeat_before,
+        after_repeats=repeat_after,
     )
     _run(request)
 

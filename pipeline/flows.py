@@ -41,7 +41,7 @@ from pipeline.records import ImageRef, InstallConfig, Outcome, Task, instance_id
 from pipeline.source import open_source
 from validators.collect import collection_problem
 from validators.sandbox import SandboxLimits, docker_client, remove_leftovers
-from validators.validate import validate_candidate
+from validators.validate import Repeats, validate_candidate
 
 WRITE_EVERY = 25  # validated tasks buffered before a shard is written
 
@@ -120,8 +120,9 @@ def build_group_environment(request: BackfillRequest, repo_path: str, group: Gro
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=_is_transient)
 def validate(request: BackfillRequest, repo_path: str, candidate: Task, env: Environment) -> Task:
     limits = SandboxLimits(memory=request.memory, cpus=request.cpus, timeout_s=request.timeout_s)
+    repeats = Repeats(before=request.before_repeats, after=request.after_repeats)
     validated = validate_candidate(
-        candidate, git.Repo(repo_path), docker_client(), env.image, limits
+        candidate, git.Repo(repo_path), docker_client(), env.image, limits, repeats
     )
     return with_environment(validated, env)
 

@@ -58,7 +58,11 @@ class Outcome(enum.StrEnum):
     TESTS_NOT_COLLECTED = "tests_not_collected"
     NO_FAIL_TO_PASS = "no_fail_to_pass"
     FIX_BREAKS_TESTS = "fix_breaks_tests"
+    FLAKY = "flaky"
     TIMEOUT = "timeout"
+    RESOURCE_LIMIT = "resource_limit"
+    # never written as a rejection: retried, and reported apart
+    INFRASTRUCTURE = "infrastructure"
 
 
 OUTCOME_REASONS: dict[Outcome, str] = {
@@ -73,7 +77,10 @@ OUTCOME_REASONS: dict[Outcome, str] = {
     Outcome.TESTS_NOT_COLLECTED: "the test runner produced no usable report",
     Outcome.NO_FAIL_TO_PASS: "no test fails before the fix and passes after it",
     Outcome.FIX_BREAKS_TESTS: "the fix makes a test that passed before fail",
+    Outcome.FLAKY: "a FAIL_TO_PASS test changes outcome between identical runs",
     Outcome.TIMEOUT: "a test run exceeded the wall-clock limit",
+    Outcome.RESOURCE_LIMIT: "a test run was killed for exceeding its memory limit",
+    Outcome.INFRASTRUCTURE: "the Docker engine or the machine failed, not the task",
 }
 
 

@@ -16,8 +16,9 @@ import git
 
 from extractors.paths import is_test_module
 from pipeline.records import ImageRef
+from validators.runner import run_tests
 from validators.sandbox import SandboxLimits
-from validators.validate import export_tree, python_path_for, run_tests, tar_tree
+from validators.states import export_tree, python_path_for, tar_tree
 
 MAX_FILES = 8
 

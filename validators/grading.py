@@ -1,24 +1,38 @@
-"""Grade a candidate from its two test runs: pure functions, no Docker, no files.
+"""Grade a candidate from its test runs: pure functions, no Docker, no files.
 
-Inputs are the runs of the two states — *before* (base + test patch) and *after* (base +
-test patch + fix) — each a runner exit code and a parsed report. Output is a ``Verdict``:
+Three states are run, each possibly several times:
 
-- FAIL_TO_PASS: failed or errored before, passed after. A test whose file could not be
-  collected before (the test patch imports what the fix adds) counts as errored before.
-- PASS_TO_PASS: passed before and after.
-- PASS_TO_FAIL: passed before, failed, errored or uncollectable after; any such test
-  rejects the task (the fix breaks tests).
+- *base*: the base commit alone (the tests that already existed), once;
+- *before*: base + test patch, repeated (default 2);
+- *after*: base + test patch + fix, repeated (default 3).
 
-A run counts only when the runner's exit code agrees with its report (pytest: 0 means
-nothing failed, 1 means something failed or errored); a missing or empty report, or a
-disagreeing exit code, is ``tests_not_collected``, never "passed".
+Each run is a runner exit code and a parsed report. The verdict:
+
+- FAIL_TO_PASS: failed or errored in every *before* run, passed in every *after* run. A test
+  whose file could not be collected (the test patch imports what the fix adds) counts as
+  errored in that run.
+- PASS_TO_PASS: passed in every run of every state where it exists.
+- PASS_TO_FAIL: passed before, failed or errored after (or its file no longer collects);
+  any such test rejects the task (``fix_breaks_tests``).
+- flaky: a test whose outcome changes between repeats of the same state. It is left out of
+  both lists and recorded with its flake rate (the share of its runs in that state that
+  differ from the majority). A task whose FAIL_TO_PASS would rest on a flaky test — one that
+  failed in every *before* run and passed in some *after* run, or failed in most *before*
+  runs and passed in every *after* run — is rejected as ``flaky``.
+
+A *before* or *after* run counts only when the runner's exit code agrees with its report
+(pytest: 0 means nothing failed, 1 means something failed or errored); a missing or empty
+report, or a disagreeing exit code, is ``tests_not_collected``, never "passed". A *base* run
+that cannot be graded is ignored: the base state only narrows PASS_TO_PASS.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipeline.records import Outcome, TestStatus
+from pipeline.records import FlakyTest, Outcome, TestStatus
 from validators.junit import Report
 
 BAD = frozenset({TestStatus.FAILED, TestStatus.ERROR})
@@ -37,6 +51,7 @@ class Verdict:
     fail_to_pass: list[str]
     pass_to_pass: list[str]
     pass_to_fail: list[str]
+    flaky: list[FlakyTest]
 
 
 def run_problem(run: RunResult) -> str | None:
@@ -66,29 +81,73 @@ def status_in(report: Report, test: str) -> TestStatus | None:
     return None
 
 
-def grade(before: RunResult, after: RunResult) -> Verdict:
-    for state, run in (("before", before), ("after", after)):
-        problem = run_problem(run)
-        if problem is not None:
-            return Verdict(Outcome.TESTS_NOT_COLLECTED, f"{state} the fix: {problem}", [], [], [])
-    assert before.report is not None and after.report is not None
-    tests = sorted(set(before.report.statuses) | set(after.report.statuses))
-    fail_to_pass, pass_to_pass, pass_to_fail = [], [], []
+def _statuses(runs: Sequence[RunResult], test: str) -> list[TestStatus | None]:
+    return [status_in(r.report, test) for r in runs if r.report is not None]
+
+
+def _flake_rate(statuses: list[TestStatus | None]) -> float:
+    outcomes = ["bad" if s in BAD else str(s) for s in statuses]
+    majority = Counter(outcomes).most_common(1)[0][1]
+    return round((len(outcomes) - majority) / len(outcomes), 3)
+
+
+def _is_flaky(statuses: list[TestStatus | None]) -> bool:
+    return len({"bad" if s in BAD else s for s in statuses}) > 1
+
+
+def _would_fail_to_pass(old: list[TestStatus | None], new: list[TestStatus | None]) -> bool:
+    """A flaky test that FAIL_TO_PASS would rest on: it never passed before and passed after
+    at least once, or it always passed after and failed in most runs before."""
+    bad_before = sum(s in BAD for s in old)
+    if old and bad_before == len(old) and TestStatus.PASSED in new:
+        return True
+    return bool(new) and all(s is TestStatus.PASSED for s in new) and bad_before > len(old) / 2
+
+
+def grade(
+    before: Sequence[RunResult], after: Sequence[RunResult], base: Sequence[RunResult] = ()
+) -> Verdict:
+    for state, runs in (("before", before), ("after", after)):
+        for run in runs:
+            problem = run_problem(run)
+            if problem is not None:
+                detail = f"{state} the fix: {problem}"
+                return Verdict(Outcome.TESTS_NOT_COLLECTED, detail, [], [], [], [])
+    base = [run for run in base if run_problem(run) is None]
+    tests = sorted({t for r in [*before, *after] if r.report for t in r.report.statuses})
+    fail_to_pass, pass_to_pass, pass_to_fail, flaky, flaky_f2p = [], [], [], [], []
     for test in tests:
-        old, new = status_in(before.report, test), status_in(after.report, test)
-        if new is TestStatus.PASSED and old in BAD:
+        old, new, at_base = _statuses(before, test), _statuses(after, test), _statuses(base, test)
+        unstable = [s for s in (old, new, at_base) if _is_flaky(s)]
+        if unstable:
+            flaky.append(FlakyTest(test=test, flake_rate=max(_flake_rate(s) for s in unstable)))
+            if _would_fail_to_pass(old, new):
+                flaky_f2p.append(test)
+            continue
+        first_old, first_new = old[0], new[0]
+        if first_new is TestStatus.PASSED and first_old in BAD:
             fail_to_pass.append(test)
-        elif new is TestStatus.PASSED and old is TestStatus.PASSED:
-            pass_to_pass.append(test)
-        elif old is TestStatus.PASSED and new in BAD:
+        elif first_new is TestStatus.PASSED and first_old is TestStatus.PASSED:
+            if not at_base or at_base[0] in (TestStatus.PASSED, None):
+                pass_to_pass.append(test)
+        elif first_old is TestStatus.PASSED and first_new in BAD:
             pass_to_fail.append(test)
+    outcome, detail = _decide(fail_to_pass, pass_to_pass, pass_to_fail, flaky_f2p)
+    return Verdict(outcome, detail, fail_to_pass, pass_to_pass, pass_to_fail, flaky)
+
+
+def _decide(
+    fail_to_pass: list[str],
+    pass_to_pass: list[str],
+    pass_to_fail: list[str],
+    flaky_f2p: list[str],
+) -> tuple[Outcome, str]:
     if pass_to_fail:
-        outcome, detail = (
-            Outcome.FIX_BREAKS_TESTS,
-            f"{len(pass_to_fail)} tests break: " + (", ".join(pass_to_fail[:3])),
+        return Outcome.FIX_BREAKS_TESTS, f"{len(pass_to_fail)} tests break: " + ", ".join(
+            pass_to_fail[:3]
         )
-    elif not fail_to_pass:
-        outcome, detail = Outcome.NO_FAIL_TO_PASS, f"{len(pass_to_pass)} tests pass on both sides"
-    else:
-        outcome, detail = Outcome.VERIFIED, f"{len(fail_to_pass)} FAIL_TO_PASS"
-    return Verdict(outcome, detail, fail_to_pass, pass_to_pass, pass_to_fail)
+    if flaky_f2p:
+        return Outcome.FLAKY, f"FAIL_TO_PASS would rest on flaky tests: {', '.join(flaky_f2p[:3])}"
+    if not fail_to_pass:
+        return Outcome.NO_FAIL_TO_PASS, f"{len(pass_to_pass)} tests pass on both sides"
+    return Outcome.VERIFIED, f"{len(fail_to_pass)} FAIL_TO_PASS, {len(pass_to_pass)} PASS_TO_PASS"

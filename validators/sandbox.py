@@ -6,13 +6,17 @@ capped (by the json-file log driver on disk and when read back), and the contain
 removed. Containers carry the label ``taskforge=test-run`` so that left-overs of a crashed
 run can be found and removed (``remove_leftovers``).
 
-Engine failures (daemon down, API errors) become ``DockerUnavailable``: infrastructure, to be
-retried, never a verdict on the task.
+Engine failures (daemon down, API errors, a runtime that could not start the container) become
+``InfrastructureError`` by ``validators.infra``'s signatures: retried, never a verdict on the
+task. A single file is capped at ``file_bytes`` (RLIMIT_FSIZE), so a test cannot fill the disk
+with one file; CPython ignores SIGXFSZ, so the write fails with EFBIG instead of killing it.
 """
 
 from __future__ import annotations
 
 import io
+import os
+import socket
 import tarfile
 import time
 from dataclasses import dataclass, field
@@ -20,11 +24,13 @@ from dataclasses import dataclass, field
 import docker
 import docker.errors
 import requests
-from docker.types import LogConfig
+from docker.types import LogConfig, Ulimit
 
 from pipeline.errors import DockerUnavailable
+from validators.infra import InfraKind, InfrastructureError, as_infrastructure
 
 LABEL = {"taskforge": "test-run"}
+OWNER_LABELS = {"taskforge.host": socket.gethostname(), "taskforge.pid": str(os.getpid())}
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ class SandboxLimits:
     cpus: float = 1.0
     timeout_s: int = 900
     output_bytes: int = 2_000_000
+    file_bytes: int = 1 << 30
 
 
 @dataclass
@@ -45,6 +52,8 @@ class SandboxRun:
     duration_s: float
     output: str
     files: dict[str, bytes] = field(default_factory=dict)  # what was asked back, if written
+    oom_killed: bool = False
+    container_id: str = ""
 
 
 def docker_client() -> docker.DockerClient:
@@ -80,19 +89,24 @@ def run_sandboxed(
             memswap_limit=limits.memory,
             pids_limit=limits.pids,
             nano_cpus=int(limits.cpus * 1e9),
-            labels=LABEL,
+            labels={**LABEL, **OWNER_LABELS},
+            ulimits=[Ulimit(name="fsize", soft=limits.file_bytes, hard=limits.file_bytes)],
             log_config=LogConfig(
                 type="json-file", config={"max-size": str(limits.output_bytes), "max-file": "1"}
             ),
         )
     except (docker.errors.APIError, requests.exceptions.RequestException) as error:
-        raise DockerUnavailable(f"cannot create a container of {image}: {error}") from error
+        raise _infrastructure(error) from error
     try:
         return _run(container, tree, collect, limits)
-    except (docker.errors.APIError, requests.exceptions.ConnectionError) as error:
-        raise DockerUnavailable(f"engine failed during a test run: {error}") from error
+    except (docker.errors.APIError, requests.exceptions.RequestException) as error:
+        raise _infrastructure(error) from error
     finally:
         _remove(container)
+
+
+def _infrastructure(error: BaseException) -> InfrastructureError:
+    return as_infrastructure(error) or InfrastructureError(InfraKind.DAEMON_ERROR, str(error))
 
 
 def _run(
@@ -109,9 +123,21 @@ def _run(
         container.kill()
     exit_code = -1 if timed_out else int(container.wait(timeout=60)["StatusCode"])
     duration = time.monotonic() - started
+    container.reload()
+    state = container.attrs.get("State", {})
+    if state.get("Error"):
+        raise InfrastructureError(InfraKind.RUNTIME_ERROR, str(state["Error"]))
     output = container.logs(stdout=True, stderr=True, tail=2000)[-limits.output_bytes :]
     files = {path: data for path in collect if (data := _read_file(container, path)) is not None}
-    return SandboxRun(exit_code, timed_out, duration, output.decode(errors="replace"), files)
+    return SandboxRun(
+        exit_code,
+        timed_out,
+        duration,
+        output.decode(errors="replace"),
+        files,
+        oom_killed=bool(state.get("OOMKilled")),
+        container_id=container.id,
+    )
 
 
 def _exited_by(container: docker.models.containers.Container, deadline: float) -> bool:
@@ -151,8 +177,26 @@ def _remove(container: docker.models.containers.Container) -> None:
 
 
 def remove_leftovers(client: docker.DockerClient) -> int:
-    """Remove test-run containers a crashed run left behind; returns how many."""
-    stale = client.containers.list(all=True, filters={"label": "taskforge=test-run"})
+    """Remove test-run containers that a crashed run on this host left behind.
+
+    A container is a left-over when the process that created it (its ``taskforge.pid`` label,
+    on this host) no longer runs; containers of other live runs are left alone.
+    """
+    labelled = client.containers.list(all=True, filters={"label": "taskforge=test-run"})
+    stale = [c for c in labelled if _owner_gone(c.labels)]
     for container in stale:
         _remove(container)
     return len(stale)
+
+
+def _owner_gone(labels: dict[str, str]) -> bool:
+    if labels.get("taskforge.host") != OWNER_LABELS["taskforge.host"]:
+        return False  # another machine's run on a shared engine: not ours to judge
+    try:
+        pid = int(labels.get("taskforge.pid", ""))
+        os.kill(pid, 0)
+    except (ProcessLookupError, ValueError):
+        return True
+    except PermissionError:
+        return False
+    return False

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import io
+import os
+import socket
 import tarfile
 
 import docker
 import pytest
 
 from dockerfiles.environment import Environment
-from validators.sandbox import SandboxLimits, run_sandboxed
+from validators.sandbox import SandboxLimits, SandboxRun, remove_leftovers, run_sandboxed
 
 pytestmark = pytest.mark.docker
 
@@ -36,8 +38,9 @@ pathlib.Path("/tmp/out.txt").write_text("written")
 """
 
 
-def _labelled(engine: docker.DockerClient) -> list[object]:
-    return list(engine.containers.list(all=True, filters={"label": "taskforge=test-run"}))
+def _left(engine: docker.DockerClient, run: SandboxRun) -> list[object]:
+    assert run.container_id
+    return list(engine.containers.list(all=True, filters={"id": run.container_id}))
 
 
 def test_hardened_and_removed(engine: docker.DockerClient, sample_env: Environment) -> None:
@@ -56,7 +59,7 @@ def test_hardened_and_removed(engine: docker.DockerClient, sample_env: Environme
     assert "capeff 0000000000000000" in run.output
     assert "nonewprivs 1" in run.output
     assert run.files == {"/tmp/out.txt": b"written"}
-    assert _labelled(engine) == []
+    assert _left(engine, run) == []
 
 
 def test_wall_clock_limit_kills(engine: docker.DockerClient, sample_env: Environment) -> None:
@@ -71,7 +74,7 @@ def test_wall_clock_limit_kills(engine: docker.DockerClient, sample_env: Environ
     )
     assert run.timed_out
     assert run.duration_s < 30
-    assert _labelled(engine) == []
+    assert _left(engine, run) == []
 
 
 def test_output_is_capped(engine: docker.DockerClient, sample_env: Environment) -> None:
@@ -87,3 +90,21 @@ def test_output_is_capped(engine: docker.DockerClient, sample_env: Environment) 
     )
     assert run.exit_code == 0
     assert len(run.output) <= 10_000
+
+
+def test_leftovers_of_dead_runs_are_removed(
+    engine: docker.DockerClient, sample_env: Environment
+) -> None:
+    owner = {"taskforge": "test-run", "taskforge.host": socket.gethostname()}
+    dead = engine.containers.create(
+        sample_env.image.tag, ["true"], labels={**owner, "taskforge.pid": "999999999"}
+    )
+    alive = engine.containers.create(
+        sample_env.image.tag, ["true"], labels={**owner, "taskforge.pid": str(os.getpid())}
+    )
+    try:
+        assert remove_leftovers(engine) >= 1
+        assert not engine.containers.list(all=True, filters={"id": dead.id})
+        assert engine.containers.list(all=True, filters={"id": alive.id})
+    finally:
+        alive.remove(force=True)

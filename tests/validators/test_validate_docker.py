@@ -12,7 +12,8 @@ from extractors.git_history import find_merged_pulls
 from pipeline.records import Outcome, Task
 from pipeline.sample_repo import SAMPLE_REPO_NAME
 from validators.sandbox import SandboxLimits
-from validators.validate import prepare_states, validate_candidate
+from validators.states import prepare_states
+from validators.validate import Repeats, validate_candidate
 
 pytestmark = pytest.mark.docker
 
@@ -34,8 +35,17 @@ def test_squash_candidate_verifies(
     )
     assert task.outcome is Outcome.VERIFIED, task.outcome_detail
     assert task.FAIL_TO_PASS == ["tests/test_core.py::test_title_case"]
-    assert [r.state for r in task.runs] == ["before", "after"]
-    assert [r.exit_code for r in task.runs] == [1, 0]
+    assert [(r.state, r.repeat) for r in task.runs] == [
+        ("base", 0),
+        ("before", 0),
+        ("before", 1),
+        ("after", 0),
+        ("after", 1),
+        ("after", 2),
+    ]
+    assert [r.exit_code for r in task.runs] == [0, 1, 1, 0, 0, 0]
+    assert all(r.peak_memory_bytes > 1_000_000 for r in task.runs)
+    assert task.flaky_tests == []
     assert task.image == sample_env.image
 
 
@@ -45,14 +55,18 @@ def test_patch_that_does_not_apply(
     task = _candidate(sample_repo, 2)
     # every context line now disagrees with the base commit
     broken = task.model_copy(update={"patch": task.patch.replace("\n ", "\n #")})
-    result = validate_candidate(broken, sample_repo, engine, sample_env.image, SandboxLimits())
+    result = validate_candidate(
+        broken, sample_repo, engine, sample_env.image, SandboxLimits(), Repeats(before=1, after=1)
+    )
     assert result.outcome is Outcome.PATCH_DOES_NOT_APPLY
     assert "fix patch" in result.outcome_detail
     assert result.runs == []
 
 
 def test_states_hold_no_git_history(sample_repo: git.Repo) -> None:
-    before, after, targets, python_path = prepare_states(sample_repo, _candidate(sample_repo, 1))
-    assert b"repo/.git/" not in before and b"repo/.git/" not in after
-    assert targets == ["tests/test_core.py", "tests/test_words.py"]
-    assert python_path == "/repo"
+    states = prepare_states(sample_repo, _candidate(sample_repo, 1))
+    for tree in (states.base, states.before, states.after):
+        assert b"repo/.git/" not in tree
+    assert states.targets == ["tests/test_core.py", "tests/test_words.py"]
+    assert states.base_targets == ["tests/test_core.py"]  # test_words.py comes with the patch
+    assert states.python_path == "/repo"

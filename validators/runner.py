@@ -1,0 +1,80 @@
+"""The test command of a run: reinstall the project from the tree, run pytest, note the cost.
+
+The image holds the dependencies; the project itself is installed from the task's own tree
+(``uv pip install --offline --no-deps -e .``); where that fails, PYTHONPATH still puts the tree
+first. pytest writes JUnit XML (``junit_family=xunit1``, which carries each test's file). After
+pytest, the container's peak memory is read from its cgroup (v2 ``memory.peak``, else v1
+``memory.max_usage_in_bytes``). Repeats vary the order of the test files and PYTHONHASHSEED,
+which is what plain pytest allows without plugins.
+"""
+
+from __future__ import annotations
+
+import docker
+
+from validators.grading import RunResult
+from validators.junit import parse_report
+from validators.sandbox import SandboxLimits, SandboxRun, run_sandboxed
+
+OUTPUT_DIR = "/home/taskforge/.taskforge"
+REPORT_PATH = f"{OUTPUT_DIR}/report.xml"
+PEAK_PATH = f"{OUTPUT_DIR}/peak-memory"
+SCRIPT = (
+    f"mkdir -p {OUTPUT_DIR}; "
+    "uv pip install --quiet --offline --no-deps --no-build-isolation -e . "
+    f">{OUTPUT_DIR}/install.log 2>&1 "
+    "|| echo 'taskforge: project not reinstalled; running from PYTHONPATH' >&2; "
+    'python -m pytest "$@"; status=$?; '
+    "cat /sys/fs/cgroup/memory.peak /sys/fs/cgroup/memory/memory.max_usage_in_bytes "
+    f">{PEAK_PATH} 2>/dev/null; "
+    "exit $status"
+)
+
+
+def run_tests(
+    client: docker.DockerClient,
+    image: str,
+    tree: bytes,
+    targets: list[str],
+    python_path: str,
+    limits: SandboxLimits,
+    extra_args: tuple[str, ...] = (),
+    repeat: int = 0,
+) -> SandboxRun:
+    ordered = targets[::-1] if repeat % 2 else targets
+    pytest_args = [
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "junit_family=xunit1",
+        f"--junitxml={REPORT_PATH}",
+        "--continue-on-collection-errors",
+        "-q",
+        *extra_args,
+        "--",
+        *ordered,
+    ]
+    command = ["sh", "-c", SCRIPT, "taskforge", *pytest_args]
+    environment = {
+        "PYTHONPATH": python_path,
+        "HOME": "/home/taskforge",
+        "PYTHONHASHSEED": str(repeat),
+    }
+    return run_sandboxed(
+        client, image, tree, command, environment, [REPORT_PATH, PEAK_PATH], limits
+    )
+
+
+def run_result(run: SandboxRun, targets: list[str]) -> RunResult:
+    xml = run.files.get(REPORT_PATH)
+    if xml is None:
+        return RunResult(run.exit_code, None)
+    try:
+        return RunResult(run.exit_code, parse_report(xml, targets))
+    except ValueError:
+        return RunResult(run.exit_code, None)
+
+
+def peak_memory(run: SandboxRun) -> int:
+    text = run.files.get(PEAK_PATH, b"").decode(errors="replace").split()
+    return int(text[0]) if text and text[0].isdigit() else 0

@@ -1,0 +1,111 @@
+"""Build the states of a candidate on the host, from git objects, as tars for the sandbox.
+
+*base* is the base commit's tree (no ``.git``: nothing newer than the base commit can leak into
+a container); *before* adds the test patch; *after* adds the fix patch as well. Patches are
+applied here, outside any container, so test code never sees the fix before it is applied.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+from extractors.paths import is_test_module
+from pipeline.records import Task
+
+SANDBOX_UID = 1000
+
+
+class PatchDoesNotApply(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class States:
+    base: bytes
+    before: bytes
+    after: bytes
+    targets: list[str]  # test files to run in before and after
+    base_targets: list[str]  # those of them that already exist at the base commit
+    python_path: str
+
+
+def prepare_states(repo: git.Repo, task: Task) -> States:
+    with tempfile.TemporaryDirectory(prefix="taskforge-tree-") as work:
+        tree = Path(work) / "repo"
+        export_tree(repo, task.base_commit, tree)
+        base = tar_tree(tree)
+        base_targets = [p for p in test_targets(task, tree) if (tree / p).exists()]
+        apply_patch(tree, task.test_patch, "test patch")
+        before = tar_tree(tree)
+        apply_patch(tree, task.patch, "fix patch")
+        after = tar_tree(tree)
+        targets = test_targets(task, tree)
+        return States(
+            base,
+            before,
+            after,
+            targets,
+            [t for t in base_targets if t in targets],
+            python_path_for(tree),
+        )
+
+
+def export_tree(repo: git.Repo, commit: str, tree: Path) -> None:
+    """The files of ``commit`` under ``tree``, without any git history."""
+    tree.mkdir()
+    archive = io.BytesIO()
+    repo.archive(archive, commit, format="tar")
+    archive.seek(0)
+    with tarfile.open(fileobj=archive) as tar:
+        tar.extractall(tree, filter="data")
+
+
+def python_path_for(tree: Path) -> str:
+    return ":".join(["/repo/src"] * (tree / "src").is_dir() + ["/repo"])
+
+
+def test_targets(task: Task, tree: Path) -> list[str]:
+    """The test modules the test patch touches that exist in ``tree``; else their folders."""
+    present = [p for p in task.test_files if (tree / p).is_file()]
+    modules = [p for p in present if is_test_module(p)]
+    if modules:
+        return modules
+    return sorted({str(Path(p).parent) for p in present if (tree / p).parent.is_dir()})
+
+
+def tar_tree(tree: Path) -> bytes:
+    """A tar of ``tree`` as ``repo/...``, owned by the sandbox user."""
+
+    def owned(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.uid = info.gid = SANDBOX_UID
+        info.uname = info.gname = "taskforge"
+        return info
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.add(tree, arcname="repo", filter=owned)
+    return buffer.getvalue()
+
+
+def apply_patch(tree: Path, patch: str, name: str) -> None:
+    if not patch:
+        return
+    result = subprocess.run(
+        ["git", "apply", "--whitespace=nowarn", "-"],
+        cwd=tree,
+        input=patch.encode(),
+        capture_output=True,
+        check=False,
+        env={**os.environ, "GIT_CEILING_DIRECTORIES": str(tree.parent)},  # not in any repo
+    )
+    if result.returncode != 0:
+        message = result.stderr.decode(errors="replace").strip().splitlines()
+        raise PatchDoesNotApply(f"{name}: {message[0] if message else 'git apply failed'}")
