@@ -56,6 +56,7 @@ class BackfillSummary(BaseModel):
     verified: int = 0
     rejected: dict[str, int] = Field(default_factory=dict)  # outcome -> count
     infrastructure: int = 0  # not written; a rerun retries them
+    infrastructure_retries: int = 0  # engine failures retried (and then passed or counted above)
     environments: int = 0  # dependency states with a working environment
     environments_failed: int = 0  # dependency states no attempt could build
     images_built: int = 0

@@ -58,6 +58,8 @@ def render_summary(summary: BackfillSummary) -> None:
     for reason, count in sorted(summary.rejected.items(), key=lambda item: -item[1]):
         outcome = Outcome(reason)
         table.add_row(str(count), f"rejected: {reason} ({OUTCOME_REASONS[outcome]})")
+    if summary.infrastructure_retries:
+        table.add_row(str(summary.infrastructure_retries), "infrastructure failures retried")
     if summary.infrastructure:
         table.add_row(f"[red]{summary.infrastructure}[/]", "infrastructure failure (not written)")
     table.add_row(str(summary.environments), "environments (dependency states) working")

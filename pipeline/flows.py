@@ -46,14 +46,20 @@ from validators.validate import Repeats, validate_candidate
 WRITE_EVERY = 25  # validated tasks buffered before a shard is written
 
 
-def _is_transient(_task: Any, _run: Any, state: Any) -> bool:
+def _is_transient(_task: Any, run: Any, state: Any) -> bool:
+    """Prefect's retry condition: retry infrastructure failures only, and say so."""
     try:
         state.result()
-    except TransientError:
+    except TransientError as error:
+        sink().stage(f"retrying {getattr(run, 'name', 'a task')}: {str(error)[:80]}")
+        RETRIES.append(str(error))
         return True
     except Exception:
         return False
     return False
+
+
+RETRIES: list[str] = []  # infrastructure failures retried in this process, for the summary
 
 
 @dataclass
@@ -156,6 +162,7 @@ def backfill_flow(request: BackfillRequest) -> BackfillSummary:
         groups = plan_environments(request, mined.repo_path, runnable)
         _validate_groups(request, mined.repo_path, groups, layout, summary)
     finalize(layout)  # manifest and dataset card, once the run's shards are written
+    summary.infrastructure_retries = len(RETRIES)
     summary.wall_time_s = round(time.monotonic() - started, 1)
     return summary
 

@@ -27,6 +27,7 @@ class InfraKind(enum.StrEnum):
     IMAGE_MISSING = "image_missing"
     DAEMON_ERROR = "daemon_error"
     RUNTIME_ERROR = "runtime_error"
+    KILLED_OUTSIDE = "killed_outside"  # SIGTERM/SIGKILL not sent by the sandbox: engine stopping
 
 
 # (kind, pattern on the engine's message), first match wins.

@@ -30,6 +30,7 @@ from pipeline.errors import DockerUnavailable
 from validators.infra import InfraKind, InfrastructureError, as_infrastructure
 
 LABEL = {"taskforge": "test-run"}
+KILLED_BY_SIGNAL = frozenset({128 + 9, 128 + 15})
 OWNER_LABELS = {"taskforge.host": socket.gethostname(), "taskforge.pid": str(os.getpid())}
 
 
@@ -127,6 +128,10 @@ def _run(
     state = container.attrs.get("State", {})
     if state.get("Error"):
         raise InfrastructureError(InfraKind.RUNTIME_ERROR, str(state["Error"]))
+    if not timed_out and not state.get("OOMKilled") and exit_code in KILLED_BY_SIGNAL:
+        # Not our kill and not the memory limit: the engine stopping takes its containers down
+        # with SIGTERM/SIGKILL. Retried as infrastructure rather than graded as a failure.
+        raise InfrastructureError(InfraKind.KILLED_OUTSIDE, f"test run killed (exit {exit_code})")
     output = container.logs(stdout=True, stderr=True, tail=2000)[-limits.output_bytes :]
     files = {path: data for path in collect if (data := _read_file(container, path)) is not None}
     return SandboxRun(

@@ -1,0 +1,92 @@
+"""Stopping the Docker engine in the middle of a backfill: retried, never a rejected task.
+
+The engine is stopped the way a service manager stops it (SIGTERM to dockerd, which takes its
+containers down) while the sample repository's candidates are being validated, and started
+again. The run must treat the failures as infrastructure: retried, and if still failing, left
+unwritten for a rerun — the final dataset is exactly the designed one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import docker
+import polars as pl
+import pytest
+
+from pipeline.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME, write_sample_repo
+
+pytestmark = pytest.mark.docker
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def engine_answers() -> bool:
+    return subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
+
+
+def backfill(source: Path, out: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from pipeline.cli import main; main()",
+            "backfill",
+            str(source),
+            "--repo",
+            SAMPLE_REPO_NAME,
+            "--out",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "150"},
+    )
+
+
+def wait_for_test_run(client: docker.DockerClient, pid: int, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if client.containers.list(filters={"label": f"taskforge.pid={pid}"}):
+            return
+        time.sleep(0.1)
+    pytest.fail("the backfill never started a test run")
+
+
+def test_engine_stopped_mid_run(engine: docker.DockerClient, tmp_path: Path) -> None:
+    if os.geteuid() != 0 or shutil.which("dockerd") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must be able to stop and start dockerd")
+        pytest.skip("needs root and a local dockerd to stop and start")
+    source = write_sample_repo(tmp_path / "tinytext")
+    out = tmp_path / "out"
+    run = backfill(source, out)
+    try:
+        wait_for_test_run(engine, run.pid)
+        subprocess.run(["pkill", "-TERM", "-x", "dockerd"], check=True)
+        for _ in range(300):
+            if not engine_answers():
+                break
+            time.sleep(0.1)
+        time.sleep(1)
+    finally:
+        subprocess.run(["bash", str(ROOT / ".ci" / "docker-engine.sh")], check=True)
+    stdout, stderr = run.communicate(timeout=900)
+    assert run.returncode in (0, 3), stderr[-3000:]
+    assert "infrastructure" in stdout + stderr  # retried, or left for the rerun
+    if run.returncode == 3:
+        assert "rerun" in stderr
+        rerun = backfill(source, out)
+        _, stderr = rerun.communicate(timeout=900)
+        assert rerun.returncode == 0, stderr[-3000:]
+    verified = pl.read_parquet(out / "data" / "*.parquet")
+    rejected = pl.read_parquet(out / "rejected" / "*.parquet")
+    found = dict(zip(verified["pull_number"], verified["outcome"], strict=True))
+    found.update(zip(rejected["pull_number"], rejected["outcome"], strict=True))
+    assert found == {n: o.value for n, o in DESIGNED_OUTCOMES.items()}
+    assert len(verified) + len(rejected) == len(DESIGNED_OUTCOMES)  # nothing written twice
