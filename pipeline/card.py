@@ -72,10 +72,10 @@ def render_card(layout: DatasetLayout, stats: DatasetStats) -> str:
 
 
 def _front_matter(layout: DatasetLayout, stats: DatasetStats, repos: str) -> list[str]:
-    lines = ["configs:"]
-    for table, name in CONFIG_NAMES.items():
-        if not layout.shards(table):
-            continue
+    tables = [table for table in CONFIG_NAMES if layout.shards(table)]
+    lines = ["configs:"] if tables else []
+    for table in tables:
+        name = CONFIG_NAMES[table]
         pattern = f"{layout.relative(layout.folder(table))}/{table.value}-*.parquet"
         lines += [f"- config_name: {name}", "  data_files:", "  - split: train"]
         lines += [f"    path: {pattern}"]

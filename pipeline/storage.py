@@ -90,7 +90,7 @@ class DatasetLayout:
 
     def shards(self, table: DatasetTable | None = None) -> list[Path]:
         """Shards of one table or both, oldest first."""
-        tables = [table] if table else list(DatasetTable)
+        tables = list(DatasetTable) if table is None else [table]
         found = [p for t in tables for p in self.folder(t).glob(f"{t.value}-*.parquet")]
         return sorted(found, key=shard_order)
 

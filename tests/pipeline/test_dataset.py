@@ -81,6 +81,20 @@ def test_schema_has_real_lists_and_version(layout: DatasetLayout) -> None:
     assert schema.remove_metadata() == TASK_SCHEMA.remove_metadata()
 
 
+# The Arrow schema of each schema version, as a fingerprint. A change to records.py that changes
+# the schema fails here: bump SCHEMA_VERSION (pipeline/storage.py) once shards of the old schema
+# may exist anywhere (shards of another schema are refused by name), then pin the new one.
+SCHEMA_FINGERPRINTS = {"1": "406c384ed2e2cb1c"}
+
+
+def test_the_schema_of_each_version_is_pinned() -> None:
+    described = "\n".join(f"{f.name} {f.type} {f.nullable}" for f in TASK_SCHEMA)
+    fingerprint = hashlib.sha256(described.encode()).hexdigest()[:16]
+    assert SCHEMA_FINGERPRINTS.get(SCHEMA_VERSION) == fingerprint, (
+        f"the Parquet schema changed (fingerprint {fingerprint}); see SCHEMA_FINGERPRINTS"
+    )
+
+
 def test_shards_are_zstd_with_bounded_row_groups(layout: DatasetLayout) -> None:
     base = make_task(0)
     tasks = [
