@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import enum
 import types
-import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
@@ -138,8 +137,7 @@ def _unencodable(value: Any, where: str = "") -> str:
 
 def write_shard(layout: DatasetLayout, kind: DatasetTable, table: pa.Table) -> Path:
     """Write one new shard of ``kind`` atomically; the caller holds the dataset lock."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    final = layout.folder(kind) / f"{kind.value}-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
+    final = layout.new_shard(kind)
     final.parent.mkdir(parents=True, exist_ok=True)
     replace_atomically(
         final,

@@ -12,8 +12,9 @@ Layout under the output folder (``DatasetLayout``)::
 Invariants: every file here is written to a hidden temporary file in its own folder, fsynced,
 renamed over its final name and the folder fsynced, so a reader sees the old file or the new
 one, never a partial one; names that start with a dot are never data (readers' globs and
-Hugging Face ``datasets`` skip them). Shard names sort by the time they were written, so "the
-newest row wins" is "the row in the shard that sorts last".
+Hugging Face ``datasets`` skip them). Shard names sort in the order the shards were written (a
+time stamp that never goes back, ``DatasetLayout.new_shard``), so "the newest row wins" is "the
+row in the shard that sorts last".
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from __future__ import annotations
 import enum
 import fcntl
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -31,6 +34,7 @@ from pipeline.errors import UserInputError
 SCHEMA_VERSION = "1"
 METADATA_KEY = b"taskforge.schema_version"
 TEMPORARY_SUFFIX = ".tmp"
+STAMP_FORMAT = "%Y%m%dT%H%M%S%f"  # 21 characters, so names sort by time
 
 
 class DatasetTable(enum.StrEnum):
@@ -93,6 +97,23 @@ class DatasetLayout:
         tables = list(DatasetTable) if table is None else [table]
         found = [p for t in tables for p in self.folder(t).glob(f"{t.value}-*.parquet")]
         return sorted(found, key=shard_order)
+
+    def new_shard(self, table: DatasetTable) -> Path:
+        """A name for a new shard that sorts after every shard there is, whatever the clock says.
+
+        Call it holding the lock. A clock set back (or two writes in one microsecond) must not
+        make a newer shard sort first: its rows would lose to older ones.
+        """
+        stamp = datetime.now(UTC)
+        for shard in reversed(self.shards()):
+            try:
+                newest = datetime.strptime(shard_order(shard)[:21], STAMP_FORMAT)
+            except ValueError:
+                continue  # not a name taskforge wrote
+            stamp = max(stamp, newest.replace(tzinfo=UTC) + timedelta(microseconds=1))
+            break
+        name = f"{table.value}-{stamp.strftime(STAMP_FORMAT)}-{uuid.uuid4().hex[:8]}.parquet"
+        return self.folder(table) / name
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()

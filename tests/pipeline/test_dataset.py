@@ -129,6 +129,17 @@ def test_newest_row_wins_across_tables(layout: DatasetLayout) -> None:
     assert every_row.num_rows == 4
 
 
+def test_a_new_shard_sorts_last_even_when_the_clock_went_back(layout: DatasetLayout) -> None:
+    (written,) = write_tasks(layout, [make_task(1, Outcome.TIMEOUT)])
+    future = layout.rejected_dir / "rejected-29990101T000000000000-ahead.parquet"
+    written.rename(future)  # as if written by a clock far ahead
+    (newer,) = write_tasks(layout, [make_task(1)])
+    assert newer.name.startswith("train-29990101T000000000001-")
+    assert layout.shards() == [future, newer]
+    (task,) = read_tasks(layout)
+    assert task.outcome is Outcome.VERIFIED
+
+
 def test_polars_duckdb_and_datasets_read_the_same_rows(
     layout: DatasetLayout, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
