@@ -53,6 +53,16 @@ def collection_problem(
         return f"collecting {len(targets)} test files took over {limits.timeout_s} s"
     if run.exit_code in (0, 5):
         return None
-    errors = [line[4:].strip() for line in run.output.splitlines() if line.startswith("E   ")]
-    detail = errors[-1] if errors else f"pytest exit code {run.exit_code}"
-    return f"tests do not collect at {commit[:10]}: {detail}"
+    return f"tests do not collect at {commit[:10]}: {collection_error(run.output, run.exit_code)}"
+
+
+def collection_error(output: str, exit_code: int) -> str:
+    """The most telling line of a failed collection: pytest's ``E`` line, else its summary."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line[1:].strip() for line in lines if line.startswith("E ")]
+    if errors:
+        return errors[-1][:200]
+    summary = [line for line in lines if line.startswith(("ERROR ", "FAILED ", "INTERNALERROR"))]
+    if summary:
+        return summary[-1][:200]
+    return f"pytest exit code {exit_code}: {lines[-1][:160] if lines else 'no output'}"
