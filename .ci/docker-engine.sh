@@ -20,9 +20,15 @@ if ! command -v dockerd >/dev/null 2>&1 || ! command -v debootstrap >/dev/null 2
     apt-get install -y -qq docker.io debootstrap >/dev/null
 fi
 
+# A dockerd that is still shutting down holds its pid file and socket: wait for it to go.
+for _ in $(seq 1 60); do
+    pgrep -x dockerd >/dev/null 2>&1 || break
+    sleep 1
+done
+
 mkdir -p /var/log/taskforge
 echo "starting dockerd (log: /var/log/taskforge/dockerd.log)..." >&2
-nohup dockerd >/var/log/taskforge/dockerd.log 2>&1 &
+nohup dockerd >>/var/log/taskforge/dockerd.log 2>&1 &
 
 for _ in $(seq 1 60); do
     if docker info >/dev/null 2>&1; then

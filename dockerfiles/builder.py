@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
 import string
@@ -43,6 +44,7 @@ INDEX_SETTINGS = (
     "UV_DEFAULT_INDEX",
 )
 GROUP_REQUIREMENTS = "taskforge-dependency-groups.txt"
+SELF_INSTALL = re.compile(r"^\s*(-e\s+)?\.(/|\[.*\])?\s*(#.*)?$")
 # The oldest pytest that runs on each Python (older ones fail to import or to collect).
 PYTEST_FLOOR = {"3.9": "pytest>=6.2", "3.11": "pytest>=7.2", "3.13": "pytest>=8.2"}
 
@@ -112,13 +114,36 @@ def _write_context(context: Path, repo: git.Repo, spec: EnvSpec) -> None:
     with tarfile.open(archive) as tar:
         tar.extractall(source, filter="data")
     archive.unlink()
+    deps = context / "deps"
+    deps.mkdir()
     requirements = []
     for group in spec.config.dependency_groups:
         requirements += group_requirements(spec.dependency_files.get("pyproject.toml"), group)
     if requirements:
-        (source / GROUP_REQUIREMENTS).write_text("\n".join(requirements) + "\n")
+        (deps / GROUP_REQUIREMENTS).write_text("\n".join(requirements) + "\n")
+    copy_requirement_files(source, deps)
     shutil.copyfile(host_ca_bundle(), context / "host-ca.pem")
+    shutil.copyfile(
+        Path(__file__).with_name("project_requires.py"), context / "project_requires.py"
+    )
     (context / "Dockerfile").write_text(render_dockerfile(spec, bool(requirements)))
+
+
+def copy_requirement_files(source: Path, deps: Path) -> None:
+    """Requirement files (with what they include) into the final stage, never the project.
+
+    Lines that install the project itself (``-e .``, ``.``) are dropped: the project is
+    installed from each task's own tree at run time.
+    """
+    candidates = [*source.glob("*requirements*.txt"), *source.glob("requirements/*")]
+    for path in candidates:
+        if not path.is_file() or path.suffix not in {".txt", ".in"}:
+            continue
+        target = deps / path.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        lines = path.read_text(errors="replace").splitlines()
+        kept = [line for line in lines if not SELF_INSTALL.match(line)]
+        target.write_text("\n".join(kept) + "\n")
 
 
 def render_dockerfile(spec: EnvSpec, has_groups: bool) -> str:
@@ -141,7 +166,7 @@ def render_dockerfile(spec: EnvSpec, has_groups: bool) -> str:
         system_step=system_step,
         build_requires=shlex.join(build_requires(spec.dependency_files)),
         exclude_newer=exclude_newer,
-        extras=f"[{','.join(config.extras)}]" if config.extras else "",
+        extras_csv=",".join(config.extras),
         install_args=shlex.join(install_args(config, has_groups)),
         pytest_floor=PYTEST_FLOOR.get(config.python, "pytest"),
         env_step=env_step,

@@ -1,6 +1,33 @@
 # The environment image of one repository's dependency state: its dependencies installed in
 # /opt/venv, shared by every task with the same fingerprint. Rendered by dockerfiles/builder.py.
-# The repository's source is not kept: a task's tree is copied in at run time.
+#
+# Two stages. The first builds the project into a wheel with its own build backend (isolated,
+# unpinned: an old setuptools breaks on a new Python) and lists the wheel's dependencies for the
+# chosen extras. The second installs those dependencies, without the project: the final image
+# holds no code of the repository at all, not even in a lower layer, so nothing newer than a
+# task's base commit can leak into its container. A task's tree is copied in at run time.
+FROM ${base_image} AS wheel
+COPY host-ca.pem /usr/local/share/taskforge/host-ca.pem
+ENV SSL_CERT_FILE=/usr/local/share/taskforge/host-ca.pem \
+    PIP_CERT=/usr/local/share/taskforge/host-ca.pem \
+    UV_SYSTEM_CERTS=1 \
+    UV_NO_CACHE=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    SETUPTOOLS_SCM_PRETEND_VERSION=0.0.0
+ARG PIP_INDEX_URL
+ARG PIP_EXTRA_INDEX_URL
+ARG UV_INDEX_URL
+ARG UV_EXTRA_INDEX_URL
+ARG UV_DEFAULT_INDEX
+${system_step}
+RUN python3 -m venv /opt/build && /opt/build/bin/python -m pip install --quiet uv packaging
+COPY source/ /tmp/source/
+COPY project_requires.py /tmp/project_requires.py
+RUN cd /tmp/source \
+    && /opt/build/bin/uv build --quiet --wheel --out-dir /tmp/wheel . \
+    && /opt/build/bin/python /tmp/project_requires.py /tmp/wheel/*.whl "${extras_csv}" \
+       > /tmp/project-requirements.txt
+
 FROM ${base_image}
 
 # The host's CA bundle: an intercepting proxy signs TLS on some networks; pip and uv need it.
@@ -27,18 +54,15 @@ RUN (id -u taskforge >/dev/null 2>&1 || useradd --create-home --uid 1000 --shell
     && /opt/venv/bin/python -m pip install --quiet uv
 ENV PATH=/opt/venv/bin:$PATH VIRTUAL_ENV=/opt/venv SETUPTOOLS_SCM_PRETEND_VERSION=0.0.0
 
-# The project is built into a wheel first, by its own build backend in an isolated, unpinned
-# environment (an old setuptools breaks on a new Python; a pinned old `packaging` breaks a new
-# setuptools). Then the wheel with its test dependencies as of their era, then a test runner
-# that works on this Python, then the build tools a run-time reinstall needs.
-COPY source/ /tmp/source/
-RUN cd /tmp/source \
-    && uv build --quiet --wheel --out-dir /tmp/wheel . \
-    && wheel="$$(ls /tmp/wheel/*.whl)" \
-    && uv pip install ${exclude_newer} "$${wheel}${extras}" ${install_args} \
+# The project's dependencies and its test requirements as of their era, then a test runner that
+# works on this Python, then the build tools a run-time reinstall of the project needs.
+COPY deps/ /tmp/deps/
+COPY --from=wheel /tmp/project-requirements.txt /tmp/deps/taskforge-project-requirements.txt
+RUN cd /tmp/deps \
+    && uv pip install ${exclude_newer} -r taskforge-project-requirements.txt ${install_args} \
     && uv pip install --quiet "${pytest_floor}" \
     && (uv pip install --quiet --upgrade ${build_requires} setuptools wheel || true) \
-    && rm -rf /tmp/source /tmp/wheel \
+    && rm -rf /tmp/deps \
     && chown -R taskforge:taskforge /opt/venv
 ${env_step}
 USER taskforge

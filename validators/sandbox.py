@@ -59,10 +59,13 @@ class SandboxRun:
 
 def docker_client() -> docker.DockerClient:
     """A client for the engine DOCKER_HOST names (or the local socket), checked to answer."""
+    client: docker.DockerClient | None = None
     try:
         client = docker.from_env(timeout=120)
         client.ping()
     except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
+        if client is not None:
+            client.close()
         raise DockerUnavailable(str(error).splitlines()[0][:160]) from error
     return client
 

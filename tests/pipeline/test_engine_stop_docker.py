@@ -59,21 +59,23 @@ def wait_for_test_run(client: docker.DockerClient, pid: int, timeout: float = 30
 
 
 def test_engine_stopped_mid_run(engine: docker.DockerClient, tmp_path: Path) -> None:
+    if not (os.environ.get("CI") or os.environ.get("TASKFORGE_ENGINE_STOP_TEST")):
+        pytest.skip(
+            "stops the machine's Docker engine: runs in CI, or with TASKFORGE_ENGINE_STOP_TEST=1"
+        )
     if os.geteuid() != 0 or shutil.which("dockerd") is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must be able to stop and start dockerd")
-        pytest.skip("needs root and a local dockerd to stop and start")
+        pytest.fail("stopping and starting dockerd needs root and a local dockerd")
     source = write_sample_repo(tmp_path / "tinytext")
     out = tmp_path / "out"
     run = backfill(source, out)
     try:
         wait_for_test_run(engine, run.pid)
         subprocess.run(["pkill", "-TERM", "-x", "dockerd"], check=True)
-        for _ in range(300):
-            if not engine_answers():
+        for _ in range(600):  # until the engine has really gone, not only its API
+            if subprocess.run(["pgrep", "-x", "dockerd"], check=False).returncode != 0:
                 break
             time.sleep(0.1)
-        time.sleep(1)
+        assert not engine_answers()
     finally:
         subprocess.run(["bash", str(ROOT / ".ci" / "docker-engine.sh")], check=True)
     stdout, stderr = run.communicate(timeout=900)

@@ -70,3 +70,34 @@ def test_states_hold_no_git_history(sample_repo: git.Repo) -> None:
     assert states.targets == ["tests/test_core.py", "tests/test_words.py"]
     assert states.base_targets == ["tests/test_core.py"]  # test_words.py comes with the patch
     assert states.python_path == "/repo"
+
+
+def test_no_leak_of_the_answer(
+    engine: docker.DockerClient, sample_repo: git.Repo, sample_env: Environment
+) -> None:
+    """Inside a task's container: no history, no later file, no installed copy of the project."""
+    from validators.sandbox import run_sandboxed
+
+    task = _candidate(sample_repo, 1)  # based on the first commit; the image is set up later
+    states = prepare_states(sample_repo, task)
+    probe = (
+        "cd /repo; ls -a; test -e .git && git log --all --format=%H; "
+        "find / -xdev -name 'test_truncate.py' -o -xdev -path '*site-packages/tinytext*' "
+        "2>/dev/null; grep -c 'def title_case' tinytext/core.py || true"
+    )
+    run = run_sandboxed(
+        engine,
+        sample_env.image.tag,
+        states.before,
+        ["sh", "-c", probe],
+        {},
+        [],
+        SandboxLimits(timeout_s=60),
+    )
+    assert run.exit_code == 0, run.output
+    listing = run.output.split()
+    assert ".git" not in listing
+    assert "test_truncate.py" not in run.output  # added by PR #8, long after this base
+    assert "site-packages/tinytext" not in run.output  # the image holds no copy of the project
+    assert listing[-1] == "0"  # PR #2's function, merged after this base, is not there
+    assert sample_env.setup_commit != task.base_commit
