@@ -35,6 +35,7 @@ class BackfillRequest(BaseModel):
     limit: int | None = None
     branch: str | None = None
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    task_runner: str = "threads"  # or "dask" (a local cluster) or "dask://HOST:PORT"
     python: str = "3.11"
     memory: str = "2g"
     cpus: float = 1.0

@@ -8,6 +8,7 @@ a typo costs no server start-up; Prefect's start-up is paid once per run.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ import typer
 
 from pipeline.backfill import BackfillRequest, BackfillSummary, select_pulls
 from pipeline.cli_dataset import register
+from pipeline.cli_serve import register as register_serve
 from pipeline.console import console, render_summary, rich_progress
 from pipeline.dataset import DatasetLayout
 from pipeline.errors import TaskforgeError, TransientError, UserInputError
@@ -30,6 +32,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
+TASK_RUNNER = re.compile(r"^(threads|dask|dask://[\w.-]+:\d+)$")
 PREFECT_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",  # telemetry heartbeats fail offline
     "PREFECT_LOGGING_LEVEL": "WARNING",  # the progress bar and summary are the output
@@ -59,6 +62,9 @@ def backfill(
     repeat_after: Annotated[
         int, typer.Option(min=1, help="Runs of base + test patch + fix (flakiness check).")
     ] = 3,
+    task_runner: Annotated[
+        str, typer.Option(help="threads, dask (a local cluster) or dask://HOST:PORT.")
+    ] = "threads",
 ) -> None:
     """Mine SOURCE's merged PRs, build its environment, verify, and write Parquet to OUT."""
     request = BackfillRequest(
@@ -77,6 +83,7 @@ def backfill(
         max_changed_lines=max_lines,
         before_repeats=repeat_before,
         after_repeats=repeat_after,
+        task_runner=task_runner,
     )
     _run(request)
 
@@ -102,6 +109,10 @@ def _run(request: BackfillRequest) -> None:
     _preflight(request)
     for name, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
+    # Finished validations are persisted beside the dataset, so a rerun after a crash replays
+    # them instead of running their tests again (see pipeline/tasks.py).
+    results = DatasetLayout(request.out).root.resolve() / ".cache" / "results"
+    os.environ.setdefault("PREFECT_RESULTS_LOCAL_STORAGE_PATH", str(results))
     from pipeline.flows import run_backfill
     from pipeline.progress import reporting
 
@@ -117,6 +128,10 @@ def _run(request: BackfillRequest) -> None:
 
 def _preflight(request: BackfillRequest) -> None:
     """Fail fast, before Prefect starts, on input that cannot work."""
+    if not TASK_RUNNER.match(request.task_runner):
+        raise UserInputError(
+            f"--task-runner takes threads, dask or dask://HOST:PORT, not {request.task_runner!r}"
+        )
     DatasetLayout(request.out).prepare()
     repo = open_source(request.source, request.cache_dir)
     select_pulls(repo, request)
@@ -157,6 +172,7 @@ def _date(text: str | None, option: str, end_of_day: bool = False) -> datetime |
 
 
 register(app)
+register_serve(app)
 
 
 def main() -> None:

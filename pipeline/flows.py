@@ -1,146 +1,43 @@
-"""Prefect flows: thin composition of the stages' plain functions.
+"""Prefect flows: they compose the tasks of ``pipeline.tasks`` and nothing else.
 
-Retries, timeouts and caching are declared here, on the task decorators, and nowhere else.
-Only ``TransientError`` (infrastructure) is retried; a candidate that still fails on
-infrastructure is reported apart and not written, so a rerun picks it up. Validations run
-concurrently on a thread pool sized by ``BackfillRequest.workers``.
+``backfill_flow`` mines one repository, builds an environment per dependency state, validates
+the candidates on the chosen task runner (a thread pool by default, or a Dask cluster) and
+writes them; each run publishes the yield funnel as a table artifact and a markdown summary.
+``scheduled_backfill`` runs it for every repository of a group listed in
+``data/schedules.toml``; ``taskforge serve`` and ``prefect.yaml`` deploy that on cron schedules.
 """
 
 from __future__ import annotations
 
+import re
 import time
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import git
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.futures import PrefectFuture, as_completed
-from prefect.task_runners import ThreadPoolTaskRunner
-from pydantic import BaseModel
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from dockerfiles.environment import (
-    Environment,
-    EnvironmentFailed,
-    EnvPlan,
-    build_environment,
-    plan_environment,
-)
-from dockerfiles.overrides import load_overrides
-from pipeline.backfill import (
-    BackfillRequest,
-    BackfillSummary,
-    mine_candidates,
-    select_pulls,
-)
+from dockerfiles.environment import EnvironmentFailed
+from pipeline.backfill import BackfillRequest, BackfillSummary
 from pipeline.card import finalize
-from pipeline.dataset import DatasetLayout, finished_instance_ids, write_tasks
-from pipeline.errors import TransientError
+from pipeline.dataset import DatasetLayout, write_tasks
+from pipeline.errors import TransientError, UserInputError
 from pipeline.progress import sink
-from pipeline.records import ImageRef, InstallConfig, Outcome, Task, instance_id_for
-from pipeline.source import open_source
-from validators.collect import collection_problem
-from validators.sandbox import SandboxLimits, docker_client, remove_leftovers
-from validators.validate import Repeats, validate_candidate
+from pipeline.records import OUTCOME_REASONS, Outcome, Task
+from pipeline.schedules import DEFAULT_SCHEDULES, load_schedules
+from pipeline.tasks import (
+    RETRIES,
+    Group,
+    build_group_environment,
+    mine,
+    plan_environments,
+    validate,
+)
+from validators.sandbox import docker_client, remove_leftovers
 
-WRITE_EVERY = 25  # validated tasks buffered before a shard is written
-
-
-def _is_transient(_task: Any, run: Any, state: Any) -> bool:
-    """Prefect's retry condition: retry infrastructure failures only, and say so."""
-    try:
-        state.result()
-    except TransientError as error:
-        sink().stage(f"retrying {getattr(run, 'name', 'a task')}: {str(error)[:80]}")
-        RETRIES.append(str(error))
-        return True
-    except Exception:
-        return False
-    return False
-
-
-RETRIES: list[str] = []  # infrastructure failures retried in this process, for the summary
-
-
-@dataclass
-class Group:
-    """Candidates that share a dependency state, and the plan of their environment."""
-
-    plan: EnvPlan
-    candidates: list[Task]
-
-
-class Mined(BaseModel):
-    candidates: list[Task]
-    selected: int  # merged PRs the request selects
-    skipped: int  # of those, already in the output
-    repo_path: str  # the local repository (a mirror of a URL source)
-
-
-@task(cache_policy=NO_CACHE)
-def mine(request: BackfillRequest) -> Mined:
-    """Candidates not yet in the output."""
-    repo = open_source(request.source, request.cache_dir)
-    pulls = select_pulls(repo, request)
-    done = finished_instance_ids(DatasetLayout(request.out))
-    fresh = [p for p in pulls if instance_id_for(request.repo, p.number) not in done]
-    return Mined(
-        candidates=mine_candidates(repo, request, fresh),
-        selected=len(pulls),
-        skipped=len(pulls) - len(fresh),
-        repo_path=str(repo.git_dir if repo.bare else repo.working_dir),
-    )
-
-
-@task(cache_policy=NO_CACHE)
-def plan_environments(
-    request: BackfillRequest, repo_path: str, runnable: list[Task]
-) -> list[Group]:
-    """Candidates grouped by dependency state; each group gets one environment."""
-    repo = git.Repo(repo_path)
-    overrides = load_overrides()
-    groups: dict[str, Group] = {}
-    for candidate in sorted(runnable, key=lambda t: t.created_at):
-        plan = plan_environment(repo, request.repo, candidate.base_commit, overrides)
-        group = groups.setdefault(plan.key, Group(plan=plan, candidates=[]))
-        group.candidates.append(candidate)
-        group.plan = plan  # the newest base of the group sets up the environment
-    return list(groups.values())
-
-
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=_is_transient)
-def build_group_environment(request: BackfillRequest, repo_path: str, group: Group) -> Environment:
-    client = docker_client()
-    repo = git.Repo(repo_path)
-    limits = SandboxLimits(memory=request.memory, cpus=request.cpus, timeout_s=request.timeout_s)
-    test_files = [f for c in group.candidates for f in c.test_files]
-
-    def collects(image: ImageRef, _config: InstallConfig) -> str | None:
-        return collection_problem(client, repo, image, group.plan.setup_commit, test_files, limits)
-
-    return build_environment(
-        client, repo, group.plan, DatasetLayout(request.out).logs_dir, check=collects
-    )
-
-
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=_is_transient)
-def validate(request: BackfillRequest, repo_path: str, candidate: Task, env: Environment) -> Task:
-    limits = SandboxLimits(memory=request.memory, cpus=request.cpus, timeout_s=request.timeout_s)
-    repeats = Repeats(before=request.before_repeats, after=request.after_repeats)
-    validated = validate_candidate(
-        candidate, git.Repo(repo_path), docker_client(), env.image, limits, repeats
-    )
-    return with_environment(validated, env)
-
-
-def with_environment(task_: Task, env: Environment) -> Task:
-    return task_.model_copy(
-        update={
-            "install_config": env.config,
-            "environment_setup_commit": env.setup_commit,
-            "env_attempts": env.attempts,
-        }
-    )
+WRITE_EVERY = 10  # validated tasks buffered before a shard is written (the rest is cached)
 
 
 @flow(name="taskforge-backfill")
@@ -157,13 +54,15 @@ def backfill_flow(request: BackfillRequest) -> BackfillSummary:
     runnable = [c for c in candidates if c.outcome is None]
     _write(layout, summary, dropped)
     sink().planned(len(candidates))
+    retries_before = len(RETRIES)
     if runnable:
         remove_leftovers(docker_client())
         groups = plan_environments(request, mined.repo_path, runnable)
         _validate_groups(request, mined.repo_path, groups, layout, summary)
     finalize(layout)  # manifest and dataset card, once the run's shards are written
-    summary.infrastructure_retries = len(RETRIES)
+    summary.infrastructure_retries = len(RETRIES) - retries_before
     summary.wall_time_s = round(time.monotonic() - started, 1)
+    publish_artifacts(summary)
     return summary
 
 
@@ -181,23 +80,24 @@ def _validate_groups(
         try:
             env = build_group_environment(request, repo_path, group)
         except EnvironmentFailed as error:
-            failed = [
-                c.model_copy(
-                    update={
-                        "outcome": Outcome.ENVIRONMENT_FAILED,
-                        "outcome_detail": str(error)[:2000],
-                        "env_attempts": error.attempts,
-                    }
-                )
-                for c in group.candidates
-            ]
+            update = {
+                "outcome": Outcome.ENVIRONMENT_FAILED,
+                "outcome_detail": str(error)[:2000],
+                "env_attempts": error.attempts,
+            }
             summary.environments_failed += 1
-            _write(layout, summary, failed)
+            _write(layout, summary, [c.model_copy(update=update) for c in group.candidates])
             continue
         summary.images_built += int(env.built)
         summary.environments += 1
         futures += [validate.submit(request, repo_path, c, env) for c in group.candidates]
     sink().stage("validating")
+    _collect(futures, layout, summary)
+
+
+def _collect(
+    futures: list[PrefectFuture[Task]], layout: DatasetLayout, summary: BackfillSummary
+) -> None:
     buffer: list[Task] = []
     try:
         for future in as_completed(futures):
@@ -221,9 +121,78 @@ def _write(layout: DatasetLayout, summary: BackfillSummary, tasks: list[Task]) -
         sink().finished(task_)
 
 
+def funnel_rows(summary: BackfillSummary) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = [
+        {"stage": "merged PRs selected", "count": summary.mined},
+        {"stage": "already in the output", "count": summary.skipped},
+        {"stage": "verified", "count": summary.verified},
+    ]
+    for reason, count in sorted(summary.rejected.items(), key=lambda item: -item[1]):
+        rows.append(
+            {
+                "stage": f"rejected: {reason}",
+                "count": count,
+                "why": OUTCOME_REASONS[Outcome(reason)],
+            }
+        )
+    rows += [
+        {"stage": "infrastructure failures (not written)", "count": summary.infrastructure},
+        {"stage": "environments working", "count": summary.environments},
+        {"stage": "environments failed", "count": summary.environments_failed},
+        {"stage": "images built", "count": summary.images_built},
+    ]
+    return rows
+
+
+def publish_artifacts(summary: BackfillSummary) -> None:
+    """The yield funnel as a table artifact and a markdown summary of the flow run."""
+    key = re.sub(r"[^a-z0-9-]+", "-", summary.repo.lower())
+    create_table_artifact(
+        table=funnel_rows(summary),
+        key=f"yield-{key}",
+        description=f"Yield funnel of {summary.repo}",
+    )
+    markdown = (
+        f"# {summary.repo}\n\n"
+        f"- **{summary.verified}** verified of {summary.mined} merged PRs selected "
+        f"({summary.skipped} already in the output)\n"
+        f"- rejected: {sum(summary.rejected.values())} "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(summary.rejected.items())) or 'none'})\n"
+        f"- infrastructure failures left for a rerun: {summary.infrastructure}\n"
+        f"- images built: {summary.images_built}; wall time {summary.wall_time_s:.1f} s\n"
+        f"- output: `{summary.out}`\n"
+    )
+    create_markdown_artifact(
+        markdown=markdown, key=f"summary-{key}", description=f"Backfill summary of {summary.repo}"
+    )
+
+
+@flow(name="taskforge-scheduled")
+def scheduled_backfill(
+    group: str, schedules: str = str(DEFAULT_SCHEDULES)
+) -> list[BackfillSummary]:
+    """Backfill every repository of a group listed in the schedules file."""
+    found = load_schedules(Path(schedules)).get(group)
+    if found is None:
+        raise UserInputError(f"no group {group!r} in {schedules}")
+    return [backfill_flow(found.request_for(entry)) for entry in found.repos]
+
+
+def task_runner(spec: str, workers: int) -> TaskRunner[Any]:
+    """``threads`` (default), ``dask`` (a local cluster), or ``dask://HOST:PORT``."""
+    if spec == "threads":
+        return ThreadPoolTaskRunner(max_workers=workers)
+    if spec == "dask" or spec.startswith("dask://"):
+        from prefect_dask.task_runners import DaskTaskRunner
+
+        if spec == "dask":
+            return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1})
+        return DaskTaskRunner(address="tcp://" + spec.removeprefix("dask://"))
+    raise UserInputError(f"--task-runner takes threads, dask or dask://HOST:PORT, not {spec!r}")
+
+
 def run_backfill(request: BackfillRequest) -> BackfillSummary:
-    """Run the flow with a thread pool of ``request.workers`` validations."""
-    runner: ThreadPoolTaskRunner[Any] = ThreadPoolTaskRunner(max_workers=request.workers)
-    # Prefect's annotation is invariant in the future type; a thread pool is what it expects.
-    configured = backfill_flow.with_options(task_runner=runner)  # type: ignore[arg-type]
+    """Run the flow once on the task runner the request names."""
+    runner = task_runner(request.task_runner, request.workers)
+    configured = backfill_flow.with_options(task_runner=runner)
     return configured(request)
