@@ -60,9 +60,31 @@ def build_candidate(
     binary_source = {_path_of(f) for f in diff if f.is_binary_file} & set(source_files)
     changed_lines = sum(f.added + f.removed for f in diff if _path_of(f) not in excluded)
     rejection = _rejection(test_files, source_files, binary_source, changed_lines, limits)
+    if rejection is None and not _is_utf8(task.patch + task.test_patch):
+        rejection = Outcome.UNSUPPORTED_ENCODING, "the patch is not UTF-8 text"
     if rejection is not None:
-        task.outcome, task.outcome_detail = rejection
+        task = task.model_copy(
+            update={
+                "outcome": rejection[0],
+                "outcome_detail": rejection[1],
+                "patch": _printable(task.patch),
+                "test_patch": _printable(task.test_patch),
+            }
+        )
     return task
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(text: str) -> str:
+    """A dropped candidate's patch, storable: undecodable bytes become U+FFFD."""
+    return text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
 
 
 def _rejection(
@@ -94,7 +116,7 @@ def _patch(repo: git.Repo, pull: MergedPull, paths: list[str]) -> str:
     if not paths:
         return ""
     specs = [f":(literal){path}" for path in paths]
-    diff: str = repo.git.diff(
+    raw: bytes = repo.git.diff(
         "--binary",
         "--no-renames",
         "--no-color",
@@ -104,7 +126,11 @@ def _patch(repo: git.Repo, pull: MergedPull, paths: list[str]) -> str:
         "--",
         *specs,
         strip_newline_in_stdout=False,
+        stdout_as_string=False,
     )
+    # Not UTF-8: kept with surrogate escapes so the split still works; such a candidate is
+    # dropped (``unsupported_encoding``), since Parquet strings and patch tools need UTF-8.
+    diff = raw.decode("utf-8", errors="surrogateescape")
     return diff
 
 

@@ -40,6 +40,8 @@ class ProblemSource(enum.StrEnum):
 
     COMMIT_MESSAGE = "commit_message"  # the PR title and description as the merge carries them
     PR_COMMITS = "pr_commits"  # messages of the PR's own commits (rebase merges)
+    LINKED_ISSUES = "linked_issues"  # titles and bodies of the issues the PR resolves (GitHub)
+    PR_DESCRIPTION = "pr_description"  # GitHub PR title and description: no linked issue
 
 
 class Outcome(enum.StrEnum):
@@ -52,6 +54,7 @@ class Outcome(enum.StrEnum):
     DOCS_ONLY = "docs_only"
     BINARY_ONLY = "binary_only"
     TOO_LARGE = "too_large"
+    UNSUPPORTED_ENCODING = "unsupported_encoding"
     # decided by the validator
     PATCH_DOES_NOT_APPLY = "patch_does_not_apply"
     ENVIRONMENT_FAILED = "environment_failed"
@@ -72,6 +75,7 @@ OUTCOME_REASONS: dict[Outcome, str] = {
     Outcome.DOCS_ONLY: "the pull request changes documentation or changelogs only",
     Outcome.BINARY_ONLY: "the source change is binary files only",
     Outcome.TOO_LARGE: "the change is larger than the configured limit",
+    Outcome.UNSUPPORTED_ENCODING: "the change is not UTF-8 text",
     Outcome.PATCH_DOES_NOT_APPLY: "the test or fix patch does not apply at the base commit",
     Outcome.ENVIRONMENT_FAILED: "the repository's environment image could not be built",
     Outcome.TESTS_NOT_COLLECTED: "the test runner produced no usable report",

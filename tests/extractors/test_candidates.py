@@ -113,3 +113,17 @@ def test_too_large_is_dropped(tmp_path: Path, limits: SizeLimits, detail: str) -
 def test_referenced_issues() -> None:
     message = "Fixes #12, closes pallets/click#13 and see (#14); not a#15 nor #5"
     assert referenced_issues(message, own_number=5) == [12, 13, 14]
+
+
+def test_non_utf8_change_is_dropped_and_storable(tmp_path: Path) -> None:
+    repo, pull = _one_commit_pull(
+        tmp_path,
+        {
+            "pkg/latin.py": "name = 'caf\xe9'\n".encode("latin-1"),
+            "tests/test_latin.py": b"def test(): pass\n",
+        },
+    )
+    task = build_candidate(repo, "o/n", pull)
+    assert task.outcome is Outcome.UNSUPPORTED_ENCODING
+    task.patch.encode("utf-8")  # storable as a Parquet string
+    assert "\ufffd" in task.patch
