@@ -3,6 +3,11 @@
 A backfill mines one repository's merged PRs (optionally a list, a date window, a limit),
 skips those already written to the output, builds the candidates, and returns them with the
 extractor's rejections set. Image building and validation are the stages' own functions.
+
+A SOURCE named ``OWNER/NAME`` is mined through GitHub's API (``extractors.github_source``):
+without ``--since`` or ``--prs`` it resumes after the repository's cursor
+(``pipeline.cursor``), which ``advance_cursor`` moves once the run's tasks are written. The
+request names where the credentials are, never the credentials: Prefect records it.
 """
 
 from __future__ import annotations
@@ -17,8 +22,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from extractors.candidates import SizeLimits, build_candidate
 from extractors.git_history import MergedPull, find_merged_pulls, target_branch
+from extractors.github_api import DEFAULT_API_URL, GithubAccess, GithubClient
+from extractors.github_source import GithubPull, github_candidates, github_pulls
+from pipeline.cursor import advanced, read_cursor, write_cursor
+from pipeline.dataset import DatasetLayout, finished_instance_ids
 from pipeline.errors import UserInputError
-from pipeline.records import Outcome, Task
+from pipeline.records import Outcome, SourceKind, Task
+from pipeline.source import URL, is_github_name, open_github_source, open_source
 
 
 class BackfillRequest(BaseModel):
@@ -45,6 +55,28 @@ class BackfillRequest(BaseModel):
     max_files: int = 50
     max_changed_lines: int = 3000
     cache_dir: Path = Path("data/cache")
+    # GitHub sources (SOURCE = OWNER/NAME); the token is read from $GITHUB_TOKEN or token_file
+    api_url: str = DEFAULT_API_URL
+    token_file: Path | None = None
+    app_id: str | None = None
+    app_key_file: Path | None = None
+    installation_id: int | None = None
+    allow_no_issue: bool = False  # keep PRs without a linked issue (description as problem)
+    max_rate_wait_s: int = 900  # a longer wait for a rate limit to reset stops the run
+
+    @property
+    def from_github(self) -> bool:
+        return is_github_name(self.source)
+
+    def github_access(self) -> GithubAccess:
+        return GithubAccess(
+            api_url=self.api_url,
+            token_file=self.token_file,
+            app_id=self.app_id,
+            app_key_file=self.app_key_file,
+            installation_id=self.installation_id,
+            max_rate_wait_s=self.max_rate_wait_s,
+        )
 
 
 class BackfillSummary(BaseModel):
@@ -73,8 +105,31 @@ class BackfillSummary(BaseModel):
         self.rejected = dict(reasons)
 
 
+def open_repository(request: BackfillRequest) -> git.Repo:
+    """The git repository to mine: the source itself, or a mirror of a URL or GitHub name."""
+    if request.from_github:
+        return open_github_source(request.github_access(), request.repo, request.cache_dir)
+    return open_source(request.source, request.cache_dir)
+
+
+def source_kind(request: BackfillRequest, repo: git.Repo) -> SourceKind:
+    if request.from_github:
+        return SourceKind.GITHUB_API
+    if URL.match(request.source):
+        return SourceKind.GIT_URL
+    return SourceKind.BARE_MIRROR if repo.bare else SourceKind.LOCAL_CLONE
+
+
 def select_pulls(repo: git.Repo, request: BackfillRequest) -> list[MergedPull]:
     """The merged PRs the request asks for, oldest first; unknown PR numbers are an error."""
+    pulls = _from_github(repo, request) if request.from_github else _from_history(repo, request)
+    pulls.sort(key=lambda p: (p.merged_at, p.number), reverse=True)
+    if request.limit is not None:
+        pulls = pulls[: request.limit]
+    return pulls[::-1]
+
+
+def _from_history(repo: git.Repo, request: BackfillRequest) -> list[MergedPull]:
     branch = target_branch(repo, request.branch)
     try:
         pulls = find_merged_pulls(repo, branch)
@@ -96,14 +151,53 @@ def select_pulls(repo: git.Repo, request: BackfillRequest) -> list[MergedPull]:
         pulls = [p for p in pulls if p.merged_at >= request.since]
     if request.until:
         pulls = [p for p in pulls if p.merged_at <= request.until]
-    pulls.sort(key=lambda p: (p.merged_at, p.number), reverse=True)
-    if request.limit is not None:
-        pulls = pulls[: request.limit]
-    return pulls[::-1]
+    return pulls
+
+
+def _from_github(repo: git.Repo, request: BackfillRequest) -> list[MergedPull]:
+    """The API's merged PRs: listed ones, a window, or those after the cursor."""
+    cursor = None if request.prs or request.since else read_cursor(request.out, request.repo)
+    since = request.since or (cursor.merged_through if cursor else None)
+    client = GithubClient(request.github_access(), request.repo)
+    try:
+        branch = target_branch(repo, request.branch)
+        pulls = github_pulls(repo, client, branch, request.prs, since, request.until)
+    finally:
+        client.close()
+    return [p for p in pulls if cursor is None or not cursor.covers(p.number, p.merged_at)]
 
 
 def mine_candidates(
     repo: git.Repo, request: BackfillRequest, pulls: list[MergedPull]
 ) -> list[Task]:
     limits = SizeLimits(request.max_files, request.max_changed_lines)
-    return [build_candidate(repo, request.repo, pull, limits) for pull in pulls]
+    if not request.from_github:
+        return [build_candidate(repo, request.repo, pull, limits) for pull in pulls]
+    from_api = [p for p in pulls if isinstance(p, GithubPull)]
+    assert len(from_api) == len(pulls), "GitHub candidates come from select_pulls"
+    client = GithubClient(request.github_access(), request.repo)
+    try:
+        return github_candidates(repo, client, from_api, limits, request.allow_no_issue)
+    finally:
+        client.close()
+
+
+def advance_cursor(
+    request: BackfillRequest, merged_at: dict[int, datetime], candidates: list[Task]
+) -> None:
+    """Move a GitHub repository's cursor past the selected PRs whose tasks are written.
+
+    Call it after the run's writes. Only a run that mined everything after the cursor (no
+    ``--prs``, no ``--limit``, no ``--since`` beyond the cursor) moves it; a PR whose task is
+    not written (an infrastructure failure) holds it back.
+    """
+    if not request.from_github or request.prs or request.limit is not None:
+        return
+    previous = read_cursor(request.out, request.repo)
+    if request.since and previous is not None and request.since > previous.merged_through:
+        return  # a window that leaves a gap after the cursor
+    written = finished_instance_ids(DatasetLayout(request.out))
+    pending = {c.pull_number for c in candidates if c.instance_id not in written}
+    cursor = advanced(previous, request.repo, merged_at, pending)
+    if cursor is not None and cursor != previous:
+        write_cursor(request.out, cursor)

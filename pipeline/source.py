@@ -1,8 +1,11 @@
-"""Open the git repository a backfill mines: a working clone, a bare mirror, or a git URL.
+"""Open the git repository a backfill mines: a working clone, a bare mirror, a git URL, or a
+GitHub repository named ``OWNER/NAME``.
 
 A URL is mirrored once into the cache folder (``git clone --mirror``, which brings GitHub's
-``refs/pull/*`` as well) and fetched incrementally on later runs. Bad input is a
-``UserInputError`` naming the path.
+``refs/pull/*`` as well) and fetched incrementally on later runs. A GitHub name is mirrored the
+same way from the clone URL its API reports (so Enterprise servers and mirrors work), with the
+API's credentials passed to git through the environment, never in a URL or a config file.
+Bad input is a ``UserInputError`` naming the path.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from pathlib import Path
 
 import git
 
+from extractors.github_api import GithubAccess, GithubClient
 from pipeline.errors import UserInputError
 
 REPO_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+GITHUB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*/(?!\.\.?$)[A-Za-z0-9_.-]+$")
 URL = re.compile(r"^(https?|ssh|git|file)://|^[\w.-]+@[\w.-]+:")
 
 
@@ -29,6 +34,23 @@ def repo_name_from_url(url: str) -> str:
     if len(parts) < 2 or not parts[-1] or not parts[-2]:
         raise UserInputError(f"cannot tell OWNER/NAME from {url}; pass --repo OWNER/NAME")
     return check_repo_name(f"{parts[-2]}/{parts[-1]}")
+
+
+def is_github_name(source: str) -> bool:
+    """``OWNER/NAME`` that is neither a URL nor a path that exists here: a GitHub repository."""
+    return bool(GITHUB_NAME.match(source)) and not Path(source).expanduser().exists()
+
+
+def open_github_source(access: GithubAccess, repo: str, cache_dir: Path) -> git.Repo:
+    """A mirror of GitHub repository ``repo``, fetched now, its HEAD on the default branch."""
+    client = GithubClient(access, repo)
+    try:
+        found = client.repository()
+        mirror = _mirror(found.clone_url, cache_dir, client.git_environment(found.clone_url))
+    finally:
+        client.close()
+    mirror.git.symbolic_ref("HEAD", f"refs/heads/{found.default_branch}")
+    return mirror
 
 
 def open_source(source: str, cache_dir: Path) -> git.Repo:
@@ -51,15 +73,15 @@ def open_source(source: str, cache_dir: Path) -> git.Repo:
     return repo
 
 
-def _mirror(url: str, cache_dir: Path) -> git.Repo:
+def _mirror(url: str, cache_dir: Path, git_env: dict[str, str] | None = None) -> git.Repo:
     target = cache_dir / "repos" / (re.sub(r"[^\w.-]+", "_", url.split("://")[-1]) + ".git")
     try:
         if target.exists():
             repo = git.Repo(target)
-            repo.git.remote("update", "--prune")
+            repo.git.remote("update", "--prune", env=git_env or {})
             return repo
         target.parent.mkdir(parents=True, exist_ok=True)
-        return git.Repo.clone_from(url, target, mirror=True)
+        return git.Repo.clone_from(url, target, mirror=True, env=git_env)
     except git.GitCommandError as error:
         detail = (error.stderr or "").strip().splitlines()
         raise UserInputError(

@@ -1,0 +1,426 @@
+"""GitHub's REST and GraphQL APIs through PyGithub, with GitHub's rate-limit rules and timeouts.
+
+- **Credentials** are a token (``GITHUB_TOKEN``, or a file named by ``GithubAccess``) or a
+  GitHub App installation; they are read here, when a client is made, and never stored in a
+  request, a message or a record. Only the endpoint and the paths of secret files travel.
+- **Every call** has a timeout. Retries are PyGithub's ``GithubRetry`` (a urllib3 ``Retry``)
+  extended by ``RateLimitRetry`` with GitHub's documented rules: a primary limit (403 or 429
+  with ``x-ratelimit-remaining: 0``) waits until ``x-ratelimit-reset``; a secondary limit waits
+  ``retry-after`` (else a minute); 5xx back off exponentially. Every wait prints one line; a
+  wait longer than ``GithubAccess.max_rate_wait_s`` is not waited but ends the run with a
+  ``TransientError`` that says to rerun. GraphQL's primary limit (HTTP 200 with a
+  ``RATE_LIMITED`` error) follows the same rules.
+- **Pull requests** come from the list endpoint, 100 per page, most recently updated first,
+  so a date window stops paging at the first PR updated before it; each PR is read only
+  through attributes the list payload carries, so none costs a request of its own.
+- PyGithub's exceptions end here: 401 is a ``UserInputError`` about the credentials, 404 one
+  that names what was not found, exhausted retries and unreachable servers ``TransientError``.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import github
+import requests
+from github.Auth import AppInstallationAuth as AppInstallation
+from github.GithubException import (
+    GithubException,
+    RateLimitExceededExceedsMaxWait,
+    RateLimitExceededException,
+    UnknownObjectException,
+)
+from github.GithubRetry import GithubRetry
+from github.PullRequest import PullRequest
+from pydantic import BaseModel, ConfigDict
+from urllib3 import Retry
+from urllib3.connectionpool import ConnectionPool
+from urllib3.response import BaseHTTPResponse, HTTPResponse
+
+from pipeline.errors import TransientError, UserInputError
+
+DEFAULT_API_URL = "https://api.github.com"
+TOKEN_VARIABLE = "GITHUB_TOKEN"
+PER_PAGE = 100
+GRAPHQL_ATTEMPTS = 5  # GraphQL answers rate limited with HTTP 200: retried here, not by urllib3
+TOLERATED_GRAPHQL_ERRORS = frozenset({"NOT_FOUND", "FORBIDDEN"})  # an issue we cannot see
+
+
+@dataclass(frozen=True)
+class GithubAccess:
+    """Where the API is and where the credentials are; never the credentials themselves."""
+
+    api_url: str = DEFAULT_API_URL
+    token_file: Path | None = None
+    app_id: str | None = None
+    app_key_file: Path | None = None
+    installation_id: int | None = None
+    max_rate_wait_s: float = 900.0  # a longer wait for a limit to reset ends the run instead
+    timeout_s: int = 30  # per HTTP call
+    retries: int = 8
+    backoff_s: float = 1.0  # urllib3's backoff factor for 5xx: 0, 2, 4, 8... seconds
+    secondary_wait_s: float = 60.0  # GitHub: "wait for at least one minute" without retry-after
+
+    def describe_credentials(self) -> str:
+        if self.app_id is not None:
+            return f"GitHub App {self.app_id} (installation {self.installation_id})"
+        if self.token_file is not None:
+            return f"the token in {self.token_file}"
+        return f"the token in ${TOKEN_VARIABLE}"
+
+
+class ApiRepository(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    full_name: str
+    clone_url: str
+    default_branch: str
+    html_url: str
+
+
+class ApiPull(BaseModel):
+    """A pull request as the list endpoint describes it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number: int
+    title: str
+    body: str
+    labels: list[str]
+    author_association: str
+    created_at: datetime
+    updated_at: datetime
+    merged_at: datetime | None
+    base_ref: str
+    base_sha: str
+    head_sha: str
+    merge_commit_sha: str | None
+    html_url: str
+
+    @classmethod
+    def from_pull(cls, pull: PullRequest) -> ApiPull:
+        """Read only attributes the list payload carries: any other would cost a request."""
+        return cls(
+            number=pull.number,
+            title=pull.title,
+            body=pull.body or "",
+            labels=[label.name for label in pull.labels],
+            author_association=pull.author_association,
+            created_at=pull.created_at,
+            updated_at=pull.updated_at,
+            merged_at=pull.merged_at,
+            base_ref=pull.base.ref,
+            base_sha=pull.base.sha,
+            head_sha=pull.head.sha,
+            merge_commit_sha=pull.merge_commit_sha,
+            html_url=pull.html_url,
+        )
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A rate-limited answer and how long GitHub asks to wait."""
+
+    primary: bool
+    wait_s: float
+    reset_at: datetime | None = None
+
+    def waiting(self) -> str:
+        if self.primary and self.reset_at is not None:
+            return (
+                f"GitHub API rate limit reached: waiting {self.wait_s:.0f} s, until "
+                f"{self.reset_at:%H:%M:%S} UTC, for it to reset"
+            )
+        return f"GitHub API secondary rate limit: retrying in {self.wait_s:.0f} s"
+
+    def too_long(self, cap_s: float) -> str:
+        until = f" (it resets at {self.reset_at:%Y-%m-%d %H:%M} UTC)" if self.reset_at else ""
+        kind = "rate limit" if self.primary else "secondary rate limit"
+        return (
+            f"GitHub API {kind} reached{until}: waiting {self.wait_s:.0f} s is longer than "
+            f"--max-rate-wait {cap_s:.0f} s; rerun the same command later to resume"
+        )
+
+
+def rate_limit(
+    status: int, headers: Mapping[str, str], secondary_wait_s: float
+) -> RateLimit | None:
+    """GitHub's rules for a 403/429 (or a GraphQL ``RATE_LIMITED`` answer, as 429).
+
+    ``retry-after`` first; else ``x-ratelimit-remaining: 0`` means the primary limit, until
+    ``x-ratelimit-reset``; else a 429 is a secondary limit. A 403 with neither header is left
+    to ``GithubRetry``, which reads the message ("secondary rate limit") or gives up.
+    """
+    if status not in (403, 429):
+        return None
+    retry_after = _header(headers, "retry-after")
+    if retry_after is not None and retry_after.isdigit():
+        return RateLimit(primary=False, wait_s=float(retry_after))
+    reset = _header(headers, "x-ratelimit-reset")
+    if _header(headers, "x-ratelimit-remaining") == "0" and reset is not None and reset.isdigit():
+        reset_at = datetime.fromtimestamp(int(reset), UTC)
+        wait = max(0.0, reset_at.timestamp() - time.time()) + 1  # the reset's second is unsure
+        return RateLimit(primary=True, wait_s=wait, reset_at=reset_at)
+    if status == 429:
+        return RateLimit(primary=False, wait_s=secondary_wait_s)
+    return None
+
+
+def announce(message: str) -> None:
+    """One visible line on stderr (the CLI's progress display keeps it above the bar)."""
+    print(f"taskforge: {message}", file=sys.stderr, flush=True)
+
+
+class RateLimitRetry(GithubRetry):
+    """``GithubRetry`` plus GitHub's header rules, 429, a line per wait, and the wait cap."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("status_forcelist", [*range(500, 600), 429])  # GithubRetry adds 403
+        super().__init__(**kwargs)
+        self.planned: RateLimit | None = None
+
+    def increment(  # type: ignore[override]
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: HTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Retry:
+        limit = None
+        if response is not None:
+            limit = rate_limit(response.status, response.headers, self.secondary_rate_wait)
+        if response is None or limit is None:
+            return super().increment(method, url, response, error, _pool, _stacktrace)
+        cap = self.max_rate_limit_wait
+        if cap is not None and limit.wait_s > cap:
+            raise RateLimitExceededExceedsMaxWait(
+                response.status, None, dict(response.headers), wait=limit.wait_s
+            )
+        retry = Retry.increment(self, method, url, response, error, _pool, _stacktrace)
+        retry.planned = limit
+        return retry
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        if self.planned is not None:
+            announce(self.planned.waiting())
+            time.sleep(self.planned.wait_s)
+            return
+        backoff = self.get_backoff_time()
+        if response is not None and backoff >= 1:
+            announce(f"GitHub API answered HTTP {response.status}: retrying in {backoff:.0f} s")
+        super().sleep(response)
+
+
+class GithubClient:
+    """One repository on one GitHub (or GitHub Enterprise) server."""
+
+    def __init__(self, access: GithubAccess, repo: str) -> None:
+        self.access = access
+        self.repo = repo
+        retry = RateLimitRetry(
+            total=access.retries,
+            backoff_factor=access.backoff_s,
+            secondary_rate_wait=access.secondary_wait_s,
+            max_rate_limit_wait=access.max_rate_wait_s,
+        )
+        self._github = github.Github(
+            base_url=access.api_url.rstrip("/"),
+            auth=credentials(access),
+            timeout=access.timeout_s,
+            per_page=PER_PAGE,
+            retry=retry,
+            user_agent="taskforge",
+            lazy=True,  # objects are fetched when first read, so get_repo costs nothing
+        )
+        self._repository = self._github.get_repo(repo)
+
+    @property
+    def graphql_url(self) -> str:
+        """``<base>/graphql``, or ``<host>/api/graphql`` for Enterprise's ``<host>/api/v3``."""
+        return self._github.requester.graphql_url
+
+    def close(self) -> None:
+        self._github.close()
+
+    def git_environment(self, clone_url: str) -> dict[str, str]:
+        """Git settings that send the credentials to the clone URL's host, for HTTPS only.
+
+        They travel in the environment of the git process (``GIT_CONFIG_*``), so the token is
+        in no URL, no command line, no config file of the mirror and no error message.
+        """
+        parts = urlsplit(clone_url)
+        auth = self._github.requester.auth
+        if parts.scheme != "https" or not isinstance(auth, github.Auth.Token | AppInstallation):
+            return {}
+        basic = base64.b64encode(f"x-access-token:{auth.token}".encode()).decode()
+        return {
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": f"http.https://{parts.netloc}/.extraHeader",
+            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+        }
+
+    def repository(self) -> ApiRepository:
+        with self.errors(f"repository {self.repo}"):
+            auth = self._github.requester.auth
+            if isinstance(auth, AppInstallation):
+                _ = auth.token  # fetch the installation token: its errors name the app
+            found = self._repository
+            return ApiRepository(
+                full_name=found.full_name,
+                clone_url=found.clone_url,
+                default_branch=found.default_branch,
+                html_url=found.html_url,
+            )
+
+    def merged_pulls(
+        self, branch: str, since: datetime | None, until: datetime | None
+    ) -> Iterator[ApiPull]:
+        """PRs merged into ``branch`` within the window, most recently updated first.
+
+        A PR's ``updated_at`` is never before its ``merged_at``, so paging stops at the first
+        PR updated before ``since``.
+        """
+        with self.errors(f"pull requests of {self.repo}"):
+            listing = self._repository.get_pulls(
+                state="closed", sort="updated", direction="desc", base=branch
+            )
+            for found in listing:
+                pull = ApiPull.from_pull(found)
+                if since is not None and pull.updated_at < since:
+                    return
+                if pull.merged_at is None:
+                    continue
+                if since is not None and pull.merged_at < since:
+                    continue
+                if until is not None and pull.merged_at > until:
+                    continue
+                yield pull
+
+    def pull(self, number: int) -> ApiPull:
+        with self.errors(f"pull request #{number} of {self.repo}"):
+            return ApiPull.from_pull(self._repository.get_pull(number))
+
+    def graphql(self, query: str) -> dict[str, Any]:
+        """The ``data`` of a GraphQL answer; issues that do not exist or cannot be seen are
+        null in it. Rate-limited answers wait (within the cap) and are asked again."""
+        requester = self._github.requester
+        for _attempt in range(GRAPHQL_ATTEMPTS):
+            with self.errors("GitHub's GraphQL API"):
+                headers, answer = requester.requestJsonAndCheck(
+                    "POST", requester.graphql_url, input={"query": query, "variables": {}}
+                )
+            errors: list[dict[str, Any]] = answer.get("errors") or []
+            if any(e.get("type") == "RATE_LIMITED" for e in errors):
+                limit = rate_limit(429, headers, self.access.secondary_wait_s)
+                assert limit is not None  # a 429 always is one
+                if limit.wait_s > self.access.max_rate_wait_s:
+                    raise TransientError(limit.too_long(self.access.max_rate_wait_s))
+                announce(limit.waiting())
+                time.sleep(limit.wait_s)
+                continue
+            unexpected = [e for e in errors if e.get("type") not in TOLERATED_GRAPHQL_ERRORS]
+            if unexpected:
+                raise UserInputError(
+                    f"GitHub's GraphQL API at {requester.graphql_url} cannot answer for "
+                    f"{self.repo}: {str(unexpected[0].get('message', unexpected[0]))[:200]}"
+                )
+            data: dict[str, Any] = answer.get("data") or {}
+            return data
+        raise TransientError(
+            f"GitHub's GraphQL API stayed rate limited for {self.repo}; rerun the same command "
+            "later to resume"
+        )
+
+    @contextmanager
+    def errors(self, what: str) -> Iterator[None]:
+        """PyGithub's and requests' exceptions as taskforge's, naming ``what`` and the server."""
+        api = self.access.api_url
+        try:
+            yield
+        except RateLimitExceededExceedsMaxWait as error:
+            limit = rate_limit(error.status, error.headers or {}, self.access.secondary_wait_s)
+            limit = limit or RateLimit(primary=False, wait_s=error.wait or 0.0)
+            raise TransientError(limit.too_long(self.access.max_rate_wait_s)) from None
+        except RateLimitExceededException:
+            raise TransientError(
+                f"GitHub API at {api} stayed rate limited while reading {what}; rerun the same "
+                "command later to resume"
+            ) from None
+        except GithubException as error:
+            raise _translated(error, what, self.access) from None
+        except requests.exceptions.RetryError:
+            raise TransientError(
+                f"GitHub API at {api} kept failing while reading {what}; rerun later"
+            ) from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
+            raise TransientError(
+                f"cannot reach the GitHub API at {api} ({type(error).__name__}); check "
+                "--api-url and the network, then rerun"
+            ) from None
+
+
+def credentials(access: GithubAccess) -> github.Auth.Auth:
+    """The token or the GitHub App installation; a ``UserInputError`` when there is none."""
+    if access.app_id is not None:
+        if access.app_key_file is None or access.installation_id is None:
+            raise UserInputError(
+                "GitHub App authentication needs --app-id, --app-key-file and --installation-id"
+            )
+        key = _read_secret(access.app_key_file, "--app-key-file")
+        return github.Auth.AppAuth(access.app_id, key).get_installation_auth(access.installation_id)
+    if access.token_file is not None:
+        return github.Auth.Token(_read_secret(access.token_file, "--token-file"))
+    token = os.environ.get(TOKEN_VARIABLE, "").strip()
+    if not token:
+        raise UserInputError(
+            f"mining GitHub needs credentials: set ${TOKEN_VARIABLE}, or pass --token-file, or "
+            "the GitHub App options (--app-id, --app-key-file, --installation-id)"
+        )
+    return github.Auth.Token(token)
+
+
+def _read_secret(path: Path, option: str) -> str:
+    try:
+        text = path.read_text().strip()
+    except OSError as error:
+        raise UserInputError(f"cannot read {option} {path}: {error.strerror}") from None
+    if not text:
+        raise UserInputError(f"{option} {path} is empty")
+    return text
+
+
+def _translated(error: GithubException, what: str, access: GithubAccess) -> Exception:
+    api = access.api_url
+    message = error.data.get("message", "") if isinstance(error.data, dict) else ""
+    if error.status == 401:
+        return UserInputError(
+            f"GitHub at {api} rejected {access.describe_credentials()} (HTTP 401 "
+            f"{message or 'Unauthorized'}): check that it is valid and not expired"
+        )
+    if error.status == 404 or isinstance(error, UnknownObjectException):
+        return UserInputError(
+            f"{what} not found at {api} (or {access.describe_credentials()} cannot see it)"
+        )
+    if error.status >= 500:
+        return TransientError(f"GitHub API at {api} failed on {what} (HTTP {error.status}); rerun")
+    return UserInputError(f"GitHub at {api} refused {what} (HTTP {error.status}: {message[:200]})")
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:  # a plain dict from a test or PyGithub may keep GitHub's capitals
+        value = next((v for k, v in headers.items() if k.lower() == name), None)
+    return value.strip() if isinstance(value, str) else None

@@ -1,0 +1,199 @@
+"""The issues a merged pull request resolves: GitHub's own links first, closing keywords else.
+
+GitHub links a PR to the issues it closes (``closingIssuesReferences`` in GraphQL: set from
+closing keywords in the PR description, or by hand in the sidebar). Those links are read for
+50 PRs per GraphQL request, through aliases (``pr12: pullRequest(number: 12)``), together with
+each issue's title, body and oldest comments, so a batch of PRs costs one request.
+
+A PR without such links falls back to the closing keywords GitHub documents (close, closes,
+closed, fix, fixes, fixed, resolve, resolves, resolved, optionally followed by a colon) before
+``#N``, ``owner/name#N`` or an issue URL, found in its title, description and commit
+messages. Those issues are fetched in batches of 50 as well; a number that is a pull request,
+or that the credentials cannot see, is skipped.
+
+Invariant: every string spliced into a query is an integer or a JSON-quoted ``[\\w.-]+``
+name, so no text of a PR ever becomes GraphQL.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+BATCH = 50  # PRs (or issues) per GraphQL request
+ISSUES_PER_PULL = 10  # GitHub's own links read per PR
+COMMENTS_PER_ISSUE = 100  # the oldest comments: hints are those written before the fix began
+
+KEYWORD = r"(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)"
+CLOSING_REFERENCE = re.compile(
+    rf"(?<![\w/-]){KEYWORD}:?[ \t]+"
+    r"(?:https?://[^\s/]+/(?P<url_owner>[\w.-]+)/(?P<url_name>[\w.-]+)/issues/(?P<url_number>\d+)"
+    r"|(?:(?P<owner>[\w.-]+)/(?P<name>[\w.-]+))?#(?P<number>\d+))\b",
+    re.IGNORECASE,
+)
+
+ISSUE_FIELDS = f"""
+fragment issueFields on Issue {{
+  number
+  title
+  body
+  url
+  repository {{ nameWithOwner }}
+  comments(first: {COMMENTS_PER_ISSUE}) {{ nodes {{ body createdAt }} }}
+}}
+"""
+
+Batched = TypeVar("Batched")
+
+# GraphQL sends a query and its variables; the answer is ``{"data": ..., "errors": [...]}``.
+GraphqlCall = Callable[[str], dict[str, Any]]
+
+
+class IssueRef(BaseModel):
+    """An issue named by repository and number."""
+
+    model_config = ConfigDict(frozen=True)
+
+    repo: str  # owner/name
+    number: int
+
+
+class IssueComment(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    body: str
+    created_at: datetime = Field(alias="createdAt")
+
+
+class LinkedIssue(BaseModel):
+    """An issue a PR resolves, as GraphQL returns it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    repo: str
+    number: int
+    title: str
+    body: str
+    url: str
+    comments: list[IssueComment] = Field(default_factory=list)
+
+    @property
+    def ref(self) -> IssueRef:
+        return IssueRef(repo=self.repo, number=self.number)
+
+    @classmethod
+    def from_node(cls, node: dict[str, Any]) -> LinkedIssue:
+        return cls(
+            repo=node["repository"]["nameWithOwner"],
+            number=node["number"],
+            title=node["title"],
+            body=node.get("body") or "",
+            url=node["url"],
+            comments=[IssueComment.model_validate(c) for c in node["comments"]["nodes"]],
+        )
+
+
+def closing_references(text: str, repo: str) -> list[IssueRef]:
+    """Issues that closing keywords in ``text`` name, in order, each once."""
+    found: dict[IssueRef, None] = {}
+    for match in CLOSING_REFERENCE.finditer(text):
+        if match["url_number"]:
+            ref = IssueRef(
+                repo=f"{match['url_owner']}/{match['url_name']}", number=int(match["url_number"])
+            )
+        else:
+            owner, name = match["owner"], match["name"]
+            ref = IssueRef(repo=f"{owner}/{name}" if owner else repo, number=int(match["number"]))
+        found.setdefault(ref, None)
+    return list(found)
+
+
+def linked_issues(
+    graphql: GraphqlCall, repo: str, texts: dict[int, str]
+) -> dict[int, list[LinkedIssue]]:
+    """The issues each PR resolves, for the PRs of ``texts`` (number -> title, body, commits).
+
+    GitHub's links first; for PRs without any, the closing keywords of their text.
+    """
+    found = closing_issues_of_pulls(graphql, repo, sorted(texts))
+    keyword_refs = {
+        number: [
+            r for r in closing_references(text, repo) if r != IssueRef(repo=repo, number=number)
+        ]
+        for number, text in texts.items()
+        if not found.get(number)
+    }
+    wanted = list(dict.fromkeys(r for refs in keyword_refs.values() for r in refs))
+    fetched = fetch_issues(graphql, wanted)
+    for number, refs in keyword_refs.items():
+        found[number] = [fetched[r] for r in refs if r in fetched]
+    return found
+
+
+def closing_issues_of_pulls(
+    graphql: GraphqlCall, repo: str, numbers: list[int]
+) -> dict[int, list[LinkedIssue]]:
+    """GitHub's own PR → issue links, ``BATCH`` PRs per request."""
+    owner, name = repo.split("/")
+    found: dict[int, list[LinkedIssue]] = {}
+    for batch in _batches(numbers):
+        fields = "\n".join(
+            f"    pr{n}: pullRequest(number: {int(n)}) {{\n"
+            f"      closingIssuesReferences(first: {ISSUES_PER_PULL}) "
+            "{ nodes { ...issueFields } }\n    }"
+            for n in batch
+        )
+        query = (
+            f"query {{\n  repository(owner: {json.dumps(owner)}, name: {json.dumps(name)}) {{\n"
+            f"{fields}\n  }}\n}}\n{ISSUE_FIELDS}"
+        )
+        repository = graphql(query).get("repository") or {}
+        for n in batch:
+            pull = repository.get(f"pr{n}") or {}
+            nodes = (pull.get("closingIssuesReferences") or {}).get("nodes") or []
+            found[n] = [LinkedIssue.from_node(node) for node in nodes if node]
+    return found
+
+
+def fetch_issues(graphql: GraphqlCall, refs: list[IssueRef]) -> dict[IssueRef, LinkedIssue]:
+    """The issues of ``refs`` that exist and are issues (not PRs), ``BATCH`` per request."""
+    fetched: dict[IssueRef, LinkedIssue] = {}
+    for batch in _batches(refs):
+        fields = []
+        for index, ref in enumerate(batch):
+            owner, name = ref.repo.split("/")
+            fields.append(
+                f"  i{index}: repository(owner: {json.dumps(owner)}, name: {json.dumps(name)}) "
+                f"{{\n    issueOrPullRequest(number: {int(ref.number)}) "
+                "{ __typename ...issueFields }\n  }"
+            )
+        data = graphql("query {\n" + "\n".join(fields) + "\n}\n" + ISSUE_FIELDS)
+        for index, ref in enumerate(batch):
+            node = (data.get(f"i{index}") or {}).get("issueOrPullRequest")
+            if node and node.get("__typename") == "Issue":
+                fetched[ref] = LinkedIssue.from_node(node)
+    return fetched
+
+
+def problem_statement(issues: Iterable[LinkedIssue]) -> str:
+    """The issues' titles and bodies, as SWE-bench writes them."""
+    return "".join(f"{issue.title}\n{issue.body}\n" for issue in issues)
+
+
+def hints_text(issues: Iterable[LinkedIssue], before: datetime) -> str:
+    """The issues' comments written before ``before`` (the PR's first commit), oldest first."""
+    comments = sorted(
+        (c for issue in issues for c in issue.comments if c.created_at < before),
+        key=lambda c: c.created_at,
+    )
+    return "\n".join(c.body for c in comments)
+
+
+def _batches(items: list[Batched]) -> Iterable[list[Batched]]:
+    for start in range(0, len(items), BATCH):
+        yield items[start : start + BATCH]
