@@ -20,7 +20,7 @@ from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from dockerfiles.environment import EnvironmentFailed
-from pipeline.backfill import BackfillRequest, BackfillSummary
+from pipeline.backfill import BackfillRequest, BackfillSummary, advance_cursor
 from pipeline.card import finalize
 from pipeline.dataset import DatasetLayout, write_tasks
 from pipeline.errors import TransientError, UserInputError
@@ -60,6 +60,7 @@ def backfill_flow(request: BackfillRequest) -> BackfillSummary:
         groups = plan_environments(request, mined.repo_path, runnable)
         _validate_groups(request, mined.repo_path, groups, layout, summary)
     finalize(layout)  # manifest and dataset card, once the run's shards are written
+    advance_cursor(request, mined.merged_at, candidates)  # GitHub sources: past what is written
     summary.infrastructure_retries = len(RETRIES) - retries_before
     summary.wall_time_s = round(time.monotonic() - started, 1)
     publish_artifacts(summary)

@@ -27,12 +27,17 @@ from pydantic import BaseModel
 from dockerfiles.environment import Environment, EnvPlan, build_environment, plan_environment
 from dockerfiles.overrides import load_overrides
 from pipeline import PIPELINE_VERSION
-from pipeline.backfill import BackfillRequest, mine_candidates, select_pulls
+from pipeline.backfill import (
+    BackfillRequest,
+    mine_candidates,
+    open_repository,
+    select_pulls,
+    source_kind,
+)
 from pipeline.dataset import DatasetLayout, finished_instance_ids
 from pipeline.errors import TransientError
 from pipeline.progress import sink
-from pipeline.records import ImageRef, InstallConfig, SourceKind, Task, instance_id_for
-from pipeline.source import URL, open_source
+from pipeline.records import ImageRef, InstallConfig, Task, instance_id_for
 from validators.collect import collection_problem
 from validators.sandbox import SandboxLimits, docker_client
 from validators.validate import Repeats, validate_candidate
@@ -66,6 +71,7 @@ class Mined(BaseModel):
     selected: int  # merged PRs the request selects
     skipped: int  # of those, already in the output
     repo_path: str  # the local repository (a mirror of a URL source)
+    merged_at: dict[int, datetime]  # selected PR -> merge time, for a GitHub source's cursor
 
 
 def _limits(request: BackfillRequest) -> SandboxLimits:
@@ -75,17 +81,12 @@ def _limits(request: BackfillRequest) -> SandboxLimits:
 @task(cache_policy=NO_CACHE)
 def mine(request: BackfillRequest) -> Mined:
     """Candidates not yet in the output, with their provenance."""
-    repo = open_source(request.source, request.cache_dir)
+    repo = open_repository(request)
     pulls = select_pulls(repo, request)
     done = finished_instance_ids(DatasetLayout(request.out))
     fresh = [p for p in pulls if instance_id_for(request.repo, p.number) not in done]
-    kind = (
-        SourceKind.GIT_URL
-        if URL.match(request.source)
-        else (SourceKind.BARE_MIRROR if repo.bare else SourceKind.LOCAL_CLONE)
-    )
     provenance = {
-        "source_kind": kind,
+        "source_kind": source_kind(request, repo),
         "pipeline_version": PIPELINE_VERSION,
         "mined_at": datetime.now(UTC),
     }
@@ -94,6 +95,7 @@ def mine(request: BackfillRequest) -> Mined:
         selected=len(pulls),
         skipped=len(pulls) - len(fresh),
         repo_path=str(repo.git_dir if repo.bare else repo.working_dir),
+        merged_at={p.number: p.merged_at for p in pulls},
     )
 
 
