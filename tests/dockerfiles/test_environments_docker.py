@@ -54,7 +54,9 @@ def make_repo(path: Path) -> Path:
     return path
 
 
-def test_two_states_two_images_and_a_fallback(engine: docker.DockerClient, tmp_path: Path) -> None:
+def test_two_states_two_images_and_a_fallback(
+    engine: docker.DockerClient, tmp_path: Path, prefect_api: str
+) -> None:
     source = make_repo(tmp_path / "evolving")
     out = tmp_path / "out"
     result = subprocess.run(

@@ -54,7 +54,7 @@ def run_demo(cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+def demo_run(tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> tuple[Path, str]:
     cwd = tmp_path_factory.mktemp("demo")
     result = run_demo(cwd)
     assert result.returncode == 0, result.stderr[-3000:]

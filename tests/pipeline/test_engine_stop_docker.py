@@ -58,7 +58,9 @@ def wait_for_test_run(client: docker.DockerClient, pid: int, timeout: float = 30
     pytest.fail("the backfill never started a test run")
 
 
-def test_engine_stopped_mid_run(engine: docker.DockerClient, tmp_path: Path) -> None:
+def test_engine_stopped_mid_run(
+    engine: docker.DockerClient, tmp_path: Path, prefect_api: str
+) -> None:
     if not (os.environ.get("CI") or os.environ.get("TASKFORGE_ENGINE_STOP_TEST")):
         pytest.skip(
             "stops the machine's Docker engine: runs in CI, or with TASKFORGE_ENGINE_STOP_TEST=1"
