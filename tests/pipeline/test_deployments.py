@@ -1,0 +1,39 @@
+"""prefect.yaml and data/schedules.toml agree with the code they name."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from pathlib import Path
+
+import yaml
+
+from pipeline.schedules import load_schedules
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_prefect_yaml_names_real_flows_and_groups() -> None:
+    config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    groups = {g.name for g in load_schedules().groups}
+    pools = set()
+    for deployment in config["deployments"]:
+        path, name = deployment["entrypoint"].split(":")
+        module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+        flow = getattr(module, name)
+        parameters = set(inspect.signature(flow.fn).parameters)
+        assert set(deployment["parameters"]) <= parameters
+        assert deployment["parameters"]["group"] in groups
+        for schedule in deployment.get("schedules", []):
+            assert len(schedule["cron"].split()) == 5
+        pools.add(deployment["work_pool"]["name"])
+    assert pools == {"taskforge-process", "taskforge-docker"}
+
+
+def test_committed_schedules_are_valid() -> None:
+    schedules = load_schedules()
+    assert schedules.groups
+    for group in schedules.groups:
+        assert group.repos and len(group.cron.split()) == 5
+        request = group.request_for(group.repos[0])
+        assert request.repo.count("/") == 1
