@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,19 @@ from pipeline.errors import ImageBuildError, TerminalError
 from pipeline.records import EnvAttempt, ImageRef, InstallConfig
 
 MAX_ATTEMPTS = 5
+MAX_ADDED_MODULES = 3
+MISSING_MODULE = re.compile(r"No module named '([A-Za-z0-9_]+)")
+# Import names whose distribution is named otherwise (the rest install under their own name).
+MODULE_PACKAGES = {
+    "yaml": "PyYAML",
+    "zope": "zope.interface",
+    "dateutil": "python-dateutil",
+    "attr": "attrs",
+    "PIL": "Pillow",
+    "sklearn": "scikit-learn",
+    "bs4": "beautifulsoup4",
+    "cv2": "opencv-python",
+}
 PYTHONS_TRIED = 2
 DEPENDENCY_PATHSPECS = [*DEPENDENCY_FILES, ":(glob)requirements*.txt", "requirements/"]
 
@@ -121,37 +135,84 @@ def build_environment(
     log_dir: Path,
     check: ImageCheck | None = None,
 ) -> Environment:
-    """The first attempt of ``plan`` that builds and passes ``check``; ImageBuildError if none."""
-    attempts: list[EnvAttempt] = []
-    for config in plan.attempts:
-        base_tag = ensure_base_image(client, config.python)
-        config = config.model_copy(update={"base_image": base_tag})
-        spec = EnvSpec(
-            plan.repo, plan.setup_commit, config, client.images.get(base_tag).id, plan.files
+    """The first attempt of ``plan`` that builds and passes ``check``; EnvironmentFailed if none.
+
+    An image left by an earlier run for any planned attempt is taken as it is (images that
+    failed their check were removed). When the check reports a module that the tests import
+    but no attempt installed, the same attempt is tried again with that module's package
+    (at most ``MAX_ADDED_MODULES`` times): test suites often import what no extra declares.
+    """
+    existing = _image_of_earlier_run(client, plan)
+    if existing is not None:
+        image = ensure_env_image(client, repo, existing, log_dir)
+        return Environment(
+            image,
+            existing.config,
+            plan.setup_commit,
+            False,
+            [_attempt(existing.config, succeeded=True, reason="image from an earlier run")],
         )
-        existed = bool(client.images.list(name=spec.tag))
-        record = {
-            "python": config.python,
-            "extras": config.extras,
-            "exclude_newer": config.exclude_newer,
-        }
+    attempts: list[EnvAttempt] = []
+    pending, added = list(plan.attempts), 0
+    while pending:
+        spec = _spec(client, plan, pending.pop(0))
         try:
             image = ensure_env_image(client, repo, spec, log_dir)
-        except TerminalError as error:
-            log_path = error.log_path if isinstance(error, ImageBuildError) else ""
-            attempts.append(
-                EnvAttempt(**record, succeeded=False, reason=str(error)[:300], log_path=log_path)
+        except ImageBuildError as error:
+            attempts.append(_attempt(spec.config, False, str(error), error.log_path))
+            continue
+        problem = check(image, spec.config) if check is not None else None
+        if problem is None:
+            attempts.append(_attempt(spec.config, succeeded=True))
+            return Environment(image, spec.config, plan.setup_commit, True, attempts)
+        client.images.remove(image.id, force=True)  # never reused by a later run
+        attempts.append(_attempt(spec.config, False, problem))
+        module = MISSING_MODULE.search(problem)
+        if module and added < MAX_ADDED_MODULES:
+            package = MODULE_PACKAGES.get(module.group(1), module.group(1))
+            config = spec.config.model_copy(
+                update={"extra_packages": [*spec.config.extra_packages, package]}
             )
-            continue
-        problem = check(image, config) if check is not None else None
-        if problem is not None:
-            client.images.remove(image.id, force=True)  # never reused by a later run
-            attempts.append(EnvAttempt(**record, succeeded=False, reason=problem[:300]))
-            continue
-        attempts.append(EnvAttempt(**record, succeeded=True))
-        return Environment(image, config, plan.setup_commit, not existed, attempts)
+            pending.insert(0, config)
+            added += 1
     reasons = "; ".join(f"py{a.python} {a.extras or ''}: {a.reason}" for a in attempts)
     raise EnvironmentFailed(plan.repo, attempts, reasons)
+
+
+def _image_of_earlier_run(client: docker.DockerClient, plan: EnvPlan) -> EnvSpec | None:
+    """The spec of a planned attempt whose image exists, judged on base images present."""
+    for config in plan.attempts:
+        base = BASES[config.python]
+        for base_tag in (base.registry_tag, base.bootstrap_tag):
+            if not client.images.list(name=base_tag):
+                continue
+            config = config.model_copy(update={"base_image": base_tag})
+            spec = EnvSpec(
+                plan.repo, plan.setup_commit, config, client.images.get(base_tag).id, plan.files
+            )
+            if client.images.list(name=spec.tag):
+                return spec
+    return None
+
+
+def _spec(client: docker.DockerClient, plan: EnvPlan, config: InstallConfig) -> EnvSpec:
+    base_tag = ensure_base_image(client, config.python)
+    config = config.model_copy(update={"base_image": base_tag})
+    return EnvSpec(plan.repo, plan.setup_commit, config, client.images.get(base_tag).id, plan.files)
+
+
+def _attempt(
+    config: InstallConfig, succeeded: bool, reason: str = "", log_path: str = ""
+) -> EnvAttempt:
+    return EnvAttempt(
+        python=config.python,
+        extras=config.extras,
+        extra_packages=config.extra_packages,
+        exclude_newer=config.exclude_newer,
+        succeeded=succeeded,
+        reason=reason[:300],
+        log_path=log_path,
+    )
 
 
 class EnvironmentFailed(TerminalError):

@@ -30,7 +30,8 @@ REQUIREMENT_FILE = re.compile(
     r"|requirements[-_](tests?|testing)\.txt|(tests?|testing)[-_]requirements\.txt"
     r"|requirements\.txt)$"
 )
-SETUP_PY_EXTRA = re.compile(r"""["'](tests?|testing|dev)["']\s*:""")
+# "tests": [...] in an extras_require dict, or EXTRAS_REQUIRE["tests"] = ... (attrs' style)
+SETUP_PY_EXTRA = re.compile(r"""["'](tests?|testing|dev)["']\s*[:\]]""")
 VERSION_LINE = re.compile(r"^\s*version\s*=.*$", re.MULTILINE)
 DEFAULT_BUILD_REQUIRES = ["setuptools>=61", "wheel"]
 

@@ -140,6 +140,7 @@ class EnvAttempt(BaseModel):
 
     python: str
     extras: list[str] = Field(default_factory=list)
+    extra_packages: list[str] = Field(default_factory=list)
     exclude_newer: datetime | None = None
     succeeded: bool
     reason: str = ""  # why it failed, one line
