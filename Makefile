@@ -37,8 +37,13 @@ typecheck: $(STAMP)  ## mypy --strict
 
 check: lint typecheck test  ## lint, types and tests
 
-bench: $(STAMP) docker base-image  ## benchmarks: print figures, never fail on timing
-	$(BIN)/python -m pytest tests/benchmarks -s -p no:cacheprovider
+REPO ?=
+REPO_NAME ?=
+PRS ?= 50
+bench: $(STAMP) docker base-image  ## benchmarks (REPO=/path/to/clone REPO_NAME=owner/name PRS=50): figures, never fail on timing
+	$(BIN)/python -m pytest tests/benchmarks -s -p no:cacheprovider -o addopts="" -m "" \
+		--bench-repo="$(REPO)" --bench-repo-name="$(REPO_NAME)" --bench-prs=$(PRS)
+	@$(BIN)/python -m tests.benchmarks.report
 
 clean:  ## remove the virtualenv and generated data (keeps images)
 	rm -rf $(VENV) data/demo data/cache

@@ -31,16 +31,10 @@ SCRIPT = (
 )
 
 
-def run_tests(
-    client: docker.DockerClient,
-    image: str,
-    tree: bytes,
-    targets: list[str],
-    python_path: str,
-    limits: SandboxLimits,
-    extra_args: tuple[str, ...] = (),
-    repeat: int = 0,
-) -> SandboxRun:
+def pytest_command(
+    targets: list[str], extra_args: tuple[str, ...] = (), repeat: int = 0
+) -> list[str]:
+    """The command of one run; repeats alternate the order of the test files."""
     ordered = targets[::-1] if repeat % 2 else targets
     pytest_args = [
         "-p",
@@ -54,12 +48,25 @@ def run_tests(
         "--",
         *ordered,
     ]
-    command = ["sh", "-c", SCRIPT, "taskforge", *pytest_args]
-    environment = {
-        "PYTHONPATH": python_path,
-        "HOME": "/home/taskforge",
-        "PYTHONHASHSEED": str(repeat),
-    }
+    return ["sh", "-c", SCRIPT, "taskforge", *pytest_args]
+
+
+def run_environment(python_path: str, repeat: int = 0) -> dict[str, str]:
+    return {"PYTHONPATH": python_path, "HOME": "/home/taskforge", "PYTHONHASHSEED": str(repeat)}
+
+
+def run_tests(
+    client: docker.DockerClient,
+    image: str,
+    tree: bytes,
+    targets: list[str],
+    python_path: str,
+    limits: SandboxLimits,
+    extra_args: tuple[str, ...] = (),
+    repeat: int = 0,
+) -> SandboxRun:
+    command = pytest_command(targets, extra_args, repeat)
+    environment = run_environment(python_path, repeat)
     return run_sandboxed(
         client, image, tree, command, environment, [REPORT_PATH, PEAK_PATH], limits
     )

@@ -190,8 +190,11 @@ def remove_leftovers(client: docker.DockerClient) -> int:
     A container is a left-over when the process that created it (its ``taskforge.pid`` label,
     on this host) no longer runs; containers of other live runs are left alone.
     """
-    labelled = client.containers.list(all=True, filters={"label": "taskforge=test-run"})
-    stale = [c for c in labelled if _owner_gone(c.labels)]
+    # sparse: no per-container request, so one that another run removes meanwhile is no error
+    labelled = client.containers.list(
+        all=True, sparse=True, filters={"label": "taskforge=test-run"}
+    )
+    stale = [c for c in labelled if _owner_gone(c.attrs.get("Labels") or {})]
     for container in stale:
         _remove(container)
     return len(stale)

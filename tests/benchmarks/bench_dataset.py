@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -84,7 +84,7 @@ def size_on_disk(root: Path) -> int:
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 
 
-def test_dataset_benchmark(tmp_path: Path) -> None:
+def test_dataset_benchmark(tmp_path: Path, figures: dict[str, Any]) -> None:
     layout = DatasetLayout(tmp_path / "out")
     layout.prepare()
     print(f"\ndataset benchmark: {TASKS:,} synthetic tasks, {len(REPOS)} repositories")
@@ -94,11 +94,16 @@ def test_dataset_benchmark(tmp_path: Path) -> None:
         for start in range(0, TASKS, BATCH):
             write_tasks(layout, tasks[start : start + BATCH])
 
+    started = time.perf_counter()
     timed(f"write in batches of {BATCH:,} (with manifest)", write_all)
+    figures["dataset_write_s"] = round(time.perf_counter() - started, 2)
     timed("finalize (manifest and card)", lambda: finalize(layout))
     print(f"  {'shards':<44} {len(layout.shards()):8d}")
     print(f"  {'size on disk':<44} {size_on_disk(layout.root) / 1e6:8.1f} MB")
+    started = time.perf_counter()
     stats = timed("stats", lambda: dataset_stats(layout))
+    figures["dataset_stats_s"] = round(time.perf_counter() - started, 3)
+    figures["dataset_mb"] = round(size_on_disk(layout.root) / 1e6, 1)
     assert stats.verified + stats.rejected == TASKS
     assert stats.warnings == []
     timed("write 25 more tasks (a backfill's batch)", lambda: write_tasks(layout, tasks[:25]))

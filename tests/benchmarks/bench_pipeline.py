@@ -1,0 +1,234 @@
+"""Benchmarks of the whole pipeline against its physical limit; figures, never timed asserts.
+
+- validation overhead: a backfill's wall time per validated task (one worker, images warm) ÷
+  the raw cost of the same test commands run with ``docker exec`` in one warm container;
+- image economy (real repository): images built ÷ distinct dependency fingerprints, and image
+  bytes per verified task (layers counted once however many images share them);
+- rerun cost: a second identical backfill ÷ the first, with the containers it created (image
+  build steps and test runs) counted from the engine's event stream;
+- mining: full-history mining ÷ ``git log --first-parent -p``;
+- throughput: verified tasks per hour.
+
+The sample repository is always measured; a real one when ``--bench-repo`` names a clone.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import docker
+import git
+import polars as pl
+import pytest
+
+from extractors.candidates import build_candidate
+from extractors.git_history import find_merged_pulls, target_branch
+from pipeline.records import Task
+from pipeline.sample_repo import SAMPLE_REPO_NAME, write_sample_repo
+from validators.runner import pytest_command, run_environment
+from validators.sandbox import docker_client
+from validators.states import prepare_states
+from validators.validate import Repeats
+
+pytestmark = pytest.mark.docker
+RAW_SUBSET = 8  # validated tasks whose test commands are also run raw
+
+
+def backfill(source: Path, repo: str, out: Path, *args: str) -> float:
+    started = time.monotonic()
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from pipeline.cli import main; main()",
+            "backfill",
+            str(source),
+            "--repo",
+            repo,
+            "--out",
+            str(out),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "COLUMNS": "150"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return time.monotonic() - started
+
+
+def tasks_of(out: Path) -> list[Task]:
+    frames = [
+        pl.read_parquet(p) for p in [*out.glob("data/*.parquet"), *out.glob("rejected/*.parquet")]
+    ]
+    return [Task.model_validate(row) for frame in frames for row in frame.to_dicts()]
+
+
+def validated(tasks: list[Task]) -> list[Task]:
+    return [t for t in tasks if t.runs]
+
+
+def raw_cost(client: docker.DockerClient, repo: git.Repo, tasks: list[Task]) -> float:
+    """Seconds the same pytest commands take with ``docker exec`` in one warm container."""
+    repeats, total = Repeats(), 0.0
+    for task in tasks:
+        assert task.image is not None
+        states = prepare_states(repo, task)
+        box = client.containers.run(
+            task.image.tag, ["sleep", "infinity"], detach=True, network_mode="none", remove=True
+        )
+        try:
+            plan = [
+                (states.base, states.base_targets, 1 if states.base_targets else 0),
+                (states.before, states.targets, repeats.before),
+                (states.after, states.targets, repeats.after),
+            ]
+            for number, (tree, targets, count) in enumerate(plan):
+                folder = f"/home/taskforge/w{number}"
+                box.exec_run(["mkdir", "-p", folder])
+                box.put_archive(folder, tree)
+                for repeat in range(count):
+                    command = pytest_command(targets, repeat=repeat)
+                    started = time.monotonic()
+                    box.exec_run(
+                        command,
+                        workdir=f"{folder}/repo",
+                        environment=run_environment(
+                            states.python_path.replace("/repo", f"{folder}/repo"), repeat
+                        ),
+                    )
+                    total += time.monotonic() - started
+        finally:
+            box.kill()
+    return total
+
+
+def overhead(source: Path, repo_name: str, out: Path, extra: tuple[str, ...]) -> dict[str, float]:
+    """Pipeline per validated task (one worker, warm images) ÷ raw per validated task."""
+    backfill(source, repo_name, out / "warm", *extra)  # builds what is missing
+    wall = backfill(source, repo_name, out / "timed", "--workers", "1", *extra)
+    done = validated(tasks_of(out / "timed"))
+    subset = done[:RAW_SUBSET]
+    raw = raw_cost(docker_client(), git.Repo(source), subset) / max(1, len(subset))
+    per_task = wall / max(1, len(done))
+    return {
+        "pipeline_s_per_task": round(per_task, 2),
+        "raw_s_per_task": round(raw, 2),
+        "ratio": round(per_task / raw, 2) if raw else float("nan"),
+        "verified_per_hour": round(
+            sum(t.verified for t in tasks_of(out / "timed")) / (wall / 3600), 1
+        ),
+    }
+
+
+def test_sample(figures: dict[str, Any], tmp_path: Path) -> None:
+    source = write_sample_repo(tmp_path / "tinytext")
+    measured = overhead(source, SAMPLE_REPO_NAME, tmp_path, ())
+    print(f"\nsample: {measured}")
+    figures["validation_overhead_sample"] = measured["ratio"]
+    figures["sample_pipeline_s_per_task"] = measured["pipeline_s_per_task"]
+    figures["sample_raw_s_per_task"] = measured["raw_s_per_task"]
+    figures["verified_per_hour_sample"] = measured["verified_per_hour"]
+
+
+def image_bytes(client: docker.DockerClient, tags: set[str], base_tags: set[str]) -> int:
+    """Bytes the images add over their bases, each layer counted once however often shared.
+
+    Locally built images list their intermediate image ids in their history; a layer two
+    images share has the same id in both.
+    """
+    base_ids = {h["Id"] for tag in base_tags for h in client.api.history(tag)}
+    sizes: dict[str, int] = {}
+    for tag in tags:
+        for entry in client.api.history(tag):
+            if entry["Id"] not in base_ids and entry["Id"] != "<missing>":
+                sizes[entry["Id"]] = int(entry["Size"])
+    return sum(sizes.values())
+
+
+def containers_created(client: docker.DockerClient, since: datetime) -> int:
+    events = client.events(
+        since=since,
+        until=datetime.now(UTC),
+        decode=True,
+        filters={"type": "container", "event": "create"},
+    )
+    try:
+        return len(list(events))
+    finally:
+        events.close()
+
+
+def test_real_repository(
+    figures: dict[str, Any], tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    source = request.config.getoption("--bench-repo")
+    name = request.config.getoption("--bench-repo-name")
+    if not source or not name:
+        pytest.skip("no real repository given (make bench REPO=... REPO_NAME=owner/name)")
+    prs = request.config.getoption("--bench-prs")
+    client = docker_client()
+    prefix = f"taskforge-env/{name.replace('/', '__').lower()}"
+    for image in client.images.list(name=prefix):
+        client.images.remove(image.id, force=True)  # measure the economy from nothing
+    out = tmp_path / "real"
+    first = backfill(Path(source), name, out, "--limit", str(prs))
+    tasks = tasks_of(out)
+    verified = sum(t.verified for t in tasks)
+    tags = {image_tag for image in client.images.list(name=prefix) for image_tag in image.tags}
+    fingerprints = {t.image.fingerprint for t in tasks if t.image is not None}
+    bases = {t.install_config.base_image for t in tasks if t.install_config is not None}
+    figures["real_repository"] = f"{name}, {prs} newest merged PRs"
+    figures["real_verified"] = verified
+    figures["real_candidates_validated"] = len(validated(tasks))
+    figures["real_first_backfill_s"] = round(first, 1)
+    figures["images_per_fingerprint"] = round(len(tags) / max(1, len(fingerprints)), 2)
+    figures["build_attempts"] = len(list((out / "logs").glob("build-*.log")))
+    figures["image_mb_per_verified_task"] = round(
+        image_bytes(client, tags, bases) / 1e6 / max(1, verified), 1
+    )
+    figures["verified_per_hour_real"] = round(verified / (first / 3600), 1)
+
+    since = datetime.now(UTC)
+    second = backfill(Path(source), name, out, "--limit", str(prs))
+    figures["rerun_ratio"] = round(second / first, 3)
+    figures["rerun_images_built"] = len(
+        {t for image in client.images.list(name=prefix) for t in image.tags} - tags
+    )
+    figures["rerun_containers_created"] = containers_created(client, since)
+
+    measured = overhead(Path(source), name, tmp_path / "overhead", ("--limit", "12"))
+    figures["validation_overhead_real"] = measured["ratio"]
+    figures["real_pipeline_s_per_task"] = measured["pipeline_s_per_task"]
+    figures["real_raw_s_per_task"] = measured["raw_s_per_task"]
+
+
+def test_mining(figures: dict[str, Any], request: pytest.FixtureRequest) -> None:
+    source = request.config.getoption("--bench-repo")
+    name = request.config.getoption("--bench-repo-name")
+    if not source or not name:
+        pytest.skip("no real repository given")
+    repo = git.Repo(source)
+    branch = target_branch(repo, None)
+    started = time.monotonic()
+    pulls = find_merged_pulls(repo, branch)
+    candidates = [build_candidate(repo, name, pull) for pull in pulls]
+    mining = time.monotonic() - started
+    started = time.monotonic()
+    subprocess.run(
+        ["git", "--git-dir", repo.git_dir, "log", "--first-parent", "-p", branch],
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
+    log = time.monotonic() - started
+    figures["mining_prs"] = len(candidates)
+    figures["mining_s"] = round(mining, 1)
+    figures["git_log_first_parent_p_s"] = round(log, 1)
+    figures["mining_ratio"] = round(mining / log, 2)
