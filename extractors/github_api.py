@@ -206,6 +206,8 @@ class RateLimitRetry(GithubRetry):
             return super().increment(method, url, response, error, _pool, _stacktrace)
         cap = self.max_rate_limit_wait
         if cap is not None and limit.wait_s > cap:
+            response.drain_conn()  # hand the connection back: the run stops, the pool closes
+            response.release_conn()
             raise RateLimitExceededExceedsMaxWait(
                 response.status, None, dict(response.headers), wait=limit.wait_s
             )
@@ -252,7 +254,10 @@ class GithubClient:
         """``<base>/graphql``, or ``<host>/api/graphql`` for Enterprise's ``<host>/api/v3``."""
         return self._github.requester.graphql_url
 
-    def close(self) -> None:
+    def __enter__(self) -> GithubClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
         self._github.close()
 
     def git_environment(self, clone_url: str) -> dict[str, str]:
@@ -273,10 +278,11 @@ class GithubClient:
         }
 
     def repository(self) -> ApiRepository:
+        auth = self._github.requester.auth
+        if isinstance(auth, AppInstallation):  # fetch its token first, so errors name the app
+            with self.errors(f"installation {auth.installation_id} of GitHub App {auth.app_id}"):
+                _ = auth.token
         with self.errors(f"repository {self.repo}"):
-            auth = self._github.requester.auth
-            if isinstance(auth, AppInstallation):
-                _ = auth.token  # fetch the installation token: its errors name the app
             found = self._repository
             return ApiRepository(
                 full_name=found.full_name,

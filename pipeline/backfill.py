@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from extractors.candidates import SizeLimits, build_candidate
 from extractors.git_history import MergedPull, find_merged_pulls, target_branch
 from extractors.github_api import DEFAULT_API_URL, GithubAccess, GithubClient
-from extractors.github_source import GithubPull, github_candidates, github_pulls
+from extractors.github_source import GithubPull, check_listed, github_candidates, github_pulls
 from pipeline.cursor import advanced, read_cursor, write_cursor
 from pipeline.dataset import DatasetLayout, finished_instance_ids
 from pipeline.errors import UserInputError
@@ -158,12 +158,9 @@ def _from_github(repo: git.Repo, request: BackfillRequest) -> list[MergedPull]:
     """The API's merged PRs: listed ones, a window, or those after the cursor."""
     cursor = None if request.prs or request.since else read_cursor(request.out, request.repo)
     since = request.since or (cursor.merged_through if cursor else None)
-    client = GithubClient(request.github_access(), request.repo)
-    try:
+    with GithubClient(request.github_access(), request.repo) as client:
         branch = target_branch(repo, request.branch)
         pulls = github_pulls(repo, client, branch, request.prs, since, request.until)
-    finally:
-        client.close()
     return [p for p in pulls if cursor is None or not cursor.covers(p.number, p.merged_at)]
 
 
@@ -175,11 +172,17 @@ def mine_candidates(
         return [build_candidate(repo, request.repo, pull, limits) for pull in pulls]
     from_api = [p for p in pulls if isinstance(p, GithubPull)]
     assert len(from_api) == len(pulls), "GitHub candidates come from select_pulls"
-    client = GithubClient(request.github_access(), request.repo)
-    try:
+    with GithubClient(request.github_access(), request.repo) as client:
         return github_candidates(repo, client, from_api, limits, request.allow_no_issue)
-    finally:
-        client.close()
+
+
+def check_github_source(request: BackfillRequest) -> None:
+    """Before a run: the credentials work and see the repository (and the listed PRs)."""
+    with GithubClient(request.github_access(), request.repo) as client:
+        found = client.repository()
+        if request.prs:
+            branch = request.branch or found.default_branch
+            check_listed([client.pull(n) for n in request.prs], request.repo, branch)
 
 
 def advance_cursor(

@@ -17,13 +17,20 @@ from typing import Annotated
 
 import typer
 
-from pipeline.backfill import BackfillRequest, BackfillSummary, select_pulls
+from extractors.github_api import DEFAULT_API_URL
+from pipeline.backfill import BackfillRequest, BackfillSummary, check_github_source, select_pulls
 from pipeline.cli_dataset import register
 from pipeline.cli_serve import register as register_serve
 from pipeline.console import console, render_summary, rich_progress
 from pipeline.dataset import DatasetLayout
 from pipeline.errors import TaskforgeError, TransientError, UserInputError
-from pipeline.source import URL, check_repo_name, open_source, repo_name_from_url
+from pipeline.source import (
+    URL,
+    check_repo_name,
+    is_github_name,
+    open_source,
+    repo_name_from_url,
+)
 
 app = typer.Typer(
     help="Turn merged pull requests into verified, executable tasks (Parquet).",
@@ -41,7 +48,9 @@ PREFECT_DEFAULTS = {
 
 @app.command()
 def backfill(
-    source: Annotated[str, typer.Argument(help="A git clone, a bare mirror, or a git URL.")],
+    source: Annotated[
+        str, typer.Argument(help="A git clone, a bare mirror, a git URL, or OWNER/NAME on GitHub.")
+    ],
     out: Annotated[Path, typer.Option(help="Output dataset folder.")],
     repo: Annotated[str | None, typer.Option(help="OWNER/NAME (from the URL if omitted).")] = None,
     prs: Annotated[str | None, typer.Option(help="Only these PR numbers, e.g. 12,15.")] = None,
@@ -65,6 +74,28 @@ def backfill(
     task_runner: Annotated[
         str, typer.Option(help="threads, dask (a local cluster) or dask://HOST:PORT.")
     ] = "threads",
+    api_url: Annotated[
+        str, typer.Option(envvar="GITHUB_API_URL", help="GitHub API (Enterprise: HOST/api/v3).")
+    ] = DEFAULT_API_URL,
+    token_file: Annotated[
+        Path | None, typer.Option(help="File holding a GitHub token (else $GITHUB_TOKEN).")
+    ] = None,
+    app_id: Annotated[
+        str | None, typer.Option(envvar="GITHUB_APP_ID", help="GitHub App id (App auth).")
+    ] = None,
+    app_key_file: Annotated[
+        Path | None, typer.Option(envvar="GITHUB_APP_KEY_FILE", help="The App's private key.")
+    ] = None,
+    installation_id: Annotated[
+        int | None,
+        typer.Option(envvar="GITHUB_APP_INSTALLATION_ID", help="The App's installation id."),
+    ] = None,
+    allow_no_issue: Annotated[
+        bool, typer.Option(help="Keep PRs linking no issue (description as problem statement).")
+    ] = False,
+    max_rate_wait: Annotated[
+        int, typer.Option(min=0, help="Seconds to wait at most for a rate limit to reset.")
+    ] = 900,
 ) -> None:
     """Mine SOURCE's merged PRs, build its environment, verify, and write Parquet to OUT."""
     request = BackfillRequest(
@@ -84,6 +115,13 @@ def backfill(
         before_repeats=repeat_before,
         after_repeats=repeat_after,
         task_runner=task_runner,
+        api_url=api_url,
+        token_file=token_file,
+        app_id=app_id,
+        app_key_file=app_key_file,
+        installation_id=installation_id,
+        allow_no_issue=allow_no_issue,
+        max_rate_wait_s=max_rate_wait,
     )
     _run(request)
 
@@ -133,14 +171,20 @@ def _preflight(request: BackfillRequest) -> None:
             f"--task-runner takes threads, dask or dask://HOST:PORT, not {request.task_runner!r}"
         )
     DatasetLayout(request.out).prepare()
-    repo = open_source(request.source, request.cache_dir)
-    select_pulls(repo, request)
+    if request.from_github:
+        check_github_source(request)  # one request: credentials, repository (and --prs)
+    else:
+        select_pulls(open_source(request.source, request.cache_dir), request)
     from validators.sandbox import docker_client
 
     docker_client()
 
 
 def _repo_name(source: str, repo: str | None) -> str:
+    if is_github_name(source):
+        if repo and repo != source:
+            raise UserInputError(f"SOURCE {source} names the GitHub repository; drop --repo {repo}")
+        return check_repo_name(source)
     if repo:
         return check_repo_name(repo)
     if URL.match(source):

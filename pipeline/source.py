@@ -43,12 +43,9 @@ def is_github_name(source: str) -> bool:
 
 def open_github_source(access: GithubAccess, repo: str, cache_dir: Path) -> git.Repo:
     """A mirror of GitHub repository ``repo``, fetched now, its HEAD on the default branch."""
-    client = GithubClient(access, repo)
-    try:
+    with GithubClient(access, repo) as client:
         found = client.repository()
         mirror = _mirror(found.clone_url, cache_dir, client.git_environment(found.clone_url))
-    finally:
-        client.close()
     mirror.git.symbolic_ref("HEAD", f"refs/heads/{found.default_branch}")
     return mirror
 
