@@ -14,9 +14,7 @@ The sample repository is always measured; a real one when ``--bench-repo`` names
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +29,7 @@ from extractors.candidates import build_candidate
 from extractors.git_history import find_merged_pulls, target_branch
 from pipeline.records import Task
 from pipeline.sample_repo import SAMPLE_REPO_NAME, write_sample_repo
+from tests import taskforge_cli
 from validators.runner import pytest_command, run_environment
 from validators.sandbox import docker_client
 from validators.states import prepare_states
@@ -42,23 +41,8 @@ RAW_SUBSET = 8  # validated tasks whose test commands are also run raw
 
 def backfill(source: Path, repo: str, out: Path, *args: str) -> float:
     started = time.monotonic()
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from pipeline.cli import main; main()",
-            "backfill",
-            str(source),
-            "--repo",
-            repo,
-            "--out",
-            str(out),
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "COLUMNS": "150"},
+    result = taskforge_cli.run(
+        "backfill", str(source), "--repo", repo, "--out", str(out), *args, timeout=7200
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return time.monotonic() - started

@@ -6,9 +6,6 @@ fails its collection check, and the next one installs the missing module.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import docker
@@ -18,6 +15,7 @@ import pytest
 
 from pipeline.sample_repo import History
 from tests.dockerfiles.test_plan import pyproject
+from tests.taskforge_cli import run
 
 pytestmark = pytest.mark.docker
 
@@ -65,24 +63,7 @@ def test_two_states_two_images_and_a_fallback(
         engine.images.remove(image.id, force=True)  # build afresh: the fallback is under test
     source = make_repo(tmp_path / "evolving")
     out = tmp_path / "out"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from pipeline.cli import main; main()",
-            "backfill",
-            str(source),
-            "--repo",
-            "example/evolving",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-        env={**os.environ, "COLUMNS": "120"},
-    )
+    result = run("backfill", str(source), "--repo", "example/evolving", "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     tasks = pl.read_parquet(out / "data" / "*.parquet").sort("pull_number")
     assert tasks["pull_number"].to_list() == [1, 3]

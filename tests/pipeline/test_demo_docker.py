@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from pipeline.sample_repo import DESIGNED_OUTCOMES
+from tests.taskforge_cli import run
 
 pytestmark = pytest.mark.docker
 
@@ -42,15 +41,7 @@ EXPECTED_PASS_TO_PASS = {
 
 
 def run_demo(cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from pipeline.cli import main; main()", "demo", "--out", "out"],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env={**os.environ, "COLUMNS": "120"},
-    )
+    return run("demo", "--out", "out", cwd=cwd, timeout=600)
 
 
 @pytest.fixture(scope="module")

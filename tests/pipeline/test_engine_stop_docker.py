@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import polars as pl
 import pytest
 
 from pipeline.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME, write_sample_repo
+from tests import taskforge_cli
 
 pytestmark = pytest.mark.docker
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,22 +30,8 @@ def engine_answers() -> bool:
 
 
 def backfill(source: Path, out: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from pipeline.cli import main; main()",
-            "backfill",
-            str(source),
-            "--repo",
-            SAMPLE_REPO_NAME,
-            "--out",
-            str(out),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "COLUMNS": "150"},
+    return taskforge_cli.start(
+        "backfill", str(source), "--repo", SAMPLE_REPO_NAME, "--out", str(out)
     )
 
 
@@ -88,9 +74,6 @@ def test_engine_stopped_mid_run(
         rerun = backfill(source, out)
         _, stderr = rerun.communicate(timeout=900)
         assert rerun.returncode == 0, stderr[-3000:]
-    verified = pl.read_parquet(out / "data" / "*.parquet")
-    rejected = pl.read_parquet(out / "rejected" / "*.parquet")
-    found = dict(zip(verified["pull_number"], verified["outcome"], strict=True))
-    found.update(zip(rejected["pull_number"], rejected["outcome"], strict=True))
-    assert found == {n: o.value for n, o in DESIGNED_OUTCOMES.items()}
-    assert len(verified) + len(rejected) == len(DESIGNED_OUTCOMES)  # nothing written twice
+    assert taskforge_cli.outcomes(out) == {n: o.value for n, o in DESIGNED_OUTCOMES.items()}
+    rows = sum(len(pl.read_parquet(p)) for p in out.glob("*/*.parquet"))
+    assert rows == len(DESIGNED_OUTCOMES)  # nothing written twice

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -23,29 +22,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME, write_sample_repo
+from tests import taskforge_cli
 from tests.pipeline.test_demo_docker import EXPECTED_FAIL_TO_PASS
 
 pytestmark = pytest.mark.docker
 
 
 def start(source: Path, out: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from pipeline.cli import main; main()",
-            "backfill",
-            str(source),
-            "--repo",
-            SAMPLE_REPO_NAME,
-            "--out",
-            str(out),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        env={**os.environ, "COLUMNS": "150"},
+    return taskforge_cli.start(
+        "backfill", str(source), "--repo", SAMPLE_REPO_NAME, "--out", str(out)
     )
 
 
