@@ -20,6 +20,7 @@ import typer
 from extractors.github_api import DEFAULT_API_URL
 from pipeline.backfill import BackfillRequest, BackfillSummary, check_github_source, select_pulls
 from pipeline.cli_dataset import register
+from pipeline.cli_evaluate import register as register_evaluate
 from pipeline.cli_serve import register as register_serve
 from pipeline.console import console, render_summary, rich_progress
 from pipeline.dataset import DatasetLayout
@@ -217,6 +218,7 @@ def _date(text: str | None, option: str, end_of_day: bool = False) -> datetime |
 
 register(app)
 register_serve(app)
+register_evaluate(app)
 
 
 def main() -> None:
