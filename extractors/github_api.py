@@ -3,13 +3,11 @@
 - **Credentials** are a token (``GITHUB_TOKEN``, or a file named by ``GithubAccess``) or a
   GitHub App installation; they are read here, when a client is made, and never stored in a
   request, a message or a record. Only the endpoint and the paths of secret files travel.
-- **Every call** has a timeout. Retries are PyGithub's ``GithubRetry`` (a urllib3 ``Retry``)
-  extended by ``RateLimitRetry`` with GitHub's documented rules: a primary limit (403 or 429
-  with ``x-ratelimit-remaining: 0``) waits until ``x-ratelimit-reset``; a secondary limit waits
-  ``retry-after`` (else a minute); 5xx back off exponentially. Every wait prints one line; a
-  wait longer than ``GithubAccess.max_rate_wait_s`` is not waited but ends the run with a
-  ``TransientError`` that says to rerun. GraphQL's primary limit (HTTP 200 with a
-  ``RATE_LIMITED`` error) follows the same rules.
+- **Every call** has a timeout and goes through ``extractors.github_limits.RateLimitRetry``
+  (PyGithub's ``GithubRetry`` with GitHub's documented rate-limit rules): limits wait for
+  their reset, 5xx back off; a wait longer than ``GithubAccess.max_rate_wait_s`` is not waited
+  but ends the run with a ``TransientError`` that says to rerun. GraphQL's primary limit
+  (HTTP 200 with a ``RATE_LIMITED`` error) follows the same rules, here.
 - **Pull requests** come from the list endpoint, 100 per page, most recently updated first,
   so a date window stops paging at the first PR updated before it; each PR is read only
   through attributes the list payload carries, so none costs a request of its own.
@@ -21,14 +19,12 @@ from __future__ import annotations
 
 import base64
 import os
-import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,13 +37,10 @@ from github.GithubException import (
     RateLimitExceededException,
     UnknownObjectException,
 )
-from github.GithubRetry import GithubRetry
 from github.PullRequest import PullRequest
 from pydantic import BaseModel, ConfigDict
-from urllib3 import Retry
-from urllib3.connectionpool import ConnectionPool
-from urllib3.response import BaseHTTPResponse, HTTPResponse
 
+from extractors.github_limits import RateLimit, RateLimitRetry, announce, rate_limit
 from pipeline.errors import TransientError, UserInputError
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -126,104 +119,6 @@ class ApiPull(BaseModel):
             merge_commit_sha=pull.merge_commit_sha,
             html_url=pull.html_url,
         )
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """A rate-limited answer and how long GitHub asks to wait."""
-
-    primary: bool
-    wait_s: float
-    reset_at: datetime | None = None
-
-    def waiting(self) -> str:
-        if self.primary and self.reset_at is not None:
-            return (
-                f"GitHub API rate limit reached: waiting {self.wait_s:.0f} s, until "
-                f"{self.reset_at:%H:%M:%S} UTC, for it to reset"
-            )
-        return f"GitHub API secondary rate limit: retrying in {self.wait_s:.0f} s"
-
-    def too_long(self, cap_s: float) -> str:
-        until = f" (it resets at {self.reset_at:%Y-%m-%d %H:%M} UTC)" if self.reset_at else ""
-        kind = "rate limit" if self.primary else "secondary rate limit"
-        return (
-            f"GitHub API {kind} reached{until}: waiting {self.wait_s:.0f} s is longer than "
-            f"--max-rate-wait {cap_s:.0f} s; rerun the same command later to resume"
-        )
-
-
-def rate_limit(
-    status: int, headers: Mapping[str, str], secondary_wait_s: float
-) -> RateLimit | None:
-    """GitHub's rules for a 403/429 (or a GraphQL ``RATE_LIMITED`` answer, as 429).
-
-    ``retry-after`` first; else ``x-ratelimit-remaining: 0`` means the primary limit, until
-    ``x-ratelimit-reset``; else a 429 is a secondary limit. A 403 with neither header is left
-    to ``GithubRetry``, which reads the message ("secondary rate limit") or gives up.
-    """
-    if status not in (403, 429):
-        return None
-    retry_after = _header(headers, "retry-after")
-    if retry_after is not None and retry_after.isdigit():
-        return RateLimit(primary=False, wait_s=float(retry_after))
-    reset = _header(headers, "x-ratelimit-reset")
-    if _header(headers, "x-ratelimit-remaining") == "0" and reset is not None and reset.isdigit():
-        reset_at = datetime.fromtimestamp(int(reset), UTC)
-        wait = max(0.0, reset_at.timestamp() - time.time()) + 1  # the reset's second is unsure
-        return RateLimit(primary=True, wait_s=wait, reset_at=reset_at)
-    if status == 429:
-        return RateLimit(primary=False, wait_s=secondary_wait_s)
-    return None
-
-
-def announce(message: str) -> None:
-    """One visible line on stderr (the CLI's progress display keeps it above the bar)."""
-    print(f"taskforge: {message}", file=sys.stderr, flush=True)
-
-
-class RateLimitRetry(GithubRetry):
-    """``GithubRetry`` plus GitHub's header rules, 429, a line per wait, and the wait cap."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("status_forcelist", [*range(500, 600), 429])  # GithubRetry adds 403
-        super().__init__(**kwargs)
-        self.planned: RateLimit | None = None
-
-    def increment(  # type: ignore[override]
-        self,
-        method: str | None = None,
-        url: str | None = None,
-        response: HTTPResponse | None = None,
-        error: Exception | None = None,
-        _pool: ConnectionPool | None = None,
-        _stacktrace: TracebackType | None = None,
-    ) -> Retry:
-        limit = None
-        if response is not None:
-            limit = rate_limit(response.status, response.headers, self.secondary_rate_wait)
-        if response is None or limit is None:
-            return super().increment(method, url, response, error, _pool, _stacktrace)
-        cap = self.max_rate_limit_wait
-        if cap is not None and limit.wait_s > cap:
-            response.drain_conn()  # hand the connection back: the run stops, the pool closes
-            response.release_conn()
-            raise RateLimitExceededExceedsMaxWait(
-                response.status, None, dict(response.headers), wait=limit.wait_s
-            )
-        retry = Retry.increment(self, method, url, response, error, _pool, _stacktrace)
-        retry.planned = limit
-        return retry
-
-    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
-        if self.planned is not None:
-            announce(self.planned.waiting())
-            time.sleep(self.planned.wait_s)
-            return
-        backoff = self.get_backoff_time()
-        if response is not None and backoff >= 1:
-            announce(f"GitHub API answered HTTP {response.status}: retrying in {backoff:.0f} s")
-        super().sleep(response)
 
 
 class GithubClient:
@@ -423,10 +318,3 @@ def _translated(error: GithubException, what: str, access: GithubAccess) -> Exce
     if error.status >= 500:
         return TransientError(f"GitHub API at {api} failed on {what} (HTTP {error.status}); rerun")
     return UserInputError(f"GitHub at {api} refused {what} (HTTP {error.status}: {message[:200]})")
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is None:  # a plain dict from a test or PyGithub may keep GitHub's capitals
-        value = next((v for k, v in headers.items() if k.lower() == name), None)
-    return value.strip() if isinstance(value, str) else None

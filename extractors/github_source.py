@@ -26,7 +26,8 @@ import git
 
 from extractors.candidates import SizeLimits, build_candidate
 from extractors.git_history import MERGE_SUBJECT, SQUASH_SUBJECT, MergedPull
-from extractors.github_api import ApiPull, GithubClient, announce
+from extractors.github_api import ApiPull, GithubClient
+from extractors.github_limits import announce
 from extractors.linked_issues import LinkedIssue, hints_text, linked_issues, problem_statement
 from pipeline.errors import UserInputError
 from pipeline.records import MergeKind, ProblemSource, SourceKind, Task

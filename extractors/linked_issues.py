@@ -50,7 +50,7 @@ fragment issueFields on Issue {{
 
 Batched = TypeVar("Batched")
 
-# GraphQL sends a query and its variables; the answer is ``{"data": ..., "errors": [...]}``.
+# A query in, its answer's ``data`` out (``GithubClient.graphql``: limits and errors handled).
 GraphqlCall = Callable[[str], dict[str, Any]]
 
 

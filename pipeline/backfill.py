@@ -56,7 +56,7 @@ class BackfillRequest(BaseModel):
     max_changed_lines: int = 3000
     cache_dir: Path = Path("data/cache")
     # GitHub sources (SOURCE = OWNER/NAME); the token is read from $GITHUB_TOKEN or token_file
-    api_url: str = DEFAULT_API_URL
+    api_url: str = Field(default_factory=lambda: os.environ.get("GITHUB_API_URL", DEFAULT_API_URL))
     token_file: Path | None = None
     app_id: str | None = None
     app_key_file: Path | None = None

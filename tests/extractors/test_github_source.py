@@ -11,12 +11,12 @@ import pytest
 
 from extractors.candidates import SizeLimits
 from extractors.git_history import find_merged_pulls
-from extractors.github_api import GithubAccess, GithubClient
+from extractors.github_api import GithubClient
 from extractors.github_source import github_candidates, github_pulls
 from pipeline.errors import UserInputError
 from pipeline.records import MergeKind, Outcome, ProblemSource, SourceKind
 from pipeline.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME, History
-from tests.fakes.github_server import FakeGithub, FakeIssue
+from tests.fakes.github_server import FakeGithub, FakeIssue, quick_access
 from tests.fakes.sample_github import BEFORE_WORK, ISSUE_OF_PULL, SAMPLE_TOKEN, sample_github
 
 
@@ -28,11 +28,8 @@ def fake(sample_repo_path: Path) -> Iterator[FakeGithub]:
 
 
 @pytest.fixture
-def client(fake: FakeGithub, tmp_path: Path) -> Iterator[GithubClient]:
-    token = tmp_path / "token"
-    token.write_text(SAMPLE_TOKEN)
-    access = GithubAccess(api_url=fake.api_url, token_file=token)
-    with GithubClient(access, fake.repo) as made:
+def client(fake: FakeGithub, token_file: Path) -> Iterator[GithubClient]:
+    with GithubClient(quick_access(fake, token_file), fake.repo) as made:
         yield made
 
 
@@ -107,7 +104,7 @@ def test_pulls_without_an_issue_are_left_out_unless_allowed(
     assert "1 merged PRs of taskforge/tinytext link no issue" in capsys.readouterr().err
 
 
-def test_keywords_in_commit_messages_link_issues(tmp_path: Path) -> None:
+def test_keywords_in_commit_messages_link_issues(tmp_path: Path, token_file: Path) -> None:
     repo = git.Repo.init(tmp_path / "r", initial_branch="main")
     history = History(repo)
     history.commit("Initial", {"pkg/core.py": "x = 1\n", "tests/test_core.py": "\n"})
@@ -134,9 +131,7 @@ def test_keywords_in_commit_messages_link_issues(tmp_path: Path) -> None:
         server.add_issue(
             FakeIssue("acme/r", 5, "Zero breaks", "x must be 0.", [(BEFORE_WORK, "hm")])
         )
-        token = tmp_path / "token"
-        token.write_text(SAMPLE_TOKEN)
-        with GithubClient(GithubAccess(api_url=server.api_url, token_file=token), "acme/r") as c:
+        with GithubClient(quick_access(server, token_file), "acme/r") as c:
             pulls = github_pulls(repo, c, "main", [], None, None)
             (task,) = github_candidates(repo, c, pulls, SizeLimits(), allow_no_issue=False)
     finally:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from extractors.github_api import GithubAccess, GithubClient
+from extractors.github_api import GithubClient
 from extractors.linked_issues import (
     BATCH,
     IssueComment,
@@ -19,10 +17,10 @@ from extractors.linked_issues import (
     linked_issues,
     problem_statement,
 )
+from tests.extractors.conftest import WIDGETS
 from tests.fakes.github_server import FakeGithub, FakeIssue
 
-TOKEN = "ghp_linkedIssuesToken42"
-REPO = "acme/widgets"
+REPO = WIDGETS
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 
 
@@ -67,73 +65,51 @@ def test_statement_is_titles_and_bodies_and_hints_are_earlier_comments() -> None
     assert hints_text([first], before=T0) == ""  # a comment at the first commit is not before
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeGithub]:
-    server = FakeGithub(REPO, "file:///nowhere", TOKEN).start()
-    yield server
-    server.stop()
+def add_pull(widgets: FakeGithub, number: int) -> None:
+    widgets.add_placeholder_pull(number, T0)
 
 
-@pytest.fixture
-def client(fake: FakeGithub, tmp_path: Path) -> Iterator[GithubClient]:
-    token = tmp_path / "token"
-    token.write_text(TOKEN)
-    with GithubClient(GithubAccess(api_url=fake.api_url, token_file=token), REPO) as made:
-        yield made
-
-
-def add_pull(fake: FakeGithub, number: int) -> None:
-    fake.add_pull(
-        number,
-        title=f"PR {number}",
-        body=None,
-        head_sha="a" * 40,
-        base_sha="b" * 40,
-        merge_commit_sha="c" * 40,
-        created_at=T0,
-        merged_at=T0,
-    )
-
-
-def test_githubs_links_come_50_pulls_per_request(fake: FakeGithub, client: GithubClient) -> None:
+def test_githubs_links_come_50_pulls_per_request(
+    widgets: FakeGithub, widgets_client: GithubClient
+) -> None:
     for number in range(1, 61):
-        add_pull(fake, number)
-        fake.add_issue(
+        add_pull(widgets, number)
+        widgets.add_issue(
             FakeIssue(REPO, 1000 + number, f"Bug {number}", "It breaks.", [(T0, "hint")]),
             closed_by=(number,),
         )
-    fake.add_issue(FakeIssue(REPO, 2000, "Second bug", "Also."), closed_by=(7,))
-    found = linked_issues(client.graphql, REPO, {n: "" for n in range(1, 61)})
-    assert fake.count("/graphql") == 2 == -(-60 // BATCH)
+    widgets.add_issue(FakeIssue(REPO, 2000, "Second bug", "Also."), closed_by=(7,))
+    found = linked_issues(widgets_client.graphql, REPO, {n: "" for n in range(1, 61)})
+    assert widgets.count("/graphql") == 2 == -(-60 // BATCH)
     assert [i.number for i in found[7]] == [1007, 2000]
     assert found[60][0].title == "Bug 60" and found[60][0].comments[0].body == "hint"
     assert found[60][0].url.endswith(f"/{REPO}/issues/1060")
 
 
 def test_keywords_are_the_fallback_and_skip_pulls_and_unknown_numbers(
-    fake: FakeGithub, client: GithubClient
+    widgets: FakeGithub, widgets_client: GithubClient
 ) -> None:
     for number in (1, 2, 3):
-        add_pull(fake, number)
-    fake.add_issue(FakeIssue(REPO, 10, "Linked", "By GitHub."), closed_by=(1,))
-    fake.add_issue(FakeIssue(REPO, 11, "By keyword", "In the body."))
-    fake.add_issue(FakeIssue(REPO, 12, "In a commit", "Message."))
-    fake.add_issue(FakeIssue("acme/other", 5, "Elsewhere", "Another repository."))
+        add_pull(widgets, number)
+    widgets.add_issue(FakeIssue(REPO, 10, "Linked", "By GitHub."), closed_by=(1,))
+    widgets.add_issue(FakeIssue(REPO, 11, "By keyword", "In the body."))
+    widgets.add_issue(FakeIssue(REPO, 12, "In a commit", "Message."))
+    widgets.add_issue(FakeIssue("acme/other", 5, "Elsewhere", "Another repository."))
     texts = {
         1: "Title\nFixes #11",  # GitHub's link wins: #11 is not looked up for it
         2: "Title\nCloses #11, fixes #3 (a PR), fixes #404\nfix: resolves acme/other#5",
         3: "Title\n\nRefactor\n\nFix #12\n",  # in a commit message
     }
-    found = linked_issues(client.graphql, REPO, texts)
+    found = linked_issues(widgets_client.graphql, REPO, texts)
     assert [i.number for i in found[1]] == [10]
     assert [(i.repo, i.number) for i in found[2]] == [(REPO, 11), ("acme/other", 5)]
     assert [i.number for i in found[3]] == [12]
-    assert fake.count("/graphql") == 2  # GitHub's links, then every keyword issue at once
+    assert widgets.count("/graphql") == 2  # GitHub's links, then every keyword issue at once
 
 
 def test_a_pull_referring_to_itself_is_not_its_own_issue(
-    fake: FakeGithub, client: GithubClient
+    widgets: FakeGithub, widgets_client: GithubClient
 ) -> None:
-    add_pull(fake, 4)
-    assert linked_issues(client.graphql, REPO, {4: "Fixes #4"}) == {4: []}
-    assert fake.count("/graphql") == 1  # nothing left to look up
+    add_pull(widgets, 4)
+    assert linked_issues(widgets_client.graphql, REPO, {4: "Fixes #4"}) == {4: []}
+    assert widgets.count("/graphql") == 1  # nothing left to look up

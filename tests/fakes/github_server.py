@@ -16,6 +16,7 @@ Enterprise (REST under ``/api/v3``, GraphQL at ``/api/graphql``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import threading
@@ -23,11 +24,16 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 
+from extractors.github_api import GithubAccess
+from tests.fakes.github_payloads import iso, pull_payload, repository_payload
+
+FAKE_TOKEN = "ghp_fakeToken0123456789SECRETvalue"  # distinctive: tests grep output for it
 DOCS = "https://docs.github.com/rest"
 PRIMARY_MESSAGE = "API rate limit exceeded for user ID 1."
 SECONDARY_MESSAGE = (
@@ -76,7 +82,7 @@ class FakeIssue:
             "url": f"{base_url}/{self.repo}/issues/{self.number}",
             "repository": {"nameWithOwner": self.repo},
             "comments": {
-                "nodes": [{"body": b, "createdAt": _iso(t)} for t, b in sorted(self.comments)]
+                "nodes": [{"body": b, "createdAt": iso(t)} for t, b in sorted(self.comments)]
             },
         }
 
@@ -134,6 +140,19 @@ class FakeGithub:
 
     def add_pull(self, number: int, **fields: Any) -> None:
         self.pulls[number] = pull_payload(self, number, **fields)
+
+    def add_placeholder_pull(self, number: int, closed_at: datetime, merged: bool = True) -> None:
+        """A PR whose commits no repository has: for tests of the API alone."""
+        self.add_pull(
+            number,
+            title=f"PR {number}",
+            body=None,
+            head_sha="a" * 40,
+            base_sha="b" * 40,
+            merge_commit_sha="c" * 40 if merged else None,
+            created_at=closed_at - timedelta(minutes=5),
+            merged_at=closed_at if merged else None,
+        )
 
     def add_issue(self, issue: FakeIssue, closed_by: tuple[int, ...] = ()) -> None:
         self.issues[(issue.repo, issue.number)] = issue
@@ -215,7 +234,7 @@ class FakeGithub:
         return (
             201,
             {},
-            {"token": self.installation_tokens[installation], "expires_at": _iso(expires)},
+            {"token": self.installation_tokens[installation], "expires_at": iso(expires)},
         )
 
     def _pull_list(self, query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
@@ -325,83 +344,13 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # quiet: tests read ``fake.requests``
 
 
-def repository_payload(fake: FakeGithub) -> dict[str, Any]:
-    owner, name = fake.repo.split("/")
-    api = f"{fake.api_url}/repos/{fake.repo}"
-    return {
-        "id": 1296269,
-        "node_id": "MDEwOlJlcG9zaXRvcnkxMjk2MjY5",
-        "name": name,
-        "full_name": fake.repo,
-        "owner": {"login": owner, "id": 1, "type": "Organization"},
-        "private": False,
-        "html_url": f"{fake.web_url}/{fake.repo}",
-        "description": "Small text helpers.",
-        "fork": False,
-        "url": api,
-        "pulls_url": api + "/pulls{/number}",
-        "clone_url": fake.clone_url,
-        "git_url": f"git://example.invalid/{fake.repo}.git",
-        "ssh_url": f"git@example.invalid:{fake.repo}.git",
-        "default_branch": fake.default_branch,
-        "created_at": "2024-02-01T00:00:00Z",
-        "updated_at": "2024-03-02T00:00:00Z",
-        "pushed_at": "2024-03-02T00:00:00Z",
-    }
-
-
-def pull_payload(
-    fake: FakeGithub,
-    number: int,
-    *,
-    title: str,
-    body: str | None,
-    head_sha: str,
-    base_sha: str,
-    merge_commit_sha: str | None,
-    created_at: datetime,
-    merged_at: datetime | None,
-    updated_at: datetime | None = None,
-    base_ref: str = "main",
-    labels: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """A pull request as ``GET /repos/{owner}/{repo}/pulls`` lists it."""
-    api = f"{fake.api_url}/repos/{fake.repo}"
-    closed = merged_at or created_at + timedelta(hours=1)
-    return {
-        "url": f"{api}/pulls/{number}",
-        "id": 1000 + number,
-        "node_id": f"PR_{number}",
-        "html_url": f"{fake.web_url}/{fake.repo}/pull/{number}",
-        "issue_url": f"{api}/issues/{number}",
-        "number": number,
-        "state": "closed",
-        "locked": False,
-        "title": title,
-        "user": {"login": "contributor", "id": 2, "type": "User"},
-        "body": body,
-        "labels": [
-            {"id": i, "name": n, "color": "ededed", "default": False} for i, n in enumerate(labels)
-        ],
-        "milestone": None,
-        "created_at": _iso(created_at),
-        "updated_at": _iso(updated_at or closed),
-        "closed_at": _iso(closed),
-        "merged_at": _iso(merged_at) if merged_at else None,
-        "merge_commit_sha": merge_commit_sha,
-        "assignees": [],
-        "requested_reviewers": [],
-        "head": {"label": f"contributor:pr-{number}", "ref": f"pr-{number}", "sha": head_sha},
-        "base": {
-            "label": f"{fake.repo.split('/')[0]}:{base_ref}",
-            "ref": base_ref,
-            "sha": base_sha,
-        },
-        "author_association": "CONTRIBUTOR",
-        "auto_merge": None,
-        "draft": False,
-    }
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def quick_access(fake: FakeGithub, token_file: Path, **changes: Any) -> GithubAccess:
+    """Access to ``fake`` with the token in ``token_file`` and short backoffs for tests."""
+    quick = GithubAccess(
+        api_url=fake.api_url,
+        token_file=token_file,
+        backoff_s=0.1,
+        secondary_wait_s=1.0,
+        max_rate_wait_s=30.0,
+    )
+    return dataclasses.replace(quick, **changes)

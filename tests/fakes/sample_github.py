@@ -21,9 +21,9 @@ from pathlib import Path
 import git
 
 from pipeline.sample_repo import SAMPLE_REPO_NAME
-from tests.fakes.github_server import FakeGithub, FakeIssue
+from tests.fakes.github_server import FAKE_TOKEN, FakeGithub, FakeIssue
 
-SAMPLE_TOKEN = "ghp_fakeSampleToken0123456789SECRETvalue"
+SAMPLE_TOKEN = FAKE_TOKEN
 BEFORE_WORK = datetime(2024, 2, 29, 12, 0, tzinfo=UTC)  # before every PR's first commit
 AFTER_MERGE = datetime(2024, 3, 2, 12, 0, tzinfo=UTC)  # after every merge
 MISSING_SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -114,27 +114,22 @@ def sample_github(repo_path: Path, prefix: str = "") -> FakeGithub:
         )
     tip = repo.commit("main")
     moment = tip.committed_datetime.astimezone(UTC)
-    fake.add_pull(
-        10,
-        title="Abandoned",
-        body=None,
-        head_sha=tip.hexsha,
-        base_sha=tip.hexsha,
-        merge_commit_sha=None,
-        created_at=moment,
-        merged_at=None,
-    )
-    fake.add_pull(
-        20,
-        title="Backport",
-        body=None,
-        head_sha=tip.hexsha,
-        base_sha=tip.hexsha,
-        merge_commit_sha=tip.hexsha,
-        created_at=moment,
-        merged_at=moment,
-        base_ref="release",
-    )
+    closed: list[tuple[int, str, datetime | None, str]] = [
+        (10, "Abandoned", None, "main"),
+        (20, "Backport", moment, "release"),
+    ]
+    for number, title, merged, base_ref in closed:
+        fake.add_pull(
+            number,
+            title=title,
+            body=None,
+            head_sha=tip.hexsha,
+            base_sha=tip.hexsha,
+            merge_commit_sha=tip.hexsha if merged else None,
+            created_at=moment,
+            merged_at=merged,
+            base_ref=base_ref,
+        )
     for issue in ISSUES:
         fake.add_issue(issue, closed_by=CLOSED_BY.get(issue.number, ()))
     return fake
