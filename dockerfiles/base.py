@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import docker
@@ -33,6 +34,7 @@ class BaseImage:
 
     python: str  # "3.11"
     suite: str  # Debian suite whose python3 is that version
+    released: date  # the Python's release: packages pinned before it have no wheels for it
 
     @property
     def registry_tag(self) -> str:
@@ -45,9 +47,9 @@ class BaseImage:
 
 # The Debian suites that exist and the Python each ships (ARCHITECTURE.md).
 BASES = {
-    "3.9": BaseImage("3.9", "bullseye"),
-    "3.11": BaseImage("3.11", "bookworm"),
-    "3.13": BaseImage("3.13", "trixie"),
+    "3.9": BaseImage("3.9", "bullseye", date(2020, 10, 5)),
+    "3.11": BaseImage("3.11", "bookworm", date(2022, 10, 24)),
+    "3.13": BaseImage("3.13", "trixie", date(2024, 10, 7)),
 }
 DEFAULT_PYTHON = "3.11"
 

@@ -91,21 +91,32 @@ def plan_environment(
     pinned = pin_date(repo, base_commit, state)
     if override and override.pin_dependencies is False:
         pinned = None
-    attempts: list[InstallConfig] = []
+    pinned_attempts: list[InstallConfig] = []
+    unpinned: list[InstallConfig] = []
+    era = _era_python(pythons, pinned)
     for python in pythons:
         detected = apply_override(detect_recipe(files, python, ""), override)
         richer = None
         if not (override and override.extras is not None):
             extras = richer_extras(files, detected.extras)
             richer = detected.model_copy(update={"extras": extras}) if extras else None
-        if pinned is not None and python == pythons[0]:
-            attempts.append(detected.model_copy(update={"exclude_newer": pinned}))
+        if pinned is not None and python == era:
+            pinned_attempts.append(detected.model_copy(update={"exclude_newer": pinned}))
             if richer is not None:
-                attempts.append(richer.model_copy(update={"exclude_newer": pinned}))
-        attempts.append(richer or detected)
+                pinned_attempts.append(richer.model_copy(update={"exclude_newer": pinned}))
+        unpinned.append(richer or detected)
+    attempts = pinned_attempts + unpinned
     key_source = {"state": state, "attempts": [a.model_dump(mode="json") for a in attempts]}
     key = hashlib.sha256(json.dumps(key_source, sort_keys=True).encode()).hexdigest()
     return EnvPlan(repo_name, base_commit, files, attempts[:MAX_ATTEMPTS], key)
+
+
+def _era_python(pythons: list[str], pinned: datetime | None) -> str | None:
+    """The preferred Python that existed at the pin date: packages pinned to a date before a
+    Python's release have no wheels for it (and an old sdist will not build there)."""
+    if pinned is None or not pythons:
+        return None
+    return next((p for p in pythons if BASES[p].released <= pinned.date()), pythons[-1])
 
 
 def pin_date(repo: git.Repo, base_commit: str, state: dict[str, object]) -> datetime | None:

@@ -70,3 +70,22 @@ def test_plans_group_by_dependency_state(tmp_path: Path) -> None:
         ["test", "dev"],
     ]
     assert [a.exclude_newer is not None for a in attempts] == [True, True, False, False]
+
+
+def test_pinned_attempts_use_a_python_of_the_era(tmp_path: Path) -> None:
+    """Packages pinned to 2021 have no wheels for Python 3.11 (released in October 2022)."""
+    repo = git.Repo.init(tmp_path / "old", initial_branch="main")
+    history = History(repo)
+    history.clock = datetime(2021, 5, 1, tzinfo=UTC)
+    text = pyproject().replace(
+        'requires-python = ">=3.8"',
+        'requires-python = ">=3.8"\nclassifiers = ["Programming Language :: Python :: 3.11"]',
+    )
+    sha = history.commit("Start", {"pyproject.toml": text, "evolving.py": "x = 1\n"})
+    attempts = plan_environment(repo, "o/old", sha, []).attempts
+    assert [(a.python, a.exclude_newer is not None) for a in attempts] == [
+        ("3.9", True),
+        ("3.9", True),
+        ("3.11", False),
+        ("3.9", False),
+    ]
