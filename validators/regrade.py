@@ -104,7 +104,7 @@ def grade_tree(
     """Reset the test patch's files, apply it, run the graded tests, and judge (see above)."""
     if task.image is None:
         raise ValueError(f"task {task.instance_id} has no environment image; is it verified?")
-    reset_to_base(tree, base, test_patch_paths(task.test_patch))
+    reset_to_base(tree, base, paths_touched(task.test_patch))
     try:
         apply_patch(tree, task.test_patch, "test patch")
     except PatchDoesNotApply as error:
@@ -164,7 +164,7 @@ def graded_files(task: Task) -> list[str]:
     return sorted({test.split("::", 1)[0] for test in [*task.FAIL_TO_PASS, *task.PASS_TO_PASS]})
 
 
-def test_patch_paths(test_patch: str) -> list[str]:
+def paths_touched(test_patch: str) -> list[str]:
     """Every path the test patch touches: both sides of a rename, added and deleted files."""
     if not test_patch.strip():
         return []
