@@ -124,6 +124,18 @@ def test_server_errors_that_persist_are_transient(widgets: FakeGithub, token_fil
     assert len(widgets.requests) == 3
 
 
+def test_every_call_has_a_timeout(widgets: FakeGithub, token_file: Path) -> None:
+    widgets.faults.append(Fault("slow", path="/repos", times=2, delay_s=3))
+    started = time.monotonic()
+    with (
+        GithubClient(quick_access(widgets, token_file, timeout_s=1, retries=1), REPO) as client,
+        pytest.raises(TransientError, match="cannot reach the GitHub API at http"),
+    ):
+        client.repository()
+    assert time.monotonic() - started < 3 * 2  # two tries of one second, not two of three
+    assert widgets.count("/repos") == 2
+
+
 def test_bad_token_is_one_line_about_the_token(widgets: FakeGithub, tmp_path: Path) -> None:
     wrong = tmp_path / "wrong"
     wrong.write_text("ghp_wrongTokenValue")

@@ -8,7 +8,8 @@ errors beside partial data), ``POST /app/installations/{id}/access_tokens`` (a G
 JWT checked with its public key), and the ``x-ratelimit-*`` headers on every answer.
 
 Faults are queued (``Fault``): primary limits (403 or 429 with ``x-ratelimit-remaining: 0``),
-secondary limits (403 with ``retry-after``), 5xx, and GraphQL's HTTP-200 ``RATE_LIMITED``.
+secondary limits (403 with ``retry-after``), 5xx, GraphQL's HTTP-200 ``RATE_LIMITED``, and
+answers slower than a client's timeout.
 Credentials that do not match get 401 ``Bad credentials``, an unknown repository 404. Every
 request is recorded, so tests count them. With ``prefix="/api/v3"`` it is laid out as GitHub
 Enterprise (REST under ``/api/v3``, GraphQL at ``/api/graphql``).
@@ -50,11 +51,12 @@ ISSUE_ALIAS = re.compile(
 class Fault:
     """The next ``times`` requests whose path starts with ``path`` get this answer instead."""
 
-    kind: str  # primary, primary429, secondary, server, graphql_rate_limited
+    kind: str  # primary, primary429, secondary, server, graphql_rate_limited, slow
     path: str = "/"
     times: int = 1
     reset_in_s: int = 2  # primary limits: seconds until x-ratelimit-reset
     retry_after_s: int = 1  # secondary limits
+    delay_s: float = 3.0  # slow: seconds before an answer comes
 
 
 @dataclass
@@ -215,6 +217,9 @@ class FakeGithub:
         if fault.kind == "secondary":
             headers = {"retry-after": str(fault.retry_after_s)}
             return 403, headers, {"message": SECONDARY_MESSAGE, "documentation_url": DOCS}
+        if fault.kind == "slow":
+            time.sleep(fault.delay_s)
+            return 200, {}, {"message": "too late"}
         return 502, {}, {"message": "Server Error"}
 
     def _installation_token(self, path: str, headers: Any) -> tuple[int, dict[str, str], Any]:
