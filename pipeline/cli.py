@@ -43,7 +43,9 @@ app = typer.Typer(
 TASK_RUNNER = re.compile(r"^(threads|dask|dask://[\w.-]+:\d+)$")
 PREFECT_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",  # telemetry heartbeats fail offline
-    "PREFECT_LOGGING_LEVEL": "WARNING",  # the progress bar and summary are the output
+    # The progress bar, the summary and one error line are the output: Prefect's own log lines
+    # (a failed task run logs its traceback) stay quiet unless PREFECT_LOGGING_LEVEL says so.
+    "PREFECT_LOGGING_LEVEL": "CRITICAL",
 }
 
 
