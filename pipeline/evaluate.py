@@ -156,6 +156,9 @@ def _grade_patched(
         apply_patch(tree, with_final_newline(prediction.model_patch), "model patch")
     except PatchDoesNotApply as error:
         return unresolved(task, Resolution.PATCH_DOES_NOT_APPLY, str(error))
+    except UnicodeEncodeError:  # JSON can carry lone surrogates; no file holds them
+        detail = "model patch: not valid Unicode (a lone surrogate)"
+        return unresolved(task, Resolution.PATCH_DOES_NOT_APPLY, detail)
     try:
         client = docker_client()
     except TransientError as error:  # the engine does not answer

@@ -45,7 +45,7 @@ class Prediction(BaseModel):
 
     @property
     def patch_sha256(self) -> str:
-        return hashlib.sha256(self.model_patch.encode(errors="surrogateescape")).hexdigest()
+        return hashlib.sha256(self.model_patch.encode(errors="surrogatepass")).hexdigest()
 
 
 class InstanceReport(BaseModel):

@@ -10,7 +10,8 @@ and returns a ``TaskEnvironment``:
 - ``run(command, timeout)`` runs a shell command in ``/repo`` as the image's non-root user and
   returns ``(exit_code, output)``; exit code 124 means it was killed at its timeout;
 - ``diff()`` is the agent's change against the base commit (``git diff``, computed on the host
-  from a copy of ``/repo``; untracked files included, ``.git`` ignored);
+  from a copy of ``/repo``: new files included unless a ``.gitignore`` ignores them, the
+  container's ``.git`` never read);
 - ``grade()`` copies ``/repo`` out and grades it with ``validators.regrade.grade_tree`` in a
   fresh sandbox container — exactly what ``taskforge evaluate`` does with a model's patch;
 - ``close()`` (or leaving a ``with`` block) removes the container and the host scratch folder.
@@ -104,8 +105,7 @@ class TaskEnvironment:
         own_client = client is None
         self._client = client or docker_client()
         self._scratch = Path(tempfile.mkdtemp(prefix="taskforge-env-"))
-        self._container_id = ""
-        self._ids: list[str] = []  # shared with the finalizer, which outlives this object
+        self._ids: list[str] = []  # the container's, shared with the finalizer
         self._finalizer = weakref.finalize(
             self, _clean_up, self._client, self._ids, self._scratch, own_client
         )
@@ -127,7 +127,7 @@ class TaskEnvironment:
 
     @property
     def container_id(self) -> str:
-        return self._container_id
+        return self._ids[0] if self._ids else ""
 
     @property
     def closed(self) -> bool:
@@ -146,7 +146,6 @@ class TaskEnvironment:
                 labels={**LABEL, **_owner_labels(), **ROLE_LABEL},
                 **_hardening(self.limits),
             )
-            self._container_id = container.id
             self._ids.append(container.id)
             container.put_archive("/", tar_tree(tree))
             container.put_archive(HOME, _file_tar("PROBLEM.md", self.problem_statement.encode()))
@@ -163,12 +162,12 @@ class TaskEnvironment:
         api = self._live_client().api
         started = time.monotonic()
         try:
-            exec_id = api.exec_create(self._container_id, wrapped, workdir=REPO_PATH)["Id"]
+            exec_id = api.exec_create(self.container_id, wrapped, workdir=REPO_PATH)["Id"]
             api.exec_start(exec_id, detach=True)
             exit_code = _wait_for_exec(api, exec_id, started + timeout + 15)
             tail = ["sh", "-c", 'tail -c "$1" "$2"; rm -f "$2"', "taskforge"]
             tail += [str(self.limits.output_bytes), output_file]
-            _, output = self._client.containers.get(self._container_id).exec_run(tail)
+            _, output = self._client.containers.get(self.container_id).exec_run(tail)
         except API_ERRORS as error:
             raise as_infrastructure(error) or _daemon_error(error) from error
         if exit_code is None or (exit_code in (TIMED_OUT, 137) and _over(started, timeout)):
@@ -212,7 +211,7 @@ class TaskEnvironment:
 
     def _copy_out(self, into: Path) -> Path:
         """Copy ``/repo`` (without ``.git``) to ``into/repo``; ``TreeTooLarge`` past the cap."""
-        container = self._live_client().containers.get(self._container_id)
+        container = self._live_client().containers.get(self.container_id)
         archive = into / "repo.tar"
         try:
             stream, _ = container.get_archive(REPO_PATH)
