@@ -1,4 +1,4 @@
-"""The demo dataset, produced once per session by ``taskforge demo`` for the consumers' tests.
+"""The demo dataset, produced once per session by ``taskforge demo``, for every test that needs it.
 
 A module's fixture calls ``demo_dataset`` (with the ``prefect_api`` fixture active); the first
 call runs the demo, later ones in the same session reuse it. The demo runs in its own folder,
@@ -23,6 +23,7 @@ from tests.taskforge_cli import run
 class Demo:
     folder: Path  # the working folder of the demo run
     tasks: list[Task]  # the verified tasks, by pull number
+    stdout: str  # what the demo printed: the yield table and the output path
 
     @property
     def out(self) -> Path:
@@ -45,5 +46,5 @@ def demo_dataset(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     assert result.returncode == 0, result.stderr[-3000:]
     tasks = [t for t in read_tasks(DatasetLayout(folder / "out")) if t.verified]
     assert len(tasks) == 4
-    _PRODUCED.append(Demo(folder, sorted(tasks, key=lambda t: t.pull_number)))
+    _PRODUCED.append(Demo(folder, sorted(tasks, key=lambda t: t.pull_number), result.stdout))
     return _PRODUCED[0]

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from pipeline.sample_repo import DESIGNED_OUTCOMES
+from tests.pipeline.demo_dataset import demo_dataset
 from tests.taskforge_cli import run
 
 pytestmark = pytest.mark.docker
@@ -46,10 +47,8 @@ def run_demo(cwd: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> tuple[Path, str]:
-    cwd = tmp_path_factory.mktemp("demo")
-    result = run_demo(cwd)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return cwd / "out", result.stdout
+    demo = demo_dataset(tmp_path_factory)  # shared with the consumers' tests
+    return demo.out, demo.stdout
 
 
 def test_verified_tasks_are_exactly_the_designed_ones(demo_run: tuple[Path, str]) -> None:
