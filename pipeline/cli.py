@@ -177,7 +177,9 @@ def _preflight(request: BackfillRequest) -> None:
     if request.from_github:
         check_github_source(request)  # one request: credentials, repository (and --prs)
     else:
-        select_pulls(open_source(request.source, request.cache_dir), request)
+        repo = open_source(request.source, request.cache_dir)
+        if request.prs or request.branch:  # the history is read only when it can be wrong
+            select_pulls(repo, request)
     from validators.sandbox import docker_client
 
     docker_client()
