@@ -33,7 +33,6 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import socket
 import subprocess
 import tarfile
 import tempfile
@@ -47,17 +46,21 @@ from typing import NamedTuple
 
 import docker
 import docker.errors
-import requests
-from docker.types import LogConfig, Ulimit
 
 from pipeline.browse import find_task
 from pipeline.errors import TerminalError, UserInputError
 from pipeline.records import Task
 from pipeline.storage import DatasetLayout
 from pipeline.task_repos import DEFAULT_CACHE, BaseTrees
-from validators.infra import InfraKind, InfrastructureError, as_infrastructure
 from validators.regrade import BaseCommit, Grade, grade_tree
-from validators.sandbox import LABEL, SandboxLimits, docker_client, remove_leftovers
+from validators.sandbox import (
+    ENGINE_ERRORS,
+    SandboxLimits,
+    docker_client,
+    hardened_options,
+    infrastructure_error,
+    remove_leftovers,
+)
 from validators.states import SANDBOX_UID, python_path_for, tar_tree
 
 REPO_PATH = "/repo"
@@ -65,7 +68,7 @@ HOME = "/home/taskforge"
 PROBLEM_PATH = f"{HOME}/PROBLEM.md"
 TIMED_OUT = 124  # what coreutils' timeout returns; run() reports every timeout with it
 ROLE_LABEL = {"taskforge.role": "rl-environment"}
-API_ERRORS = (docker.errors.APIError, requests.exceptions.RequestException)
+API_ERRORS = ENGINE_ERRORS
 _swept = threading.Event()  # leftovers of dead processes are removed once per process
 
 
@@ -143,15 +146,14 @@ class TaskEnvironment:
                 auto_remove=True,
                 working_dir=REPO_PATH,
                 environment={"HOME": HOME, "PYTHONPATH": python_path_for(tree)},
-                labels={**LABEL, **_owner_labels(), **ROLE_LABEL},
-                **_hardening(self.limits),
+                **_with_role(hardened_options(self.limits)),
             )
             self._ids.append(container.id)
             container.put_archive("/", tar_tree(tree))
             container.put_archive(HOME, _file_tar("PROBLEM.md", self.problem_statement.encode()))
             container.start()
         except API_ERRORS as error:
-            raise as_infrastructure(error) or _daemon_error(error) from error
+            raise infrastructure_error(error) from error
 
     def run(self, command: str | Sequence[str], timeout: float = 120) -> CommandResult:
         """Run ``command`` (a shell string, or argv) in ``/repo``; killed after ``timeout`` s."""
@@ -169,7 +171,7 @@ class TaskEnvironment:
             tail += [str(self.limits.output_bytes), output_file]
             _, output = self._client.containers.get(self.container_id).exec_run(tail)
         except API_ERRORS as error:
-            raise as_infrastructure(error) or _daemon_error(error) from error
+            raise infrastructure_error(error) from error
         if exit_code is None or (exit_code in (TIMED_OUT, 137) and _over(started, timeout)):
             exit_code = TIMED_OUT
         return CommandResult(exit_code, bytes(output or b"").decode(errors="replace"))
@@ -225,7 +227,7 @@ class TaskEnvironment:
                         )
                     handle.write(chunk)
         except API_ERRORS as error:
-            raise as_infrastructure(error) or _daemon_error(error) from error
+            raise infrastructure_error(error) from error
         with tarfile.open(archive) as tar:
             tar.extractall(into, filter=_agent_member)
         archive.unlink()
@@ -308,26 +310,10 @@ def _pristine_repository(trees: BaseTrees, task: Task, tree: Path) -> BaseCommit
     return BaseCommit(tree, head.stdout.strip())
 
 
-def _hardening(limits: SandboxLimits) -> dict[str, object]:
-    """The container options of a test run (``validators.sandbox.run_sandboxed``)."""
-    return {
-        "network_mode": "none",
-        "cap_drop": ["ALL"],
-        "security_opt": ["no-new-privileges"],
-        "mem_limit": limits.memory,
-        "memswap_limit": limits.memory,
-        "pids_limit": limits.pids,
-        "nano_cpus": int(limits.cpus * 1e9),
-        "ulimits": [Ulimit(name="fsize", soft=limits.file_bytes, hard=limits.file_bytes)],
-        "log_config": LogConfig(
-            type="json-file", config={"max-size": str(limits.output_bytes), "max-file": "1"}
-        ),
-    }
-
-
-def _owner_labels() -> dict[str, str]:
-    """Host and pid of the creator, read now (a forked process labels with its own pid)."""
-    return {"taskforge.host": socket.gethostname(), "taskforge.pid": str(os.getpid())}
+def _with_role(options: dict[str, object]) -> dict[str, object]:
+    labels = options["labels"]
+    assert isinstance(labels, dict)
+    return {**options, "labels": {**labels, **ROLE_LABEL}}
 
 
 def _sweep_leftovers(client: docker.DockerClient) -> None:
@@ -370,10 +356,6 @@ def _file_tar(name: str, data: bytes) -> bytes:
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
-
-
-def _daemon_error(error: BaseException) -> InfrastructureError:
-    return InfrastructureError(InfraKind.DAEMON_ERROR, str(error))
 
 
 def _clean_up(

@@ -31,7 +31,30 @@ from validators.infra import InfraKind, InfrastructureError, as_infrastructure
 
 LABEL = {"taskforge": "test-run"}
 KILLED_BY_SIGNAL = frozenset({128 + 9, 128 + 15})
-OWNER_LABELS = {"taskforge.host": socket.gethostname(), "taskforge.pid": str(os.getpid())}
+ENGINE_ERRORS = (docker.errors.APIError, requests.exceptions.RequestException)
+
+
+def owner_labels() -> dict[str, str]:
+    """Host and pid of the creating process, read at each call (a fork labels with its own)."""
+    return {"taskforge.host": socket.gethostname(), "taskforge.pid": str(os.getpid())}
+
+
+def hardened_options(limits: SandboxLimits) -> dict[str, object]:
+    """The container options every test run (and every RL environment) is created with."""
+    return {
+        "network_mode": "none",
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "mem_limit": limits.memory,
+        "memswap_limit": limits.memory,
+        "pids_limit": limits.pids,
+        "nano_cpus": int(limits.cpus * 1e9),
+        "labels": {**LABEL, **owner_labels()},
+        "ulimits": [Ulimit(name="fsize", soft=limits.file_bytes, hard=limits.file_bytes)],
+        "log_config": LogConfig(
+            type="json-file", config={"max-size": str(limits.output_bytes), "max-file": "1"}
+        ),
+    }
 
 
 @dataclass(frozen=True)
@@ -86,30 +109,20 @@ def run_sandboxed(
             command,
             working_dir="/repo",
             environment=environment,
-            network_mode="none",
-            cap_drop=["ALL"],
-            security_opt=["no-new-privileges"],
-            mem_limit=limits.memory,
-            memswap_limit=limits.memory,
-            pids_limit=limits.pids,
-            nano_cpus=int(limits.cpus * 1e9),
-            labels={**LABEL, **OWNER_LABELS},
-            ulimits=[Ulimit(name="fsize", soft=limits.file_bytes, hard=limits.file_bytes)],
-            log_config=LogConfig(
-                type="json-file", config={"max-size": str(limits.output_bytes), "max-file": "1"}
-            ),
+            **hardened_options(limits),
         )
-    except (docker.errors.APIError, requests.exceptions.RequestException) as error:
-        raise _infrastructure(error) from error
+    except ENGINE_ERRORS as error:
+        raise infrastructure_error(error) from error
     try:
         return _run(container, tree, collect, limits)
-    except (docker.errors.APIError, requests.exceptions.RequestException) as error:
-        raise _infrastructure(error) from error
+    except ENGINE_ERRORS as error:
+        raise infrastructure_error(error) from error
     finally:
         _remove(container)
 
 
-def _infrastructure(error: BaseException) -> InfrastructureError:
+def infrastructure_error(error: BaseException) -> InfrastructureError:
+    """An engine error as infrastructure, by the signature table, else a daemon error."""
     return as_infrastructure(error) or InfrastructureError(InfraKind.DAEMON_ERROR, str(error))
 
 
@@ -125,10 +138,10 @@ def _run(
     timed_out = not _exited_by(container, started + limits.timeout_s)
     if timed_out:
         container.kill()
-    exit_code = -1 if timed_out else int(container.wait(timeout=60)["StatusCode"])
+        container.reload()  # polling left the attributes of a running container
     duration = time.monotonic() - started
-    container.reload()
     state = container.attrs.get("State", {})
+    exit_code = -1 if timed_out else int(state.get("ExitCode", -1))
     if state.get("Error"):
         raise InfrastructureError(InfraKind.RUNTIME_ERROR, str(state["Error"]))
     if not timed_out and not state.get("OOMKilled") and exit_code in KILLED_BY_SIGNAL:
@@ -201,7 +214,7 @@ def remove_leftovers(client: docker.DockerClient) -> int:
 
 
 def _owner_gone(labels: dict[str, str]) -> bool:
-    if labels.get("taskforge.host") != OWNER_LABELS["taskforge.host"]:
+    if labels.get("taskforge.host") != socket.gethostname():
         return False  # another machine's run on a shared engine: not ours to judge
     try:
         pid = int(labels.get("taskforge.pid", ""))
