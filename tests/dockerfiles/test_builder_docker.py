@@ -42,16 +42,20 @@ def test_other_dependency_files_give_another_tag(
 def test_image_has_the_project_dependencies_and_no_source(
     engine: docker.DockerClient, sample_env: Environment
 ) -> None:
+    probe = (
+        "id -un; python -m pytest --version 2>&1; echo repo=$(ls -A /repo | wc -l); "
+        "python -c 'import tinytext' 2>&1 | tail -1; "
+        "echo found=$(find / -xdev -path '*tinytext*' 2>/dev/null | wc -l)"
+    )
     output = engine.containers.run(
-        sample_env.image.tag,
-        ["sh", "-c", "id -un; python -m pytest --version; ls -A /repo | wc -l; ls /tmp"],
-        network_mode="none",
-        remove=True,
+        sample_env.image.tag, ["sh", "-c", probe], network_mode="none", remove=True
     ).decode()
-    lines = output.split()
+    lines = output.splitlines()
     assert lines[0] == "taskforge"
-    assert "pytest" in output
-    assert "0" in lines  # /repo is empty: a task's tree is copied in at run time
+    assert lines[1].startswith("pytest ")
+    assert "repo=0" in lines  # /repo is empty: a task's tree is copied in at run time
+    assert "No module named 'tinytext'" in output  # the project itself is not installed
+    assert "found=0" in lines  # and no file of it is anywhere in the image
 
 
 def test_build_failure_names_its_log(
