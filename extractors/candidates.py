@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import git
 from unidiff.patch import PatchSet
 
-from extractors.git_history import MergedPull
+from extractors.git_history import MergedPull, opened_at
 from extractors.paths import FileKind, classify_path
 from pipeline.records import Outcome, Task, instance_id_for
 
@@ -47,7 +47,7 @@ def build_candidate(
         patch=_patch(repo, pull, source_files),
         test_patch=_patch(repo, pull, test_files),
         problem_statement=pull.message,
-        created_at=pull.created_at,
+        created_at=opened_at(repo, pull),
         pull_number=pull.number,
         fix_commit=pull.fix_commit,
         merge_kind=pull.kind,

@@ -42,7 +42,9 @@ class MergedPull:
     head_commit: str  # the PR's last commit; the change is base..head
     fix_commit: str  # the commit on the target branch that carries the change
     merged_at: datetime
-    created_at: datetime  # author date of the PR's oldest commit
+    # author date of the PR's oldest commit; None until asked for (``opened_at``): read only
+    # for the PRs a backfill selects, not for every PR of the history
+    created_at: datetime | None
     message: str  # PR title and description as the history carries them
     problem_source: ProblemSource
 
@@ -62,19 +64,22 @@ def find_merged_pulls(repo: git.Repo, branch: str) -> list[MergedPull]:
     found: dict[int, MergedPull] = {}
     mainline = list(repo.iter_commits(branch, first_parent=True))
     unattributed_merges: dict[str, git.Commit] = {}  # second parent -> merge commit
+    pull_refs = _pull_refs(repo)  # one for-each-ref for all PRs, not a rev-parse per squash
     for commit in mainline:
-        pull = _from_mainline_commit(repo, commit)
+        pull = _from_mainline_commit(repo, commit, pull_refs)
         if pull is not None and pull.number not in found:
             found[pull.number] = pull
         elif pull is None and len(commit.parents) == 2:
             unattributed_merges[commit.parents[1].hexsha] = commit
-    refs = {n: sha for n, sha in _pull_refs(repo).items() if n not in found}
+    refs = {n: sha for n, sha in pull_refs.items() if n not in found}
     if refs:
         found.update(_from_pull_refs(repo, branch, refs, unattributed_merges))
     return sorted(found.values(), key=lambda p: (p.merged_at, p.number), reverse=True)
 
 
-def _from_mainline_commit(repo: git.Repo, commit: git.Commit) -> MergedPull | None:
+def _from_mainline_commit(
+    repo: git.Repo, commit: git.Commit, pull_refs: dict[int, str]
+) -> MergedPull | None:
     subject = commit.summary if isinstance(commit.summary, str) else commit.summary.decode()
     merge = MERGE_SUBJECT.match(subject)
     if merge and len(commit.parents) == 2:
@@ -93,7 +98,7 @@ def _from_mainline_commit(repo: git.Repo, commit: git.Commit) -> MergedPull | No
         number = int(squash.group(1))
         parent = commit.parents[0].hexsha
         head, base = commit.hexsha, parent
-        pr_head = _resolve(repo, f"refs/pull/{number}/head")
+        pr_head = pull_refs.get(number)
         if pr_head is not None:
             head, base = pr_head, _merge_base(repo, parent, pr_head)
         message = SQUASH_SUBJECT.sub("", subject).rstrip() + _tail(_body(commit))
@@ -150,8 +155,6 @@ def _pull(
     fix: git.Commit,
     message: str,
 ) -> MergedPull:
-    oldest = repo.git.log("--format=%aI", "--reverse", f"{base}..{head}").splitlines()
-    created = datetime.fromisoformat(oldest[0]) if oldest else fix.authored_datetime
     source = (
         ProblemSource.PR_COMMITS
         if kind in {MergeKind.REBASE, MergeKind.LOCAL_MERGE}
@@ -164,10 +167,23 @@ def _pull(
         head_commit=head,
         fix_commit=fix.hexsha,
         merged_at=fix.committed_datetime.astimezone(UTC),
-        created_at=created.astimezone(UTC),
+        created_at=None,
         message=message.strip(),
         problem_source=source,
     )
+
+
+def opened_at(repo: git.Repo, pull: MergedPull) -> datetime:
+    """When the PR was opened, as near as history tells: its oldest commit's author date."""
+    if pull.created_at is not None:
+        return pull.created_at
+    dates = repo.git.log("--format=%aI", f"{pull.base_commit}..{pull.head_commit}").splitlines()
+    opened = (
+        datetime.fromisoformat(dates[-1])
+        if dates
+        else repo.commit(pull.fix_commit).authored_datetime
+    )
+    return opened.astimezone(UTC)
 
 
 def _pull_refs(repo: git.Repo) -> dict[int, str]:
@@ -223,13 +239,6 @@ def _pr_messages(repo: git.Repo, base: str, head: str) -> str:
 
 def _merge_base(repo: git.Repo, one: str, other: str) -> str:
     return repo.git.merge_base(one, other).strip()  # type: ignore[no-any-return]
-
-
-def _resolve(repo: git.Repo, ref: str) -> str | None:
-    try:
-        return repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}").strip() or None
-    except git.GitCommandError:
-        return None
 
 
 def _body(commit: git.Commit) -> str:
