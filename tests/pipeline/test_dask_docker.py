@@ -1,7 +1,12 @@
-"""Validation on a local Dask cluster with two workers gives the same dataset as the threads."""
+"""Validation on a local Dask cluster with two workers gives the same dataset as the threads.
+
+The test runs' containers carry the pid of the process that started them, so the test can tell
+that Dask's worker processes ran the validations.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import docker
@@ -10,7 +15,7 @@ import pytest
 
 from pipeline.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME, write_sample_repo
 from tests.pipeline.test_demo_docker import EXPECTED_FAIL_TO_PASS, EXPECTED_PASS_TO_PASS
-from tests.taskforge_cli import outcomes, run
+from tests.taskforge_cli import outcomes, start
 
 pytestmark = pytest.mark.docker
 
@@ -20,7 +25,8 @@ def test_dask_cluster_gives_the_same_dataset(
 ) -> None:
     source = write_sample_repo(tmp_path / "tinytext")
     out = tmp_path / "out"
-    result = run(
+    since = datetime.now(UTC)
+    backfill = start(
         "backfill",
         str(source),
         "--repo",
@@ -32,7 +38,20 @@ def test_dask_cluster_gives_the_same_dataset(
         "--workers",
         "2",
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    _, stderr = backfill.communicate(timeout=900)
+    assert backfill.returncode == 0, stderr[-3000:]
+    events = engine.events(
+        since=since,
+        until=datetime.now(UTC),
+        decode=True,
+        filters={"type": "container", "event": "create", "label": "taskforge=test-run"},
+    )
+    try:
+        creators = {e["Actor"]["Attributes"]["taskforge.pid"] for e in events}
+    finally:
+        events.close()
+    # test runs were started by Dask's worker processes, not only by the backfill's own
+    assert creators - {str(backfill.pid)}, creators
     verified = pl.read_parquet(out / "data" / "*.parquet")
     assert (
         dict(zip(verified["pull_number"], verified["FAIL_TO_PASS"].to_list(), strict=True))
