@@ -182,7 +182,7 @@ def _preflight(request: BackfillRequest) -> None:
             select_pulls(repo, request)
     from validators.sandbox import docker_client
 
-    docker_client()
+    docker_client().close()  # reachable; the flow opens its own clients
 
 
 def _repo_name(source: str, repo: str | None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,8 @@ def backfill_flow(request: BackfillRequest) -> BackfillSummary:
     sink().planned(len(candidates))
     retries_before = len(RETRIES)
     if runnable:
-        remove_leftovers(docker_client())
+        with closing(docker_client()) as client:
+            remove_leftovers(client)
         groups = plan_environments(request, mined.repo_path, runnable)
         _validate_groups(request, mined.repo_path, groups, layout, summary)
     finalize(layout)  # manifest and dataset card, once the run's shards are written

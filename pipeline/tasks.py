@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -117,16 +118,16 @@ def plan_environments(
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=_is_transient)
 def build_group_environment(request: BackfillRequest, repo_path: str, group: Group) -> Environment:
-    client = docker_client()
     repo = git.Repo(repo_path)
     test_files = [f for c in group.candidates for f in c.test_files]
-
-    def collects(image: ImageRef, _config: InstallConfig) -> str | None:
-        setup = group.plan.setup_commit
-        return collection_problem(client, repo, image, setup, test_files, _limits(request))
-
     log_dir = DatasetLayout(request.out).logs_dir
-    return build_environment(client, repo, group.plan, log_dir, check=collects)
+    with closing(docker_client()) as client:
+
+        def collects(image: ImageRef, _config: InstallConfig) -> str | None:
+            setup = group.plan.setup_commit
+            return collection_problem(client, repo, image, setup, test_files, _limits(request))
+
+        return build_environment(client, repo, group.plan, log_dir, check=collects)
 
 
 def validation_key(_context: Any, parameters: dict[str, Any]) -> str:
@@ -159,9 +160,10 @@ def _sha(text: str) -> str:
 )
 def validate(request: BackfillRequest, repo_path: str, candidate: Task, env: Environment) -> Task:
     repeats = Repeats(before=request.before_repeats, after=request.after_repeats)
-    validated = validate_candidate(
-        candidate, git.Repo(repo_path), docker_client(), env.image, _limits(request), repeats
-    )
+    with closing(docker_client()) as client:  # one connection pool per validation, closed
+        validated = validate_candidate(
+            candidate, git.Repo(repo_path), client, env.image, _limits(request), repeats
+        )
     return validated.model_copy(
         update={
             "install_config": env.config,
