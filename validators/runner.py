@@ -4,7 +4,8 @@ The image holds the dependencies; the project itself is installed from the task'
 (``uv pip install --offline --no-deps -e .``); where that fails, PYTHONPATH still puts the tree
 first. pytest writes JUnit XML (``junit_family=xunit1``, which carries each test's file). After
 pytest, the container's peak memory is read from its cgroup (v2 ``memory.peak``, else v1
-``memory.max_usage_in_bytes``). Repeats vary the order of the test files and PYTHONHASHSEED,
+``memory.max_usage_in_bytes``) and printed as the output's last line, so a run costs one
+archive read (the report) besides its logs. Repeats vary the order of the test files and PYTHONHASHSEED,
 which is what plain pytest allows without plugins.
 """
 
@@ -18,15 +19,16 @@ from validators.sandbox import SandboxLimits, SandboxRun, run_sandboxed
 
 OUTPUT_DIR = "/home/taskforge/.taskforge"
 REPORT_PATH = f"{OUTPUT_DIR}/report.xml"
-PEAK_PATH = f"{OUTPUT_DIR}/peak-memory"
+PEAK_MARKER = "taskforge-peak-memory:"
 SCRIPT = (
     f"mkdir -p {OUTPUT_DIR}; "
     "uv pip install --quiet --offline --no-deps --no-build-isolation -e . "
     f">{OUTPUT_DIR}/install.log 2>&1 "
     "|| echo 'taskforge: project not reinstalled; running from PYTHONPATH' >&2; "
     'python -m pytest "$@"; status=$?; '
-    "cat /sys/fs/cgroup/memory.peak /sys/fs/cgroup/memory/memory.max_usage_in_bytes "
-    f">{PEAK_PATH} 2>/dev/null; "
+    "peak=$(cat /sys/fs/cgroup/memory.peak /sys/fs/cgroup/memory/memory.max_usage_in_bytes "
+    "2>/dev/null | head -n 1); "
+    f'echo "{PEAK_MARKER} $peak" >&2; '
     "exit $status"
 )
 
@@ -67,9 +69,7 @@ def run_tests(
 ) -> SandboxRun:
     command = pytest_command(targets, extra_args, repeat)
     environment = run_environment(python_path, repeat)
-    return run_sandboxed(
-        client, image, tree, command, environment, [REPORT_PATH, PEAK_PATH], limits
-    )
+    return run_sandboxed(client, image, tree, command, environment, [REPORT_PATH], limits)
 
 
 def run_result(run: SandboxRun, targets: list[str]) -> RunResult:
@@ -83,5 +83,9 @@ def run_result(run: SandboxRun, targets: list[str]) -> RunResult:
 
 
 def peak_memory(run: SandboxRun) -> int:
-    text = run.files.get(PEAK_PATH, b"").decode(errors="replace").split()
-    return int(text[0]) if text and text[0].isdigit() else 0
+    """The peak the run's last output line reports; 0 when the engine did not report one."""
+    for line in reversed(run.output.splitlines()):
+        if line.startswith(PEAK_MARKER):
+            value = line.removeprefix(PEAK_MARKER).strip()
+            return int(value) if value.isdigit() else 0
+    return 0

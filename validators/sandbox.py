@@ -32,6 +32,7 @@ from validators.infra import InfraKind, InfrastructureError, as_infrastructure
 LABEL = {"taskforge": "test-run"}
 KILLED_BY_SIGNAL = frozenset({128 + 9, 128 + 15})
 ENGINE_ERRORS = (docker.errors.APIError, requests.exceptions.RequestException)
+WAIT_SLICE_S = 30
 
 
 def owner_labels() -> dict[str, str]:
@@ -138,7 +139,7 @@ def _run(
     timed_out = not _exited_by(container, started + limits.timeout_s)
     if timed_out:
         container.kill()
-        container.reload()  # polling left the attributes of a running container
+        container.reload()
     duration = time.monotonic() - started
     state = container.attrs.get("State", {})
     exit_code = -1 if timed_out else int(state.get("ExitCode", -1))
@@ -162,18 +163,24 @@ def _run(
 
 
 def _exited_by(container: docker.models.containers.Container, deadline: float) -> bool:
-    """Poll until the container exits (True) or the deadline passes (False).
+    """Block until the container exits (True) or the deadline passes (False), then reload.
 
-    Polling rather than ``wait(timeout=...)``: docker-py reports an HTTP read timeout on the
-    unix socket as a ConnectionError, indistinguishable from the engine going away.
+    ``wait`` returns the moment the container exits. Its request is cut into slices of at most
+    ``WAIT_SLICE_S``: docker-py reports an HTTP read timeout on the unix socket as a
+    ConnectionError, indistinguishable from the engine going away, so after each slice that
+    ends that way the container is inspected: a running container means the slice simply ran
+    out, an engine that is gone raises from the inspection.
     """
-    pause = 0.05
-    while time.monotonic() < deadline:
+    while (remaining := deadline - time.monotonic()) > 0:
+        try:
+            container.wait(timeout=max(0.1, min(remaining, WAIT_SLICE_S)))
+        except requests.exceptions.ConnectionError:
+            container.reload()  # raises when the engine is gone
+            if container.status in ("exited", "dead"):
+                return True
+            continue
         container.reload()
-        if container.status in ("exited", "dead"):
-            return True
-        time.sleep(pause)
-        pause = min(pause * 2, 0.5)
+        return True
     return False
 
 
