@@ -1,10 +1,11 @@
 """Turn a merged pull request into a candidate Task: split the change, or drop it with a reason.
 
-The change is ``base..head`` of the PR. Its files are classified by ``extractors.paths``; the
-fix patch carries source files, the test patch test files, and docs/changelogs/CI files are
-kept out of both and listed in ``excluded_files``. A candidate that cannot become a task gets
-its ``outcome`` set here (no test change, no source change, docs only, binary only, too
-large) and never reaches a container.
+The change is ``base..head`` of the PR; ``build_candidates`` reads the diffs of many PRs with
+one ``git diff-tree`` process (``extractors.pull_diffs``). Its files are classified by
+``extractors.paths``; the fix patch carries source files, the test patch test files, and
+docs/changelogs/CI files are kept out of both and listed in ``excluded_files``. A candidate
+that cannot become a task gets its ``outcome`` set here (no test change, no source change, docs
+only, binary only, too large) and never reaches a container.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import re
 from dataclasses import dataclass
 
 import git
-from unidiff.patch import PatchSet
+from unidiff.patch import PatchedFile
 
 from extractors.git_history import MergedPull, opened_at
 from extractors.paths import FileKind, classify_path
+from extractors.pull_diffs import file_sections, pull_diffs
 from pipeline.records import Outcome, Task, instance_id_for
 
 ISSUE_REFERENCE = re.compile(r"(?:^|[\s(\[])(?:[\w.-]+/[\w.-]+)?#(\d+)\b")
@@ -30,13 +32,30 @@ class SizeLimits:
     max_changed_lines: int = 3000
 
 
+def build_candidates(
+    repo: git.Repo, repo_name: str, pulls: list[MergedPull], limits: SizeLimits | None = None
+) -> list[Task]:
+    """``build_candidate`` for many PRs, their diffs read in one batch."""
+    diffs = pull_diffs(repo.git_dir, [(p.base_commit, p.head_commit) for p in pulls])
+    return [
+        build_candidate(repo, repo_name, p, limits, diffs[(p.base_commit, p.head_commit)])
+        for p in pulls
+    ]
+
+
 def build_candidate(
-    repo: git.Repo, repo_name: str, pull: MergedPull, limits: SizeLimits | None = None
+    repo: git.Repo,
+    repo_name: str,
+    pull: MergedPull,
+    limits: SizeLimits | None = None,
+    diff: str | None = None,
 ) -> Task:
     """The Task for one merged PR; ``outcome`` is set when the extractor drops it."""
     limits = limits or SizeLimits()
-    diff = PatchSet(repo.git.diff("--no-renames", "--no-color", pull.base_commit, pull.head_commit))
-    kinds = {_path_of(f): classify_path(_path_of(f)) for f in diff}
+    if diff is None:
+        diff = pull_diffs(repo.git_dir, [(pull.base_commit, pull.head_commit)]).popitem()[1]
+    sections = file_sections(diff)
+    kinds = {str(f.path): classify_path(str(f.path)) for f, _ in sections}
     test_files = sorted(p for p, k in kinds.items() if k is FileKind.TEST)
     source_files = sorted(p for p, k in kinds.items() if k is FileKind.SOURCE)
     excluded = sorted(p for p, k in kinds.items() if k in {FileKind.DOCS, FileKind.CI})
@@ -44,8 +63,8 @@ def build_candidate(
         instance_id=instance_id_for(repo_name, pull.number),
         repo=repo_name,
         base_commit=pull.base_commit,
-        patch=_patch(repo, pull, source_files),
-        test_patch=_patch(repo, pull, test_files),
+        patch=_patch(sections, set(source_files)),
+        test_patch=_patch(sections, set(test_files)),
         problem_statement=pull.message,
         created_at=opened_at(repo, pull),
         pull_number=pull.number,
@@ -57,8 +76,8 @@ def build_candidate(
         source_files=source_files,
         excluded_files=excluded,
     )
-    binary_source = {_path_of(f) for f in diff if f.is_binary_file} & set(source_files)
-    changed_lines = sum(f.added + f.removed for f in diff if _path_of(f) not in excluded)
+    binary_source = {str(f.path) for f, _ in sections if f.is_binary_file} & set(source_files)
+    changed_lines = sum(f.added + f.removed for f, _ in sections if str(f.path) not in excluded)
     rejection = _rejection(test_files, source_files, binary_source, changed_lines, limits)
     if rejection is None and not _is_utf8(task.patch + task.test_patch):
         rejection = Outcome.UNSUPPORTED_ENCODING, "the patch is not UTF-8 text"
@@ -112,32 +131,13 @@ def _rejection(
     return None
 
 
-def _patch(repo: git.Repo, pull: MergedPull, paths: list[str]) -> str:
-    if not paths:
-        return ""
-    specs = [f":(literal){path}" for path in paths]
-    raw: bytes = repo.git.diff(
-        "--binary",
-        "--no-renames",
-        "--no-color",
-        "--full-index",
-        pull.base_commit,
-        pull.head_commit,
-        "--",
-        *specs,
-        strip_newline_in_stdout=False,
-        stdout_as_string=False,
-    )
-    # Not UTF-8: kept with surrogate escapes so the split still works; such a candidate is
-    # dropped (``unsupported_encoding``), since Parquet strings and patch tools need UTF-8.
-    diff = raw.decode("utf-8", errors="surrogateescape")
-    return diff
+def _patch(sections: list[tuple[PatchedFile, str]], paths: set[str]) -> str:
+    """The part of the diff for ``paths``, byte for byte as ``git diff -- paths`` prints it.
 
-
-def _path_of(patched_file: object) -> str:
-    """The repository path of a file in a diff, for added and removed files alike."""
-    path: str = patched_file.path  # type: ignore[attr-defined]
-    return path
+    Text that is not UTF-8 stays in surrogate escapes so the split still works; such a
+    candidate is dropped (``unsupported_encoding``): Parquet strings and patch tools need UTF-8.
+    """
+    return "".join(text for patched, text in sections if str(patched.path) in paths)
 
 
 def referenced_issues(message: str, own_number: int) -> list[int]:

@@ -12,19 +12,21 @@ Three signatures, all on the first-parent line of the target branch:
   a patch-equivalent commit on the branch, as ``git cherry`` reports).
 
 The base commit is where the PR branched from: the merge-base of the PR head and the target
-branch as it was just before the merge, not blindly the first parent.
+branch as it was just before the merge, not blindly the first parent. Merge-bases and the PR's
+opening date come from ``extractors.commit_graph`` (one ``git log`` for the whole branch);
+``git merge-base`` is asked only where the graph leaves a choice.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
-import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import git
 
+from extractors.commit_graph import CommitGraph, MainlineCommit, authored_datetime
+from extractors.rebase_merges import PatchMatcher
 from pipeline.records import MergeKind, ProblemSource
 
 MERGE_SUBJECT = re.compile(r"^Merge pull request #(\d+) from \S+")
@@ -62,59 +64,64 @@ def target_branch(repo: git.Repo, branch: str | None) -> str:
 def find_merged_pulls(repo: git.Repo, branch: str) -> list[MergedPull]:
     """Every merged PR reachable from ``branch``, newest first, one entry per PR number."""
     found: dict[int, MergedPull] = {}
-    mainline = list(repo.iter_commits(branch, first_parent=True))
-    unattributed_merges: dict[str, git.Commit] = {}  # second parent -> merge commit
     pull_refs = _pull_refs(repo)  # one for-each-ref for all PRs, not a rev-parse per squash
-    for commit in mainline:
-        pull = _from_mainline_commit(repo, commit, pull_refs)
+    graph = CommitGraph(repo.git_dir, branch, sorted(set(pull_refs.values())))
+    unattributed_merges: dict[str, MainlineCommit] = {}  # second parent -> merge commit
+    for commit in graph.mainline:
+        pull = _from_mainline_commit(repo, graph, commit, pull_refs)
         if pull is not None and pull.number not in found:
             found[pull.number] = pull
         elif pull is None and len(commit.parents) == 2:
-            unattributed_merges[commit.parents[1].hexsha] = commit
+            unattributed_merges[commit.parents[1]] = commit
     refs = {n: sha for n, sha in pull_refs.items() if n not in found}
     if refs:
-        found.update(_from_pull_refs(repo, branch, refs, unattributed_merges))
+        found.update(_from_pull_refs(repo, graph, branch, refs, unattributed_merges))
     return sorted(found.values(), key=lambda p: (p.merged_at, p.number), reverse=True)
 
 
 def _from_mainline_commit(
-    repo: git.Repo, commit: git.Commit, pull_refs: dict[int, str]
+    repo: git.Repo, graph: CommitGraph, commit: MainlineCommit, pull_refs: dict[int, str]
 ) -> MergedPull | None:
-    subject = commit.summary if isinstance(commit.summary, str) else commit.summary.decode()
+    subject = commit.subject
     merge = MERGE_SUBJECT.match(subject)
     if merge and len(commit.parents) == 2:
         number = int(merge.group(1))
-        head = commit.parents[1].hexsha
-        base = _merge_base(repo, commit.parents[0].hexsha, head)
-        return _pull(repo, number, MergeKind.MERGE_COMMIT, base, head, commit, _body(commit))
+        head = commit.parents[1]
+        base, opened = _merge_base(repo, graph, commit.parents[0], head)
+        return _pull(number, MergeKind.MERGE_COMMIT, base, head, commit, commit.body, opened)
     squash = SQUASH_SUBJECT.search(subject)
     if squash and len(commit.parents) == 2:  # a merge commit titled with the PR's title
         number = int(squash.group(1))
-        head = commit.parents[1].hexsha
-        base = _merge_base(repo, commit.parents[0].hexsha, head)
-        message = SQUASH_SUBJECT.sub("", subject).rstrip() + _tail(_body(commit))
-        return _pull(repo, number, MergeKind.MERGE_COMMIT, base, head, commit, message)
+        head = commit.parents[1]
+        base, opened = _merge_base(repo, graph, commit.parents[0], head)
+        message = SQUASH_SUBJECT.sub("", subject).rstrip() + _tail(commit.body)
+        return _pull(number, MergeKind.MERGE_COMMIT, base, head, commit, message, opened)
     if squash and len(commit.parents) == 1:
         number = int(squash.group(1))
-        parent = commit.parents[0].hexsha
-        head, base = commit.hexsha, parent
+        parent = commit.parents[0]
+        head, base = commit.sha, parent
+        opened = _authored(graph, commit.sha)
         pr_head = pull_refs.get(number)
         if pr_head is not None:
-            head, base = pr_head, _merge_base(repo, parent, pr_head)
-        message = SQUASH_SUBJECT.sub("", subject).rstrip() + _tail(_body(commit))
-        return _pull(repo, number, MergeKind.SQUASH, base, head, commit, message)
+            head = pr_head
+            base, opened = _merge_base(repo, graph, parent, pr_head)
+        message = SQUASH_SUBJECT.sub("", subject).rstrip() + _tail(commit.body)
+        return _pull(number, MergeKind.SQUASH, base, head, commit, message, opened)
     return None
 
 
 def _from_pull_refs(
-    repo: git.Repo, branch: str, refs: dict[int, str], merges: dict[str, git.Commit]
+    repo: git.Repo,
+    graph: CommitGraph,
+    branch: str,
+    refs: dict[int, str],
+    merges: dict[str, MainlineCommit],
 ) -> dict[int, MergedPull]:
     """PRs known only by their refs: merged locally, or rebased onto the branch.
 
     A local merge is a mainline merge commit (with no PR subject) whose second parent is the
     PR head. A rebase merge is a PR whose head commit has a patch-equivalent commit on the
-    branch and all of whose commits do (``git cherry``). Patch ids are computed once for the
-    whole branch, so thousands of refs cost two ``git log | git patch-id`` passes.
+    branch and all of whose commits do (``extractors.rebase_merges``, as ``git cherry``).
     """
     found: dict[int, MergedPull] = {}
     merged = set(
@@ -124,50 +131,60 @@ def _from_pull_refs(
     for number, head in refs.items():
         if head in merges:
             entry = merges[head]
-            base = _merge_base(repo, entry.parents[0].hexsha, head)
+            base, opened = _merge_base(repo, graph, entry.parents[0], head)
             message = _pr_messages(repo, base, head)
-            found[number] = _pull(repo, number, MergeKind.LOCAL_MERGE, base, head, entry, message)
+            found[number] = _pull(number, MergeKind.LOCAL_MERGE, base, head, entry, message, opened)
         elif head not in merged:
             unmerged[number] = head
     if not unmerged:
         return found
-    on_branch = {pid: sha for sha, pid in _patch_ids(repo, ["--no-merges", branch]).items()}
-    heads = _head_patch_ids(repo, sorted(set(unmerged.values())))
+    matcher = PatchMatcher(repo, branch)
+    fixes = matcher.equivalents(sorted(set(unmerged.values())))
+    tip = graph.mainline[0].sha
+    walks = {head: graph.walk(tip, head) for head in unmerged.values() if head in fixes}
+    walked = sorted({c for walk in walks.values() if walk is not None for c in walk.commits})
+    replayed = matcher.equivalents(walked)
     for number, head in unmerged.items():
-        fix_sha = on_branch.get(heads.get(head, ""))
-        if fix_sha is None:
+        if head not in fixes:
             continue
-        base = _merge_base(repo, branch, head)
-        cherry = repo.git.cherry(branch, head, base).splitlines()
-        if cherry and all(line.startswith("-") for line in cherry):
+        walk = walks[head]
+        if walk is None:
+            base, opened = repo.git.merge_base(branch, head).strip(), None
+            cherry = repo.git.cherry(branch, head, base).splitlines()
+            all_replayed = bool(cherry) and all(line.startswith("-") for line in cherry)
+        else:
+            base, opened = walk.base, _when(walk.oldest_authored)
+            all_replayed = bool(walk.commits) and all(c in replayed for c in walk.commits)
+        if all_replayed:
             message = _pr_messages(repo, base, head)
-            fix = repo.commit(fix_sha)
-            found[number] = _pull(repo, number, MergeKind.REBASE, base, head, fix, message)
+            fix = (fixes[head], repo.commit(fixes[head]).committed_datetime.astimezone(UTC))
+            found[number] = _pull(number, MergeKind.REBASE, base, head, fix, message, opened)
     return found
 
 
 def _pull(
-    repo: git.Repo,
     number: int,
     kind: MergeKind,
     base: str,
     head: str,
-    fix: git.Commit,
+    fix: MainlineCommit | tuple[str, datetime],
     message: str,
+    opened: datetime | None,
 ) -> MergedPull:
     source = (
         ProblemSource.PR_COMMITS
         if kind in {MergeKind.REBASE, MergeKind.LOCAL_MERGE}
         else ProblemSource.COMMIT_MESSAGE
     )
+    fix_sha, merged_at = (fix.sha, fix.committed_at) if isinstance(fix, MainlineCommit) else fix
     return MergedPull(
         number=number,
         kind=kind,
         base_commit=base,
         head_commit=head,
-        fix_commit=fix.hexsha,
-        merged_at=fix.committed_datetime.astimezone(UTC),
-        created_at=None,
+        fix_commit=fix_sha,
+        merged_at=merged_at,
+        created_at=opened,
         message=message.strip(),
         problem_source=source,
     )
@@ -197,53 +214,26 @@ def _pull_refs(repo: git.Repo) -> dict[int, str]:
     return refs
 
 
-def _head_patch_ids(repo: git.Repo, heads: list[str], chunk: int = 200) -> dict[str, str]:
-    """Patch ids of PR head commits, in chunks; a head whose objects are missing is skipped.
-
-    Mirrors of GitHub can lack objects of closed PRs' refs; one such ref must not stop mining.
-    """
-    ids: dict[str, str] = {}
-    for start in range(0, len(heads), chunk):
-        part = heads[start : start + chunk]
-        try:
-            ids.update(_patch_ids(repo, ["--no-walk", *part]))
-        except git.GitCommandError:
-            for head in part:
-                with contextlib.suppress(git.GitCommandError):
-                    ids.update(_patch_ids(repo, ["--no-walk", head]))
-    return ids
-
-
-def _patch_ids(repo: git.Repo, log_args: list[str]) -> dict[str, str]:
-    """Commit sha -> stable patch id, for the commits ``git log`` selects."""
-    diff = repo.git.log("-p", "--format=commit %H", *log_args)
-    if not diff.strip():
-        return {}
-    output = subprocess.run(
-        ["git", "--git-dir", repo.git_dir, "patch-id", "--stable"],
-        input=diff + "\n",
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    ids: dict[str, str] = {}
-    for line in output.splitlines():
-        patch_id, sha = line.split()
-        ids[sha] = patch_id
-    return ids
-
-
 def _pr_messages(repo: git.Repo, base: str, head: str) -> str:
     return repo.git.log("--reverse", "--format=%B", f"{base}..{head}")  # type: ignore[no-any-return]
 
 
-def _merge_base(repo: git.Repo, one: str, other: str) -> str:
-    return repo.git.merge_base(one, other).strip()  # type: ignore[no-any-return]
+def _authored(graph: CommitGraph, sha: str) -> datetime | None:
+    return _when(graph.authored.get(sha))
 
 
-def _body(commit: git.Commit) -> str:
-    message = commit.message if isinstance(commit.message, str) else commit.message.decode()
-    return message.split("\n", 1)[1] if "\n" in message else ""
+def _when(timestamp: int | None) -> datetime | None:
+    return authored_datetime(timestamp) if timestamp is not None else None
+
+
+def _merge_base(
+    repo: git.Repo, graph: CommitGraph, mainline_sha: str, head: str
+) -> tuple[str, datetime | None]:
+    """The merge-base, and the PR's opening date when the graph walk saw its commits."""
+    walk = graph.walk(mainline_sha, head)
+    if walk is None:
+        return repo.git.merge_base(mainline_sha, head).strip(), None
+    return walk.base, _when(walk.oldest_authored)
 
 
 def _tail(body: str) -> str:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 import git
 
-from extractors.candidates import SizeLimits, build_candidate
+from extractors.candidates import SizeLimits, build_candidates
 from extractors.git_history import MERGE_SUBJECT, SQUASH_SUBJECT, MergedPull
 from extractors.github_api import ApiPull, GithubClient
 from extractors.github_limits import announce
@@ -137,11 +137,10 @@ def github_candidates(
             f"{len(pulls) - len(kept)} merged PRs of {client.repo} link no issue and were left "
             "out (--allow-no-issue keeps them, with their description as problem statement)"
         )
+    built = build_candidates(repo, client.repo, list(kept), limits)
     return [
-        with_github_fields(
-            build_candidate(repo, client.repo, pull, limits), pull, issues.get(pull.number, [])
-        )
-        for pull in kept
+        with_github_fields(task, pull, issues.get(pull.number, []))
+        for task, pull in zip(built, kept, strict=True)
     ]
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import git
 from pydantic import BaseModel, ConfigDict, Field
 
-from extractors.candidates import SizeLimits, build_candidate
+from extractors.candidates import SizeLimits, build_candidates
 from extractors.git_history import MergedPull, find_merged_pulls, target_branch
 from extractors.github_api import DEFAULT_API_URL, GithubAccess, GithubClient
 from extractors.github_source import GithubPull, check_listed, github_candidates, github_pulls
@@ -169,7 +169,7 @@ def mine_candidates(
 ) -> list[Task]:
     limits = SizeLimits(request.max_files, request.max_changed_lines)
     if not request.from_github:
-        return [build_candidate(repo, request.repo, pull, limits) for pull in pulls]
+        return build_candidates(repo, request.repo, pulls, limits)
     from_api = [p for p in pulls if isinstance(p, GithubPull)]
     assert len(from_api) == len(pulls), "GitHub candidates come from select_pulls"
     with GithubClient(request.github_access(), request.repo) as client:

@@ -5,8 +5,8 @@ The image holds the dependencies; the project itself is installed from the task'
 first. pytest writes JUnit XML (``junit_family=xunit1``, which carries each test's file). After
 pytest, the container's peak memory is read from its cgroup (v2 ``memory.peak``, else v1
 ``memory.max_usage_in_bytes``) and printed as the output's last line, so a run costs one
-archive read (the report) besides its logs. Repeats vary the order of the test files and PYTHONHASHSEED,
-which is what plain pytest allows without plugins.
+archive read (the report) besides its logs. Repeats vary the order of the test files and
+PYTHONHASHSEED, which is what plain pytest allows without plugins.
 """
 
 from __future__ import annotations

@@ -1,0 +1,73 @@
+"""The diffs of many PRs from one ``git diff-tree --stdin`` process, split per file.
+
+``git diff-tree --stdin`` reads lines ``<head> <base>`` and prints, for each pair whose diff is
+not empty, the head's id on a line of its own and then the diff from base to head. A diff
+body cannot hold such a line (every body line starts with a marker, and a base85 line of a
+binary patch is never 40 or 64 characters of hex), so the output splits on them exactly.
+
+Paths are not octal-quoted (``core.quotePath=false``), so a file named ``é.py`` is classified
+and listed by its name. Diffs are full-index binary patches, read as UTF-8 with surrogate
+escapes so that text which is not UTF-8 survives the split and is found later
+(``unsupported_encoding``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections import Counter
+
+from unidiff.patch import PatchedFile, PatchSet
+
+GIT = ("git", "-c", "core.quotePath=false")
+DIFF_OPTIONS = ("-p", "--binary", "--no-renames", "--full-index", "--no-color", "--no-ext-diff")
+OBJECT_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+SECTION = re.compile(r"^diff --git ", re.MULTILINE)
+
+
+def pull_diffs(
+    git_dir: str | os.PathLike[str], pairs: list[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """``(base, head)`` -> the diff from base to head, for every pair given."""
+    heads = Counter(head for _, head in set(pairs))
+    batched = sorted({p for p in pairs if heads[p[1]] == 1}, key=lambda p: p[1])
+    diffs = _diff_tree(str(git_dir), batched)
+    found = {pair: diffs.get(pair[1], "") for pair in batched}
+    for pair in set(pairs) - set(batched):  # one head with several bases: one process each
+        found[pair] = _diff_tree(str(git_dir), [pair]).get(pair[1], "")
+    return found
+
+
+def _diff_tree(git_dir: str, pairs: list[tuple[str, str]]) -> dict[str, str]:
+    if not pairs:
+        return {}
+    lines = "".join(f"{head} {base}\n" for base, head in pairs)
+    output = subprocess.run(
+        [*GIT, "--git-dir", git_dir, "diff-tree", "--stdin", *DIFF_OPTIONS],
+        input=lines.encode(),
+        capture_output=True,
+        check=True,
+    ).stdout.decode("utf-8", errors="surrogateescape")
+    expected = {head for _, head in pairs}
+    diffs: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in output.splitlines(keepends=True):
+        name = line.rstrip("\n")
+        if name in expected and OBJECT_ID.match(name):
+            current = diffs.setdefault(name, [])
+        elif current is not None:
+            current.append(line)
+    return {head: "".join(parts) for head, parts in diffs.items()}
+
+
+def file_sections(diff: str) -> list[tuple[PatchedFile, str]]:
+    """Each file's part of a diff, parsed and as text, in order; texts join back to ``diff``."""
+    starts = [m.start() for m in SECTION.finditer(diff)]
+    sections = []
+    for start, end in zip(starts, [*starts[1:], len(diff)][: len(starts)], strict=True):
+        text = diff[start:end]
+        parsed = PatchSet(text, metadata_only=True)  # line counts, not the lines
+        if parsed:
+            sections.append((parsed[0], text))
+    return sections
