@@ -12,14 +12,16 @@ PYTHONHASHSEED, which is what plain pytest allows without plugins.
 from __future__ import annotations
 
 import docker
+from docker.models.containers import Container
 
 from validators.grading import RunResult
 from validators.junit import parse_report
-from validators.sandbox import SandboxLimits, SandboxRun, run_sandboxed
+from validators.sandbox import SandboxLimits, SandboxRun, prepare_sandbox, run_prepared
 
 OUTPUT_DIR = "/home/taskforge/.taskforge"
 REPORT_PATH = f"{OUTPUT_DIR}/report.xml"
 PEAK_MARKER = "taskforge-peak-memory:"
+COLLECT = [REPORT_PATH]  # what a run's container is asked for after it exits
 SCRIPT = (
     f"mkdir -p {OUTPUT_DIR}; "
     "uv pip install --quiet --offline --no-deps --no-build-isolation -e . "
@@ -57,6 +59,22 @@ def run_environment(python_path: str, repeat: int = 0) -> dict[str, str]:
     return {"PYTHONPATH": python_path, "HOME": "/home/taskforge", "PYTHONHASHSEED": str(repeat)}
 
 
+def prepare_tests(
+    client: docker.DockerClient,
+    image: str,
+    tree: bytes,
+    targets: list[str],
+    python_path: str,
+    limits: SandboxLimits,
+    extra_args: tuple[str, ...] = (),
+    repeat: int = 0,
+) -> Container:
+    """The container of one test run, created and holding its tree, not started."""
+    command = pytest_command(targets, extra_args, repeat)
+    environment = run_environment(python_path, repeat)
+    return prepare_sandbox(client, image, tree, command, environment, limits)
+
+
 def run_tests(
     client: docker.DockerClient,
     image: str,
@@ -67,9 +85,8 @@ def run_tests(
     extra_args: tuple[str, ...] = (),
     repeat: int = 0,
 ) -> SandboxRun:
-    command = pytest_command(targets, extra_args, repeat)
-    environment = run_environment(python_path, repeat)
-    return run_sandboxed(client, image, tree, command, environment, [REPORT_PATH], limits)
+    container = prepare_tests(client, image, tree, targets, python_path, limits, extra_args, repeat)
+    return run_prepared(container, COLLECT, limits)
 
 
 def run_result(run: SandboxRun, targets: list[str]) -> RunResult:

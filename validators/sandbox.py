@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import docker
 import docker.errors
 import requests
+from docker.models.containers import Container
 from docker.types import LogConfig, Ulimit
 
 from pipeline.errors import DockerUnavailable
@@ -104,6 +105,23 @@ def run_sandboxed(
     limits: SandboxLimits,
 ) -> SandboxRun:
     """Copy ``tree`` (a tar of ``repo/...``) to ``/``, run ``command`` in ``/repo``, clean up."""
+    container = prepare_sandbox(client, image, tree, command, environment, limits)
+    return run_prepared(container, collect, limits)
+
+
+def prepare_sandbox(
+    client: docker.DockerClient,
+    image: str,
+    tree: bytes,
+    command: list[str],
+    environment: dict[str, str],
+    limits: SandboxLimits,
+) -> Container:
+    """A created, not yet started, container holding ``tree``.
+
+    This is the part of a run that can be done while another run executes. Start it with
+    ``run_prepared``, or remove it with ``discard``.
+    """
     try:
         container = client.containers.create(
             image,
@@ -115,11 +133,21 @@ def run_sandboxed(
     except ENGINE_ERRORS as error:
         raise infrastructure_error(error) from error
     try:
-        return _run(container, tree, collect, limits)
+        container.put_archive("/", tree)
+    except ENGINE_ERRORS as error:
+        discard(container)
+        raise infrastructure_error(error) from error
+    return container
+
+
+def run_prepared(container: Container, collect: list[str], limits: SandboxLimits) -> SandboxRun:
+    """Start a prepared container, wait for it (or kill it at the limit), read it, remove it."""
+    try:
+        return _run(container, collect, limits)
     except ENGINE_ERRORS as error:
         raise infrastructure_error(error) from error
     finally:
-        _remove(container)
+        discard(container)
 
 
 def infrastructure_error(error: BaseException) -> InfrastructureError:
@@ -127,13 +155,7 @@ def infrastructure_error(error: BaseException) -> InfrastructureError:
     return as_infrastructure(error) or InfrastructureError(InfraKind.DAEMON_ERROR, str(error))
 
 
-def _run(
-    container: docker.models.containers.Container,
-    tree: bytes,
-    collect: list[str],
-    limits: SandboxLimits,
-) -> SandboxRun:
-    container.put_archive("/", tree)
+def _run(container: Container, collect: list[str], limits: SandboxLimits) -> SandboxRun:
     started = time.monotonic()
     container.start()
     timed_out = not _exited_by(container, started + limits.timeout_s)
@@ -162,7 +184,7 @@ def _run(
     )
 
 
-def _exited_by(container: docker.models.containers.Container, deadline: float) -> bool:
+def _exited_by(container: Container, deadline: float) -> bool:
     """Block until the container exits (True) or the deadline passes (False), then reload.
 
     ``wait`` returns the moment the container exits. Its request is cut into slices of at most
@@ -184,7 +206,7 @@ def _exited_by(container: docker.models.containers.Container, deadline: float) -
     return False
 
 
-def _read_file(container: docker.models.containers.Container, path: str) -> bytes | None:
+def _read_file(container: Container, path: str) -> bytes | None:
     try:
         stream, _ = container.get_archive(path)
     except docker.errors.NotFound:
@@ -195,7 +217,8 @@ def _read_file(container: docker.models.containers.Container, path: str) -> byte
         return extracted.read() if extracted is not None else None
 
 
-def _remove(container: docker.models.containers.Container) -> None:
+def discard(container: Container) -> None:
+    """Remove a container, whatever its state; an engine that is gone is no error here."""
     try:
         container.remove(force=True)
     except docker.errors.NotFound:
@@ -216,7 +239,7 @@ def remove_leftovers(client: docker.DockerClient) -> int:
     )
     stale = [c for c in labelled if _owner_gone(c.attrs.get("Labels") or {})]
     for container in stale:
-        _remove(container)
+        discard(container)
     return len(stale)
 
 

@@ -2,22 +2,27 @@
 
 The *base* state runs once (the tests that already exist at the base commit), *before* (base +
 test patch) and *after* (+ fix) are repeated (``Repeats``) to expose flaky tests. Each run is
-a fresh container of the repository's environment image. A run that times out or is killed
+a fresh container of the repository's environment image; the next run's container is created
+and given its tree while the current one runs, so only starting, waiting and reading the report
+are on the path. A run that times out or is killed
 for memory ends the validation at once with that outcome; an engine failure raises
 ``InfrastructureError`` and is never a verdict. Grading is ``validators.grading``.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import docker
 import git
+from docker.models.containers import Container
 
 from pipeline.records import ImageRef, Outcome, Task, TestRun
 from validators.grading import RunResult, grade
-from validators.runner import peak_memory, run_result, run_tests
-from validators.sandbox import SandboxLimits, SandboxRun
+from validators.infra import InfrastructureError
+from validators.runner import COLLECT, peak_memory, prepare_tests, run_result
+from validators.sandbox import SandboxLimits, SandboxRun, discard, run_prepared
 from validators.states import PatchDoesNotApply, prepare_states
 
 
@@ -60,18 +65,34 @@ def validate_candidate(
         ("before", states.before, states.targets, repeats.before),
         ("after", states.after, states.targets, repeats.after),
     ]
-    try:
-        for state, tree, targets, count in plan:
-            for repeat in range(count):
-                run = run_tests(
-                    client, image.tag, tree, targets, states.python_path, limits, repeat=repeat
-                )
-                result = run_result(run, targets)
-                task.runs = [*task.runs, _test_run(state, repeat, run, result)]
-                _stop_if_killed(run, state, limits)
-                results[state].append(result)
-    except Stopped as stop:
-        return _rejected(task, stop.outcome, str(stop))
+    runs = [
+        _Run(state, repeat, tree, targets)
+        for state, tree, targets, count in plan
+        for repeat in range(count)
+    ]
+
+    def prepare(run: _Run) -> Container:
+        return prepare_tests(
+            client, image.tag, run.tree, run.targets, states.python_path, limits, repeat=run.repeat
+        )
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="taskforge-prepare") as pool:
+        upcoming: Future[Container] | None = pool.submit(prepare, runs[0]) if runs else None
+        try:
+            for index, planned in enumerate(runs):
+                assert upcoming is not None
+                container = upcoming.result()
+                following = runs[index + 1] if index + 1 < len(runs) else None
+                upcoming = pool.submit(prepare, following) if following else None
+                run = run_prepared(container, COLLECT, limits)
+                result = run_result(run, planned.targets)
+                task.runs = [*task.runs, _test_run(planned.state, planned.repeat, run, result)]
+                _stop_if_killed(run, planned.state, limits)
+                results[planned.state].append(result)
+        except Stopped as stop:
+            return _rejected(task, stop.outcome, str(stop))
+        finally:
+            _discard_pending(upcoming)
     verdict = grade(results["before"], results["after"], results["base"])
     return task.model_copy(
         update={
@@ -83,6 +104,25 @@ def validate_candidate(
             "flaky_tests": verdict.flaky,
         }
     )
+
+
+@dataclass(frozen=True)
+class _Run:
+    state: str
+    repeat: int
+    tree: bytes
+    targets: list[str]
+
+
+def _discard_pending(upcoming: Future[Container] | None) -> None:
+    """Remove a prepared container the validation will not run (it stopped early)."""
+    if upcoming is None:
+        return
+    try:
+        container = upcoming.result()
+    except InfrastructureError:
+        return
+    discard(container)
 
 
 def _stop_if_killed(run: SandboxRun, state: str, limits: SandboxLimits) -> None:
