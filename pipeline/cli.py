@@ -2,7 +2,8 @@
 
 Every ``TaskforgeError`` ends the command with its one-line message and a non-zero exit (2 for
 bad input, 3 for infrastructure), never a traceback. Input is checked before Prefect starts, so
-a typo costs no server start-up; Prefect's start-up is paid once per run.
+a typo costs no server start-up; Prefect's start-up is paid once per run, and overlaps the
+loading of the flows (``pipeline.prefect_server``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pipeline.cli_serve import register as register_serve
 from pipeline.console import console, render_summary, rich_progress
 from pipeline.dataset import DatasetLayout
 from pipeline.errors import TaskforgeError, TransientError, UserInputError
+from pipeline.prefect_server import local_api
 from pipeline.source import (
     URL,
     check_repo_name,
@@ -152,13 +154,16 @@ def _run(request: BackfillRequest) -> None:
         os.environ.setdefault(name, value)
     # Finished validations are persisted beside the dataset, so a rerun after a crash replays
     # them instead of running their tests again (see pipeline/tasks.py).
-    results = DatasetLayout(request.out).root.resolve() / ".cache" / "results"
+    layout = DatasetLayout(request.out)
+    results = layout.root.resolve() / ".cache" / "results"
     os.environ.setdefault("PREFECT_RESULTS_LOCAL_STORAGE_PATH", str(results))
-    from pipeline.flows import run_backfill
-    from pipeline.progress import reporting
+    with local_api(layout.logs_dir / "prefect-server.log") as wait_ready:
+        from pipeline.flows import run_backfill  # imported while the server boots
+        from pipeline.progress import reporting
 
-    with rich_progress() as sink, reporting(sink):
-        summary: BackfillSummary = run_backfill(request)
+        wait_ready()
+        with rich_progress() as sink, reporting(sink):
+            summary: BackfillSummary = run_backfill(request)
     render_summary(summary)
     if summary.infrastructure:
         raise TransientError(
