@@ -8,8 +8,9 @@ Each commit reachable from the branch is numbered by the first-parent (mainline)
 brought it in. A commit is an ancestor of mainline commit *j* exactly when its number is at most
 *j*. Walking back from a PR head through commits numbered above *j* (or not on the branch at
 all) therefore stops at the common ancestors that are best candidates; when exactly one is met,
-it is the merge-base, and the commits walked are ``base..head``. When several are met (the PR
-merged the mainline into itself) the answer is left to ``git merge-base`` (``None`` here).
+it is the merge-base, and the commits walked are ``base..head``. When several are met and all
+are first-parent commits (the PR merged the mainline into itself), they are ordered by that
+chain and the newest is the merge-base. Anything else is left to ``git merge-base`` (``None``).
 """
 
 from __future__ import annotations
@@ -104,10 +105,13 @@ class CommitGraph:
                 return None  # history not read this far (a head outside the graph)
             walked.add(sha)
             stack.extend(self.parents[sha])
-        if len(met) != 1:
+        if not met or (len(met) > 1 and not all(m in self.index for m in met)):
             return None
+        # several first-parent commits met (the PR merged the branch into itself): they line
+        # up on the first-parent chain, so the newest is the one best common ancestor
+        base = min(met, key=self.index.__getitem__) if len(met) > 1 else next(iter(met))
         oldest = min((self.authored[s] for s in walked), default=None)
-        return Walk(next(iter(met)), frozenset(walked), oldest)
+        return Walk(base, frozenset(walked), oldest)
 
 
 def authored_datetime(timestamp: int) -> datetime:

@@ -11,9 +11,12 @@ skipped.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
+import threading
 from collections.abc import Callable
-from typing import TypeVar
+from concurrent.futures import ThreadPoolExecutor
+from typing import IO, TypeVar
 
 import git
 
@@ -33,7 +36,11 @@ class PatchMatcher:
         keys = _halving(lambda part: _changed_files(self.repo, ["--no-walk", *part]), commits)
         wanted = [c for c in commits if keys.get(c) in self.by_files]
         on_branch = sorted({s for c in wanted for s in self.by_files[keys[c]]})
-        ids = _halving(lambda part: patch_ids(self.repo, ["--no-walk", *part]), wanted + on_branch)
+        git_dir = str(self.repo.git_dir)
+        with ThreadPoolExecutor(max_workers=2) as pool:  # two git pipelines side by side
+            branch_ids = pool.submit(patch_ids, git_dir, on_branch)
+            ids = _halving(lambda part: patch_ids(git_dir, part), wanted)
+            ids |= branch_ids.result()
         found: dict[str, str] = {}
         for commit in wanted:
             same = [s for s in self.by_files[keys[commit]] if ids.get(s, "") == ids.get(commit)]
@@ -42,23 +49,48 @@ class PatchMatcher:
         return found
 
 
-def patch_ids(repo: git.Repo, log_args: list[str]) -> dict[str, str]:
-    """Commit sha -> stable patch id, for the commits ``git log`` selects."""
-    diff = repo.git.log("-p", "--format=commit %H", *log_args)
-    if not diff.strip():
+def patch_ids(git_dir: str, commits: list[str]) -> dict[str, str]:
+    """Commit sha -> stable patch id: ``git log -p --stdin | git patch-id --stable``.
+
+    The diffs go from one git process to the other without passing through Python.
+    """
+    if not commits:
         return {}
-    output = subprocess.run(
-        ["git", "--git-dir", repo.git_dir, "patch-id", "--stable"],
-        input=diff + "\n",
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    log = subprocess.Popen(
+        ["git", "--git-dir", git_dir, "log", "-p", "--format=commit %H", "--no-walk", "--stdin"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert log.stdin is not None and log.stdout is not None and log.stderr is not None
+    identify = subprocess.Popen(
+        ["git", "--git-dir", git_dir, "patch-id", "--stable"],
+        stdin=log.stdout,
+        stdout=subprocess.PIPE,
+    )
+    log.stdout.close()  # patch-id holds the read end now
+    feed = threading.Thread(target=_write_all, args=(log.stdin, "".join(f"{c}\n" for c in commits)))
+    feed.start()
+    output, _ = identify.communicate()
+    feed.join()
+    error = log.stderr.read()
+    if log.wait() != 0:
+        raise subprocess.CalledProcessError(log.returncode, "git log -p", stderr=error)
     ids: dict[str, str] = {}
-    for line in output.splitlines():
+    for line in output.decode().splitlines():
         patch_id, sha = line.split()
         ids[sha] = patch_id
     return ids
+
+
+def _write_all(pipe: IO[bytes], text: str) -> None:
+    try:
+        pipe.write(text.encode())
+    except BrokenPipeError:
+        pass  # git stopped reading (a missing object); its exit status says so
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            pipe.close()
 
 
 def _changed_files(repo: git.Repo, log_args: list[str]) -> dict[str, Files]:
@@ -79,7 +111,7 @@ def _halving(read: Callable[[list[str]], dict[str, Value]], commits: list[str]) 
         return {}
     try:
         return read(commits)
-    except git.GitCommandError:
+    except (git.GitCommandError, subprocess.CalledProcessError):
         if len(commits) == 1:
             return {}
         middle = len(commits) // 2

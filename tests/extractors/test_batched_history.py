@@ -49,7 +49,7 @@ def _branching_history(path: Path) -> tuple[git.Repo, dict[str, str]]:
     return repo, shas
 
 
-def test_walk_answers_only_when_the_merge_base_is_unique(tmp_path: Path) -> None:
+def test_walk_finds_the_merge_base_when_a_pull_merged_main_into_itself(tmp_path: Path) -> None:
     repo, shas = _branching_history(tmp_path / "r")
     graph = CommitGraph(repo.git_dir, "main", [])
     merges = {c.subject: c for c in graph.mainline if len(c.parents) == 2}
@@ -58,9 +58,13 @@ def test_walk_answers_only_when_the_merge_base_is_unique(tmp_path: Path) -> None
     assert walk is not None
     assert walk.base == _merge_base(repo, plain.parents[0], plain.parents[1])
     assert walk.commits == {shas["plain-1"]}
-    # #5 merged main into itself: two common ancestors met, git decides
+    # #5 merged main into itself: the fork point and main-2 are met; main-2 is the base
     feature = merges["Merge pull request #5 from bob/feature"]
-    assert graph.walk(feature.parents[0], feature.parents[1]) is None
+    walk = graph.walk(feature.parents[0], feature.parents[1])
+    assert walk is not None
+    assert walk.base == shas["main-2"] == _merge_base(repo, *feature.parents)
+    expected = repo.git.rev_list(f"{walk.base}..{feature.parents[1]}").split()
+    assert walk.commits == set(expected)
     pulls = {p.number: p for p in find_merged_pulls(repo, "main")}
     assert pulls[5].base_commit == shas["main-2"] == _merge_base(repo, *feature.parents)
     assert pulls[6].base_commit == _merge_base(repo, *plain.parents)
@@ -114,3 +118,25 @@ def test_patch_matcher_skips_heads_whose_objects_are_missing(tmp_path: Path) -> 
     found = PatchMatcher(repo, "main").equivalents(sorted([picked, broken]))
     assert found[picked] == replayed_on_main
     assert broken not in found
+
+
+def test_walk_leaves_competing_bases_off_the_first_parent_line_to_git(tmp_path: Path) -> None:
+    repo = git.Repo.init(tmp_path / "r", initial_branch="main")
+    history = History(repo)
+    history.commit("root", {"a.py": "a = 1\n"})
+    history.branch("one")
+    shas = {"one-1": history.commit("first feature", {"one.py": "x = 1\n"}, author="bob")}
+    history.branch("two", "one")  # built on #7's unmerged work
+    history.commit("second feature", {"two.py": "y = 1\n"}, author="carol")
+    history.checkout("main")
+    history.merge("one", "Merge pull request #7 from bob/one")
+    history.checkout("two")
+    history.merge("main", "Merge branch 'main' into two")
+    history.checkout("main")
+    history.merge("two", "Merge pull request #8 from carol/two")
+    graph = CommitGraph(repo.git_dir, "main", [])
+    second = graph.mainline[0]
+    assert graph.walk(second.parents[0], second.parents[1]) is None  # one-1 is met, off-line
+    pulls = {p.number: p for p in find_merged_pulls(repo, "main")}
+    assert pulls[8].base_commit == _merge_base(repo, *second.parents) == second.parents[0]
+    assert shas["one-1"] != pulls[8].base_commit
