@@ -56,26 +56,30 @@ def patch_ids(git_dir: str, commits: list[str]) -> dict[str, str]:
     """
     if not commits:
         return {}
-    log = subprocess.Popen(
-        ["git", "--git-dir", git_dir, "log", "-p", "--format=commit %H", "--no-walk", "--stdin"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert log.stdin is not None and log.stdout is not None and log.stderr is not None
-    identify = subprocess.Popen(
-        ["git", "--git-dir", git_dir, "patch-id", "--stable"],
-        stdin=log.stdout,
-        stdout=subprocess.PIPE,
-    )
-    log.stdout.close()  # patch-id holds the read end now
-    feed = threading.Thread(target=_write_all, args=(log.stdin, "".join(f"{c}\n" for c in commits)))
-    feed.start()
-    output, _ = identify.communicate()
-    feed.join()
-    error = log.stderr.read()
-    if log.wait() != 0:
-        raise subprocess.CalledProcessError(log.returncode, "git log -p", stderr=error)
+    log_command = ["git", "--git-dir", git_dir, "log", "-p", "--format=commit %H", "--no-walk"]
+    revisions = "".join(f"{c}\n" for c in commits)
+    with (
+        subprocess.Popen(
+            [*log_command, "--stdin"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        ) as log,
+        subprocess.Popen(
+            ["git", "--git-dir", git_dir, "patch-id", "--stable"],
+            stdin=log.stdout,
+            stdout=subprocess.PIPE,
+        ) as identify,
+    ):
+        assert log.stdin is not None and log.stdout is not None and log.stderr is not None
+        log.stdout.close()  # patch-id holds the read end now
+        feed = threading.Thread(target=_write_all, args=(log.stdin, revisions))
+        feed.start()
+        output, _ = identify.communicate()
+        feed.join()
+        error = log.stderr.read()
+        if log.wait() != 0:
+            raise subprocess.CalledProcessError(log.returncode, log_command, stderr=error)
     ids: dict[str, str] = {}
     for line in output.decode().splitlines():
         patch_id, sha = line.split()
