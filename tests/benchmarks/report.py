@@ -17,6 +17,7 @@ TARGETS: dict[str, tuple[str, float | None, bool]] = {
     "rerun_images_built": ("images built by the rerun", 0, True),
     "rerun_containers_created": ("containers (test runs, build steps) of the rerun", 0, True),
     "mining_ratio": ("full-history mining ÷ git log --first-parent -p", 2.0, True),
+    "mining_ratio_with_pull_refs": ("the same, mining the refs/pull/* as well", None, True),
     "dataset_stats_s": ("stats over 100,000 tasks, seconds", 1.0, True),
     "dataset_write_s": ("writing 100,000 tasks, seconds", None, True),
     "dataset_mb": ("100,000 tasks on disk, MB", None, True),

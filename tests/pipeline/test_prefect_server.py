@@ -48,8 +48,10 @@ def test_a_server_that_cannot_start_is_a_one_line_error(
         taken.listen()
         monkeypatch.setattr(prefect_server, "_free_port", lambda: taken.getsockname()[1])
         log = tmp_path / "server.log"
-        with pytest.raises(TransientError, match="exited while starting") as raised:
-            with local_api(log) as wait_ready:
-                wait_ready()
+        with (
+            pytest.raises(TransientError, match="exited while starting") as raised,
+            local_api(log) as wait_ready,
+        ):
+            wait_ready()
     assert str(log) in str(raised.value)
     assert "\n" not in str(raised.value)
