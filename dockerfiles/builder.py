@@ -10,6 +10,7 @@ Builds may use the network; the host's CA bundle and package-index settings are 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -193,22 +194,39 @@ def host_ca_bundle() -> Path:
 
 def _build(client: docker.DockerClient, context: Path, tag: str, log_path: Path) -> None:
     buildargs = {name: os.environ[name] for name in INDEX_SETTINGS if os.environ.get(name)}
+    buildargs["TASKFORGE_BUILD"] = tag
     error = ""
-    with log_path.open("w") as log:
-        stream = client.api.build(
-            path=str(context),
-            tag=tag,
-            rm=True,
-            forcerm=True,
-            decode=True,
-            buildargs=buildargs,
-            labels={"taskforge": "env"},
-        )
-        for chunk in stream:
-            if "stream" in chunk:
-                log.write(chunk["stream"])
-            if "error" in chunk:
-                error = str(chunk["error"]).strip()
-                log.write(f"ERROR: {error}\n")
+    try:
+        with log_path.open("w") as log:
+            stream = client.api.build(
+                path=str(context),
+                tag=tag,
+                rm=True,
+                forcerm=True,
+                decode=True,
+                buildargs=buildargs,
+                labels={"taskforge": "env"},
+            )
+            for chunk in stream:
+                if "stream" in chunk:
+                    log.write(chunk["stream"])
+                if "error" in chunk:
+                    error = str(chunk["error"]).strip()
+                    log.write(f"ERROR: {error}\n")
+    finally:
+        remove_wheel_stage(client, tag)
     if error:
         raise ImageBuildError(tag, error.splitlines()[-1][:200], str(log_path))
+
+
+def remove_wheel_stage(client: docker.DockerClient, tag: str) -> None:
+    """Remove the untagged image the first stage of ``tag``'s build left behind.
+
+    Docker's classic builder keeps every stage's last image; for the wheel stage that is the
+    build tools and the project's wheel, tens of MB per dependency state that no task uses.
+    Only this build's stage is removed (its label names the tag), never another build's that
+    runs at the same time.
+    """
+    for image in client.images.list(filters={"label": f"taskforge.build={tag}"}):
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            client.images.remove(image.id, force=True)

@@ -27,6 +27,9 @@ RUN cd /tmp/source \
     && /opt/build/bin/uv build --quiet --wheel --out-dir /tmp/wheel . \
     && /opt/build/bin/python /tmp/project_requires.py /tmp/wheel/*.whl "${extras_csv}" \
        > /tmp/project-requirements.txt
+# Names this stage's image so the builder can remove it once the final image has what it needs.
+ARG TASKFORGE_BUILD
+LABEL taskforge.stage=wheel taskforge.build=${TASKFORGE_BUILD}
 
 FROM ${base_image}
 

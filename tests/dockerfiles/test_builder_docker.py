@@ -56,6 +56,8 @@ def test_image_has_the_project_dependencies_and_no_source(
     assert "repo=0" in lines  # /repo is empty: a task's tree is copied in at run time
     assert "No module named 'tinytext'" in output  # the project itself is not installed
     assert "found=0" in lines  # and no file of it is anywhere in the image
+    # the wheel stage (build tools and the project's wheel) was not left behind, untagged
+    assert not engine.images.list(filters={"label": f"taskforge.build={sample_env.image.tag}"})
 
 
 def test_build_failure_names_its_log(
@@ -70,3 +72,7 @@ def test_build_failure_names_its_log(
     with pytest.raises(ImageBuildError, match=r"see .*build-.*\.log"):
         ensure_env_image(engine, sample_repo, spec, tmp_path)
     assert not engine.images.list(name=spec.tag)
+    assert (
+        "wheel" in (tmp_path / f"build-{spec.tag.split('/')[-1].replace(':', '-')}.log").read_text()
+    )
+    assert not engine.images.list(filters={"label": f"taskforge.build={spec.tag}"})
