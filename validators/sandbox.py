@@ -10,6 +10,12 @@ Engine failures (daemon down, API errors, a runtime that could not start the con
 ``InfrastructureError`` by ``validators.infra``'s signatures: retried, never a verdict on the
 task. A single file is capped at ``file_bytes`` (RLIMIT_FSIZE), so a test cannot fill the disk
 with one file; CPython ignores SIGXFSZ, so the write fails with EFBIG instead of killing it.
+
+A run is prepared before its turn (``prepare_sandbox``: created, tree copied in, started) and
+held by a gate: its shell waits for SIGUSR1 and then ``exec``s the command, which becomes the
+container's first process as if started directly. ``run_prepared`` sends the signal, so only
+the signal, the wait and reading the report are on the path; the clock and the time limit start
+at the signal.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import os
 import socket
 import tarfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import docker
@@ -34,6 +41,16 @@ LABEL = {"taskforge": "test-run"}
 KILLED_BY_SIGNAL = frozenset({128 + 9, 128 + 15})
 ENGINE_ERRORS = (docker.errors.APIError, requests.exceptions.RequestException)
 WAIT_SLICE_S = 30
+READY = "taskforge-sandbox-ready"
+# The trap is set before READY is printed, so the signal cannot come too early; a signal that
+# lands between the test and ``wait`` still ends the wait, since the trap kills the sleep.
+GATE = (
+    "trap 'go=1; kill $held 2>/dev/null' USR1; "
+    "sleep 2147483647 & held=$!; "
+    f"echo {READY}; "
+    '[ -n "$go" ] || wait $held; '
+    'exec "$@"'
+)
 
 
 def owner_labels() -> dict[str, str]:
@@ -117,15 +134,15 @@ def prepare_sandbox(
     environment: dict[str, str],
     limits: SandboxLimits,
 ) -> Container:
-    """A created, not yet started, container holding ``tree``.
+    """A started container holding ``tree``, its command held at the gate.
 
-    This is the part of a run that can be done while another run executes. Start it with
+    This is the part of a run that can be done while another run executes. Run it with
     ``run_prepared``, or remove it with ``discard``.
     """
     try:
         container = client.containers.create(
             image,
-            command,
+            ["sh", "-c", GATE, "taskforge-gate", *command],
             working_dir="/repo",
             environment=environment,
             **hardened_options(limits),
@@ -134,20 +151,52 @@ def prepare_sandbox(
         raise infrastructure_error(error) from error
     try:
         container.put_archive("/", tree)
+        container.start()
+        _await_gate(container)
     except ENGINE_ERRORS as error:
         discard(container)
         raise infrastructure_error(error) from error
+    except InfrastructureError:
+        discard(container)
+        raise
     return container
 
 
-def run_prepared(container: Container, collect: list[str], limits: SandboxLimits) -> SandboxRun:
-    """Start a prepared container, wait for it (or kill it at the limit), read it, remove it."""
+def _await_gate(container: Container, within_s: float = 60.0) -> None:
+    """Return once the container's shell waits at the gate (READY on its output).
+
+    Polled rather than followed: a followed log stream of docker-py leaves its socket to the
+    garbage collector. This runs while another run executes, so its latency costs nothing.
+    """
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if READY.encode() in container.logs(stdout=True, stderr=False, tail=5):
+            return
+        container.reload()
+        if container.status in ("exited", "dead"):
+            break
+        time.sleep(0.01)
+    detail = container.logs(tail=5).decode(errors="replace").strip()[-160:] or "no output"
+    raise InfrastructureError(InfraKind.RUNTIME_ERROR, f"sandbox did not start: {detail}")
+
+
+def run_prepared(
+    container: Container,
+    collect: list[str],
+    limits: SandboxLimits,
+    remove: Callable[[Container], object] | None = None,
+) -> SandboxRun:
+    """Open a prepared run's gate, wait for it (or kill it at the limit), read it, remove it.
+
+    ``remove`` takes the finished container (default: ``discard`` it here and now); a caller
+    with work queued can hand it to a background thread instead.
+    """
     try:
         return _run(container, collect, limits)
     except ENGINE_ERRORS as error:
         raise infrastructure_error(error) from error
     finally:
-        discard(container)
+        (remove or discard)(container)
 
 
 def infrastructure_error(error: BaseException) -> InfrastructureError:
@@ -157,7 +206,7 @@ def infrastructure_error(error: BaseException) -> InfrastructureError:
 
 def _run(container: Container, collect: list[str], limits: SandboxLimits) -> SandboxRun:
     started = time.monotonic()
-    container.start()
+    container.kill(signal="SIGUSR1")
     timed_out = not _exited_by(container, started + limits.timeout_s)
     if timed_out:
         container.kill()
@@ -177,7 +226,7 @@ def _run(container: Container, collect: list[str], limits: SandboxLimits) -> San
         exit_code,
         timed_out,
         duration,
-        output.decode(errors="replace"),
+        output.decode(errors="replace").removeprefix(f"{READY}\n"),
         files,
         oom_killed=bool(state.get("OOMKilled")),
         container_id=container.id,

@@ -2,11 +2,12 @@
 
 The *base* state runs once (the tests that already exist at the base commit), *before* (base +
 test patch) and *after* (+ fix) are repeated (``Repeats``) to expose flaky tests. Each run is
-a fresh container of the repository's environment image; the next run's container is created
-and given its tree while the current one runs, so only starting, waiting and reading the report
-are on the path. A run that times out or is killed
-for memory ends the validation at once with that outcome; an engine failure raises
-``InfrastructureError`` and is never a verdict. Grading is ``validators.grading``.
+a fresh container of the repository's environment image. While one run executes, the next one's
+container is created, given its tree and started up to its gate, and the finished one is removed,
+in a background thread: only opening the gate, waiting and reading the report are on the path.
+A run that times out or is killed for memory ends the validation at once with that outcome; an
+engine failure raises ``InfrastructureError`` and is never a verdict. Grading is
+``validators.grading``.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def validate_candidate(
                 container = upcoming.result()
                 following = runs[index + 1] if index + 1 < len(runs) else None
                 upcoming = pool.submit(prepare, following) if following else None
-                run = run_prepared(container, COLLECT, limits)
+                run = run_prepared(container, COLLECT, limits, lambda c: pool.submit(discard, c))
                 result = run_result(run, planned.targets)
                 task.runs = [*task.runs, _test_run(planned.state, planned.repeat, run, result)]
                 _stop_if_killed(run, planned.state, limits)

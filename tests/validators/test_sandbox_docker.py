@@ -6,12 +6,20 @@ import io
 import os
 import socket
 import tarfile
+import time
 
 import docker
 import pytest
 
 from dockerfiles.environment import Environment
-from validators.sandbox import SandboxLimits, SandboxRun, remove_leftovers, run_sandboxed
+from validators.sandbox import (
+    SandboxLimits,
+    SandboxRun,
+    prepare_sandbox,
+    remove_leftovers,
+    run_prepared,
+    run_sandboxed,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -108,3 +116,30 @@ def test_leftovers_of_dead_runs_are_removed(
         assert engine.containers.list(all=True, filters={"id": alive.id})
     finally:
         alive.remove(force=True)
+
+
+def test_prepared_run_waits_at_the_gate_and_is_timed_from_it(
+    engine: docker.DockerClient, sample_env: Environment
+) -> None:
+    marker = "python -c 'import os, time; print(\"pid\", os.getpid(), time.time())'"
+    limits = SandboxLimits(timeout_s=60)
+    box = prepare_sandbox(
+        engine,
+        sample_env.image.tag,
+        _tree({"a.py": ""}),
+        ["sh", "-c", f"exec {marker}"],
+        {},
+        limits,
+    )
+    box.reload()
+    assert box.status == "running"  # started before its turn ...
+    time.sleep(2)
+    assert "pid" not in box.logs().decode()  # ... but the command is held at the gate
+    opened = time.time()
+    run = run_prepared(box, [], limits)
+    assert run.exit_code == 0, run.output
+    _, pid, printed = run.output.split()
+    assert pid == "1"  # the command replaced the gate's shell as the first process
+    assert float(printed) >= opened  # it ran after the gate opened, not at the start
+    assert run.duration_s < 2  # the clock started at the gate, not when the container did
+    assert _left(engine, run) == []
