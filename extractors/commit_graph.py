@@ -86,6 +86,10 @@ class CommitGraph:
                 stack.extend(p for p in self.parents.get(sha, ()) if p not in numbers)
         return numbers
 
+    def on_branch(self, sha: str) -> bool:
+        """Whether the branch reaches ``sha`` (as ``git for-each-ref --merged`` tells)."""
+        return sha in self.brought_in
+
     def walk(self, mainline_sha: str, head: str) -> Walk | None:
         """The merge-base of ``head`` and a mainline commit, or None to ask git."""
         if mainline_sha not in self.index or head not in self.parents:

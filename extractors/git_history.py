@@ -124,9 +124,6 @@ def _from_pull_refs(
     branch and all of whose commits do (``extractors.rebase_merges``, as ``git cherry``).
     """
     found: dict[int, MergedPull] = {}
-    merged = set(
-        repo.git.for_each_ref("--format=%(objectname)", f"--merged={branch}", "refs/pull/").split()
-    )
     unmerged: dict[int, str] = {}
     for number, head in refs.items():
         if head in merges:
@@ -134,7 +131,7 @@ def _from_pull_refs(
             base, opened = _merge_base(repo, graph, entry.parents[0], head)
             message = _pr_messages(repo, base, head)
             found[number] = _pull(number, MergeKind.LOCAL_MERGE, base, head, entry, message, opened)
-        elif head not in merged:
+        elif not graph.on_branch(head):
             unmerged[number] = head
     if not unmerged:
         return found

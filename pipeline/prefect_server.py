@@ -29,11 +29,15 @@ STARTUP_TIMEOUT_S = 90.0
 
 
 @contextmanager
-def local_api(log_path: Path) -> Iterator[Callable[[], None]]:
+def local_api(
+    log_path: Path, home: Path | None = None, services: bool = False
+) -> Iterator[Callable[[], None]]:
     """Start a server and point ``PREFECT_API_URL`` at it; stop it on the way out.
 
     Yields the function that waits until the server answers, so the caller can do other work
-    (import its flows) while it boots.
+    (import its flows) while it boots. ``home`` gives the server its own ``PREFECT_HOME`` (its
+    database); ``services`` runs the scheduler and the other background services, as a
+    long-lived server for deployments does.
     """
     if os.environ.get("PREFECT_API_URL"):
         yield lambda: None
@@ -41,12 +45,13 @@ def local_api(log_path: Path) -> Iterator[Callable[[], None]]:
     port = _free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     command = [*_prefect_command(), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--no-ui", "--log-level", "WARNING"] + ([] if services else ["--no-services"])
+    environment = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}  # offline
+    if home is not None:
+        environment["PREFECT_HOME"] = str(home)
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [*command, "--no-ui", "--no-services", "--log-level", "WARNING"],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=environment
         )
     url = f"http://127.0.0.1:{port}/api"
     os.environ["PREFECT_API_URL"] = url

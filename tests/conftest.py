@@ -56,69 +56,18 @@ def sample_env(
 def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One real Prefect server for the session; CLI runs in tests connect to it.
 
-    Every ``taskforge`` process would otherwise start its own temporary server (10-20 s each);
-    with ``PREFECT_API_URL`` set they share this one, so the suite pays the start-up once.
+    Every ``taskforge`` process would otherwise start its own server (``local_api``, a few
+    seconds each); with ``PREFECT_API_URL`` set they share this one, so the suite pays the
+    start-up once. It runs Prefect's services, as the server of a deployment does.
     """
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.request
+    from pipeline.prefect_server import local_api
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     home = tmp_path_factory.mktemp("prefect-home")
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_UI_ENABLED": "false",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-    }
-    env.pop("PREFECT_API_URL", None)
-    log = (home / "server.log").open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "prefect",
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/api"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            pass
-        if time.monotonic() > deadline or server.poll() is not None:
-            server.kill()
-            pytest.fail(f"the Prefect server did not start; see {home / 'server.log'}")
-        time.sleep(0.5)
-    previous = os.environ.get("PREFECT_API_URL")
-    os.environ["PREFECT_API_URL"] = url
+    previous = os.environ.pop("PREFECT_API_URL", None)  # the suite's own server, not another
     try:
-        yield url
+        with local_api(home / "server.log", home=home, services=True) as wait_ready:
+            wait_ready()
+            yield os.environ["PREFECT_API_URL"]
     finally:
-        if previous is None:
-            os.environ.pop("PREFECT_API_URL", None)
-        else:
+        if previous is not None:
             os.environ["PREFECT_API_URL"] = previous
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()

@@ -50,3 +50,9 @@ def outcomes(out: Path) -> dict[int, str]:
             frame = pl.read_parquet(out / table / "*.parquet")
             found.update(zip(frame["pull_number"], frame["outcome"], strict=True))
     return found
+
+
+def verified_lists(out: Path, column: str) -> dict[int, list[str]]:
+    """Pull number -> a test list (``FAIL_TO_PASS`` or ``PASS_TO_PASS``) of the verified table."""
+    verified = pl.read_parquet(out / "data" / "*.parquet")
+    return dict(zip(verified["pull_number"], verified[column].to_list(), strict=True))

@@ -69,7 +69,7 @@ def prepare_tests(
     extra_args: tuple[str, ...] = (),
     repeat: int = 0,
 ) -> Container:
-    """The container of one test run, created and holding its tree, not started."""
+    """The container of one test run, holding its tree, started and held at its gate."""
     command = pytest_command(targets, extra_args, repeat)
     environment = run_environment(python_path, repeat)
     return prepare_sandbox(client, image, tree, command, environment, limits)

@@ -10,12 +10,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import docker
-import polars as pl
 import pytest
 
 from pipeline.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME, write_sample_repo
 from tests.pipeline.test_demo_docker import EXPECTED_FAIL_TO_PASS, EXPECTED_PASS_TO_PASS
-from tests.taskforge_cli import outcomes, start
+from tests.taskforge_cli import outcomes, start, verified_lists
 
 pytestmark = pytest.mark.docker
 
@@ -52,13 +51,6 @@ def test_dask_cluster_gives_the_same_dataset(
         events.close()
     # test runs were started by Dask's worker processes, not only by the backfill's own
     assert creators - {str(backfill.pid)}, creators
-    verified = pl.read_parquet(out / "data" / "*.parquet")
-    assert (
-        dict(zip(verified["pull_number"], verified["FAIL_TO_PASS"].to_list(), strict=True))
-        == EXPECTED_FAIL_TO_PASS
-    )
-    assert (
-        dict(zip(verified["pull_number"], verified["PASS_TO_PASS"].to_list(), strict=True))
-        == EXPECTED_PASS_TO_PASS
-    )
+    assert verified_lists(out, "FAIL_TO_PASS") == EXPECTED_FAIL_TO_PASS
+    assert verified_lists(out, "PASS_TO_PASS") == EXPECTED_PASS_TO_PASS
     assert outcomes(out) == {n: o.value for n, o in DESIGNED_OUTCOMES.items()}

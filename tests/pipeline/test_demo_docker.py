@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.sample_repo import DESIGNED_OUTCOMES
 from tests.pipeline.demo_dataset import demo_dataset
-from tests.taskforge_cli import run
+from tests.taskforge_cli import run, verified_lists
 
 pytestmark = pytest.mark.docker
 
@@ -55,14 +55,8 @@ def test_verified_tasks_are_exactly_the_designed_ones(demo_run: tuple[Path, str]
     out, _ = demo_run
     verified = pl.read_parquet(out / "data" / "*.parquet").sort("pull_number")
     assert verified["outcome"].unique().to_list() == ["verified"]
-    assert (
-        dict(zip(verified["pull_number"], verified["FAIL_TO_PASS"].to_list(), strict=True))
-        == EXPECTED_FAIL_TO_PASS
-    )
-    assert (
-        dict(zip(verified["pull_number"], verified["PASS_TO_PASS"].to_list(), strict=True))
-        == EXPECTED_PASS_TO_PASS
-    )
+    assert verified_lists(out, "FAIL_TO_PASS") == EXPECTED_FAIL_TO_PASS
+    assert verified_lists(out, "PASS_TO_PASS") == EXPECTED_PASS_TO_PASS
     assert verified["instance_id"].to_list() == [
         f"taskforge__tinytext-{n}" for n in sorted(EXPECTED_FAIL_TO_PASS)
     ]

@@ -70,10 +70,7 @@ def test_killed_and_rerun(engine: docker.DockerClient, tmp_path: Path, prefect_a
     rejected = pl.read_parquet(out / "rejected" / "*.parquet")
     ids = [*verified["instance_id"], *rejected["instance_id"]]
     assert len(ids) == len(set(ids)) == len(DESIGNED_OUTCOMES)  # no duplicate, none missing
-    assert (
-        dict(zip(verified["pull_number"], verified["FAIL_TO_PASS"].to_list(), strict=True))
-        == EXPECTED_FAIL_TO_PASS
-    )
+    assert taskforge_cli.verified_lists(out, "FAIL_TO_PASS") == EXPECTED_FAIL_TO_PASS
 
     before_rerun = sorted(shards())
     images = {i.id for i in engine.images.list(name="taskforge-env/taskforge__tinytext")}
