@@ -1,6 +1,10 @@
 """Find the merged pull requests in a git repository's history.
 
-Three signatures, all on the first-parent line of the target branch:
+The whole ancestry of the target branch is mined: a PR merged into a maintenance or release
+branch (``2.0.x``, ``proposed/2.8.0``) that reached the target later is a PR like any other,
+its fix commit the merge (or squash) commit wherever it lies and its base the merge-base with
+the branch it was merged into. ``first_parent=True`` keeps to the target's first-parent line.
+Three signatures:
 
 - merge commits whose subject is GitHub's ``Merge pull request #N from owner/branch``: the PR
   head is the second parent;
@@ -11,10 +15,15 @@ Three signatures, all on the first-parent line of the target branch:
   local merge (the head is reachable from the branch) or a rebase merge (every PR commit has
   a patch-equivalent commit on the branch, as ``git cherry`` reports).
 
-The base commit is where the PR branched from: the merge-base of the PR head and the target
-branch as it was just before the merge, not blindly the first parent. Merge-bases and the PR's
-opening date come from ``extractors.commit_graph`` (one ``git log`` for the whole branch);
-``git merge-base`` is asked only where the graph leaves a choice.
+The base commit is where the PR branched from: the merge-base of the PR head and the branch
+it was merged into as it was just before the merge, not blindly the first parent. Merge-bases
+and the PR's opening date come from ``extractors.commit_graph`` (one ``git log`` for the whole
+branch); ``git merge-base`` is asked only where the graph leaves a choice.
+
+One change is one task: a PR number met on several lines (a squash commit cherry-picked onto a
+release branch, same ``(#N)``) is kept where it landed first, the first-parent line winning, and
+PRs whose changes have the same patch id (a backport PR with its own number) are kept once, the
+others listed in ``duplicates`` (``extractors.replayed_changes``).
 """
 
 from __future__ import annotations
@@ -25,8 +34,9 @@ from datetime import UTC, datetime
 
 import git
 
-from extractors.commit_graph import CommitGraph, MainlineCommit, authored_datetime
+from extractors.commit_graph import CommitGraph, HistoryCommit, authored_datetime
 from extractors.rebase_merges import PatchMatcher
+from extractors.replayed_changes import drop_replayed
 from pipeline.records import MergeKind, ProblemSource
 
 MERGE_SUBJECT = re.compile(r"^Merge pull request #(\d+) from \S+")
@@ -49,6 +59,8 @@ class MergedPull:
     created_at: datetime | None
     message: str  # PR title and description as the history carries them
     problem_source: ProblemSource
+    # other PRs carrying the same change (a backport, a cherry-pick): one task for all of them
+    duplicates: tuple[int, ...] = ()
 
 
 def target_branch(repo: git.Repo, branch: str | None) -> str:
@@ -61,26 +73,34 @@ def target_branch(repo: git.Repo, branch: str | None) -> str:
         return "HEAD"  # detached work tree: mine what is checked out
 
 
-def find_merged_pulls(repo: git.Repo, branch: str) -> list[MergedPull]:
-    """Every merged PR reachable from ``branch``, newest first, one entry per PR number."""
+def find_merged_pulls(repo: git.Repo, branch: str, first_parent: bool = False) -> list[MergedPull]:
+    """Every merged PR reachable from ``branch``, newest first, one entry per change.
+
+    The first-parent line is read first (newest first, as before), then every other commit
+    the branch reaches, oldest first, so that a number met twice keeps the first-parent
+    commit, else the commit where it landed first.
+    """
     found: dict[int, MergedPull] = {}
     pull_refs = _pull_refs(repo)  # one for-each-ref for all PRs, not a rev-parse per squash
-    graph = CommitGraph(repo.git_dir, branch, sorted(set(pull_refs.values())))
-    unattributed_merges: dict[str, MainlineCommit] = {}  # second parent -> merge commit
-    for commit in graph.mainline:
-        pull = _from_mainline_commit(repo, graph, commit, pull_refs)
+    graph = CommitGraph(repo.git_dir, branch, sorted(set(pull_refs.values())), first_parent)
+    on_line = {c.sha for c in graph.mainline}
+    side = [c for c in reversed(graph.commits.values()) if c.sha not in on_line]
+    unattributed_merges: dict[str, HistoryCommit] = {}  # second parent -> merge commit
+    for commit in [*graph.mainline, *side]:
+        pull = _from_commit(repo, graph, commit, pull_refs)
         if pull is not None and pull.number not in found:
             found[pull.number] = pull
         elif pull is None and len(commit.parents) == 2:
-            unattributed_merges[commit.parents[1]] = commit
+            unattributed_merges.setdefault(commit.parents[1], commit)
     refs = {n: sha for n, sha in pull_refs.items() if n not in found}
     if refs:
         found.update(_from_pull_refs(repo, graph, branch, refs, unattributed_merges))
-    return sorted(found.values(), key=lambda p: (p.merged_at, p.number), reverse=True)
+    pulls = drop_replayed(repo.git_dir, list(found.values()), on_line)
+    return sorted(pulls, key=lambda p: (p.merged_at, p.number), reverse=True)
 
 
-def _from_mainline_commit(
-    repo: git.Repo, graph: CommitGraph, commit: MainlineCommit, pull_refs: dict[int, str]
+def _from_commit(
+    repo: git.Repo, graph: CommitGraph, commit: HistoryCommit, pull_refs: dict[int, str]
 ) -> MergedPull | None:
     subject = commit.subject
     merge = MERGE_SUBJECT.match(subject)
@@ -115,7 +135,7 @@ def _from_pull_refs(
     graph: CommitGraph,
     branch: str,
     refs: dict[int, str],
-    merges: dict[str, MainlineCommit],
+    merges: dict[str, HistoryCommit],
 ) -> dict[int, MergedPull]:
     """PRs known only by their refs: merged locally, or rebased onto the branch.
 
@@ -164,7 +184,7 @@ def _pull(
     kind: MergeKind,
     base: str,
     head: str,
-    fix: MainlineCommit | tuple[str, datetime],
+    fix: HistoryCommit | tuple[str, datetime],
     message: str,
     opened: datetime | None,
 ) -> MergedPull:
@@ -173,7 +193,7 @@ def _pull(
         if kind in {MergeKind.REBASE, MergeKind.LOCAL_MERGE}
         else ProblemSource.COMMIT_MESSAGE
     )
-    fix_sha, merged_at = (fix.sha, fix.committed_at) if isinstance(fix, MainlineCommit) else fix
+    fix_sha, merged_at = (fix.sha, fix.committed_at) if isinstance(fix, HistoryCommit) else fix
     return MergedPull(
         number=number,
         kind=kind,
@@ -224,12 +244,17 @@ def _when(timestamp: int | None) -> datetime | None:
 
 
 def _merge_base(
-    repo: git.Repo, graph: CommitGraph, mainline_sha: str, head: str
+    repo: git.Repo, graph: CommitGraph, merged_into: str, head: str
 ) -> tuple[str, datetime | None]:
-    """The merge-base, and the PR's opening date when the graph walk saw its commits."""
-    walk = graph.walk(mainline_sha, head)
+    """The merge-base, and the PR's opening date when the graph walk saw its commits.
+
+    ``merged_into`` is the branch the PR was merged into, just before the merge: a commit of
+    the target's first-parent line or of another line; ``git merge-base`` where the graph
+    leaves a choice.
+    """
+    walk = graph.walk(merged_into, head)
     if walk is None:
-        return repo.git.merge_base(mainline_sha, head).strip(), None
+        return repo.git.merge_base(merged_into, head).strip(), None
     return walk.base, _when(walk.oldest_authored)
 
 

@@ -54,16 +54,27 @@ def patch_ids(git_dir: str, commits: list[str]) -> dict[str, str]:
 
     The diffs go from one git process to the other without passing through Python.
     """
-    if not commits:
+    log = ["log", "-p", "--format=commit %H", "--no-walk", "--stdin"]
+    return _piped_patch_ids(git_dir, log, "".join(f"{c}\n" for c in commits))
+
+
+def diff_patch_ids(git_dir: str, pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Head -> stable patch id of the diff ``base..head``, for ``(base, head)`` pairs.
+
+    ``git diff-tree --stdin`` prints each head's id before its diff, which ``git patch-id``
+    reads as the diff's name.
+    """
+    diff_tree = ["diff-tree", "--stdin", "-p", "--no-renames", "--full-index"]
+    return _piped_patch_ids(git_dir, diff_tree, "".join(f"{h} {b}\n" for b, h in pairs))
+
+
+def _piped_patch_ids(git_dir: str, producer: list[str], revisions: str) -> dict[str, str]:
+    if not revisions:
         return {}
-    log_command = ["git", "--git-dir", git_dir, "log", "-p", "--format=commit %H", "--no-walk"]
-    revisions = "".join(f"{c}\n" for c in commits)
+    command = ["git", "--git-dir", git_dir, *producer]
     with (
         subprocess.Popen(
-            [*log_command, "--stdin"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         ) as log,
         subprocess.Popen(
             ["git", "--git-dir", git_dir, "patch-id", "--stable"],
@@ -79,7 +90,7 @@ def patch_ids(git_dir: str, commits: list[str]) -> dict[str, str]:
         feed.join()
         error = log.stderr.read()
         if log.wait() != 0:
-            raise subprocess.CalledProcessError(log.returncode, log_command, stderr=error)
+            raise subprocess.CalledProcessError(log.returncode, command, stderr=error)
     ids: dict[str, str] = {}
     for line in output.decode().splitlines():
         patch_id, sha = line.split()
