@@ -11,6 +11,9 @@
 - **Pull requests** come from the list endpoint, 100 per page, most recently updated first,
   so a date window stops paging at the first PR updated before it; each PR is read only
   through attributes the list payload carries, so none costs a request of its own.
+- **Answers of the wrong shape** (a field missing or of another type) are one line naming the
+  request and the field (``extractors.github_answers.GithubAnswerError``); a PR in a listing
+  that is malformed is left out with that line, the rest of the listing is read.
 - PyGithub's exceptions end here: 401 is a ``UserInputError`` about the credentials, 404 one
   that names what was not found, exhausted retries and unreachable servers ``TransientError``.
 """
@@ -38,8 +41,9 @@ from github.GithubException import (
     UnknownObjectException,
 )
 from github.PullRequest import PullRequest
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from extractors.github_answers import GithubAnswerError, mapping, parse
 from extractors.github_limits import RateLimit, RateLimitRetry, announce, rate_limit
 from pipeline.errors import TransientError, UserInputError
 
@@ -47,6 +51,7 @@ DEFAULT_API_URL = "https://api.github.com"
 TOKEN_VARIABLE = "GITHUB_TOKEN"
 PER_PAGE = 100
 GRAPHQL_ATTEMPTS = 5  # GraphQL answers rate limited with HTTP 200: retried here, not by urllib3
+NULLABLE_PULL_FIELDS = frozenset({"merged_at", "merge_commit_sha"})  # null for unmerged PRs
 TOLERATED_GRAPHQL_ERRORS = frozenset({"NOT_FOUND", "FORBIDDEN"})  # an issue we cannot see
 
 
@@ -73,6 +78,10 @@ class GithubAccess:
         return f"the token in ${TOKEN_VARIABLE}"
 
 
+class UnknownObject(UserInputError):
+    """GitHub answered 404: what was asked for does not exist (or the credentials cannot see it)."""
+
+
 class ApiRepository(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -85,9 +94,8 @@ class ApiRepository(BaseModel):
 class ApiPull(BaseModel):
     """A pull request as the list endpoint describes it."""
 
-    model_config = ConfigDict(frozen=True)
-
     number: int
+    state: str  # open or closed
     title: str
     body: str
     labels: list[str]
@@ -95,30 +103,40 @@ class ApiPull(BaseModel):
     created_at: datetime
     updated_at: datetime
     merged_at: datetime | None
-    base_ref: str
-    base_sha: str
-    head_sha: str
+    base_ref: str = Field(alias="base.ref")
+    base_sha: str = Field(alias="base.sha")
+    head_sha: str = Field(alias="head.sha")
     merge_commit_sha: str | None
     html_url: str
 
     @classmethod
-    def from_pull(cls, pull: PullRequest) -> ApiPull:
-        """Read only attributes the list payload carries: any other would cost a request."""
-        return cls(
-            number=pull.number,
-            title=pull.title,
-            body=pull.body or "",
-            labels=[label.name for label in pull.labels],
-            author_association=pull.author_association,
-            created_at=pull.created_at,
-            updated_at=pull.updated_at,
-            merged_at=pull.merged_at,
-            base_ref=pull.base.ref,
-            base_sha=pull.base.sha,
-            head_sha=pull.head.sha,
-            merge_commit_sha=pull.merge_commit_sha,
-            html_url=pull.html_url,
-        )
+    def from_pull(cls, pull: PullRequest, request: str) -> ApiPull:
+        """Read only attributes the list payload carries: any other would cost a request.
+
+        A field GitHub left out (or sent null where a value is due) is a ``GithubAnswerError``
+        naming it as the REST payload spells it.
+        """
+        base, head = pull.base, pull.head
+        fields = {
+            "number": pull.number,
+            "state": pull.state,
+            "title": pull.title,
+            "body": pull.body or "",
+            "labels": [label.name for label in pull.labels or []],
+            "author_association": pull.author_association,
+            "created_at": pull.created_at,
+            "updated_at": pull.updated_at,
+            "merged_at": pull.merged_at,
+            "base.ref": base.ref if base else None,
+            "base.sha": base.sha if base else None,
+            "head.sha": head.sha if head else None,
+            "merge_commit_sha": pull.merge_commit_sha,
+            "html_url": pull.html_url,
+        }
+        present = {k: v for k, v in fields.items() if v is not None or k in NULLABLE_PULL_FIELDS}
+        return parse(cls, present, request)  # PyGithub reads an absent field as None
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
 
 
 class GithubClient:
@@ -199,7 +217,11 @@ class GithubClient:
                 state="closed", sort="updated", direction="desc", base=branch
             )
             for found in listing:
-                pull = ApiPull.from_pull(found)
+                try:
+                    pull = ApiPull.from_pull(found, f"REST request 'pull requests of {self.repo}'")
+                except GithubAnswerError as error:
+                    announce(f"{error}; PR #{found.number} left out")
+                    continue
                 if since is not None and pull.updated_at < since:
                     return
                 if pull.merged_at is None:
@@ -212,7 +234,8 @@ class GithubClient:
 
     def pull(self, number: int) -> ApiPull:
         with self.errors(f"pull request #{number} of {self.repo}"):
-            return ApiPull.from_pull(self._repository.get_pull(number))
+            found = self._repository.get_pull(number)  # lazy: read in from_pull
+            return ApiPull.from_pull(found, f"REST request 'pull request #{number} of {self.repo}'")
 
     def graphql(self, query: str) -> dict[str, Any]:
         """The ``data`` of a GraphQL answer; issues that do not exist or cannot be seen are
@@ -223,7 +246,9 @@ class GithubClient:
                 headers, answer = requester.requestJsonAndCheck(
                     "POST", requester.graphql_url, input={"query": query, "variables": {}}
                 )
-            errors: list[dict[str, Any]] = answer.get("errors") or []
+            request = f"GraphQL request to {requester.graphql_url}"
+            answer = mapping(answer, request, "the answer")
+            errors = [mapping(e, request, "errors") for e in answer.get("errors") or []]
             if any(e.get("type") == "RATE_LIMITED" for e in errors):
                 limit = rate_limit(429, headers, self.access.secondary_wait_s)
                 assert limit is not None  # a 429 always is one
@@ -238,8 +263,7 @@ class GithubClient:
                     f"GitHub's GraphQL API at {requester.graphql_url} cannot answer for "
                     f"{self.repo}: {str(unexpected[0].get('message', unexpected[0]))[:200]}"
                 )
-            data: dict[str, Any] = answer.get("data") or {}
-            return data
+            return mapping(answer.get("data"), request, "data")
         raise TransientError(
             f"GitHub's GraphQL API stayed rate limited for {self.repo}; rerun the same command "
             "later to resume"
@@ -312,7 +336,7 @@ def _translated(error: GithubException, what: str, access: GithubAccess) -> Exce
             f"{message or 'Unauthorized'}): check that it is valid and not expired"
         )
     if error.status == 404 or isinstance(error, UnknownObjectException):
-        return UserInputError(
+        return UnknownObject(
             f"{what} not found at {api} (or {access.describe_credentials()} cannot see it)"
         )
     if error.status >= 500:

@@ -19,27 +19,35 @@ linked issue is left out unless asked for; its description then serves, flagged
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import git
 
 from extractors.candidates import SizeLimits, build_candidates
 from extractors.git_history import MERGE_SUBJECT, SQUASH_SUBJECT, MergedPull
-from extractors.github_api import ApiPull, GithubClient
+from extractors.github_answers import GithubAnswerError
+from extractors.github_api import ApiPull, GithubClient, UnknownObject
 from extractors.github_limits import announce
 from extractors.linked_issues import LinkedIssue, hints_text, linked_issues, problem_statement
-from pipeline.errors import UserInputError
 from pipeline.records import MergeKind, ProblemSource, SourceKind, Task
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)  # after MergedPull's fields with defaults
 class GithubPull(MergedPull):
     """A merged PR as git shows it, with what the API says about it."""
 
     api: ApiPull
     first_commit_at: datetime  # author date of the PR's oldest commit
     commit_messages: str
+
+
+@dataclass(frozen=True)
+class GithubSelection:
+    """The merged PRs to mine, and each listed PR that cannot be mined with the reason."""
+
+    pulls: list[GithubPull]
+    not_found: dict[int, str] = field(default_factory=dict)
 
 
 def github_pulls(
@@ -49,33 +57,62 @@ def github_pulls(
     numbers: list[int],
     since: datetime | None,
     until: datetime | None,
-) -> list[GithubPull]:
-    """The PRs ``numbers`` (each must be merged into ``branch``), else those merged in the
-    window; PRs whose commits the mirror lacks are reported and left out."""
+) -> GithubSelection:
+    """The PRs ``numbers`` that are merged into ``branch`` (the others in ``not_found``), else
+    those merged in the window; PRs whose commits the mirror lacks are left out with a reason
+    (a window's with one line)."""
+    not_found: dict[int, str] = {}
     if numbers:
-        listed = [client.pull(n) for n in numbers]
-        check_listed(listed, client.repo, branch)
+        listed, not_found = listed_pulls(client, numbers, branch)
     else:
         listed = list(client.merged_pulls(branch, since, until))
     pulls = []
     for api in listed:
         pull = to_merged_pull(repo, api)
-        if pull is None:
+        if pull is not None:
+            pulls.append(pull)
+        elif numbers:
+            not_found[api.number] = f"its commits are not in the clone of {client.repo}"
+        else:
             announce(
                 f"PR #{api.number}: its commits are not in the clone of {client.repo}; skipped"
             )
+    return GithubSelection(pulls, not_found)
+
+
+def listed_pulls(
+    client: GithubClient, numbers: list[int], branch: str
+) -> tuple[list[ApiPull], dict[int, str]]:
+    """The listed PRs merged into ``branch``, and why each other one is not (one request each).
+
+    A PR GitHub does not know, or answers of the wrong shape, costs that PR, not the run.
+    """
+    found: list[ApiPull] = []
+    not_found: dict[int, str] = {}
+    for number in numbers:
+        try:
+            api = client.pull(number)
+        except UnknownObject:
+            not_found[number] = f"no such PR in {client.repo}"
+            continue
+        except GithubAnswerError as error:
+            not_found[number] = str(error)
+            continue
+        reason = unmerged_reason(api, branch)
+        if reason is None:
+            found.append(api)
         else:
-            pulls.append(pull)
-    return pulls
+            not_found[number] = reason
+    return found, not_found
 
 
-def check_listed(listed: list[ApiPull], repo: str, branch: str) -> None:
-    """A ``UserInputError`` naming every listed PR that is not merged into ``branch``."""
-    wrong = [p for p in listed if p.merged_at is None or p.base_ref != branch]
-    if wrong:
-        raise UserInputError(
-            f"PR {', '.join(f'#{p.number}' for p in wrong)} of {repo} not merged into {branch}"
-        )
+def unmerged_reason(api: ApiPull, branch: str) -> str | None:
+    """Why a listed PR is not one merged into ``branch``; ``None`` when it is."""
+    if api.merged_at is None:
+        return "closed without being merged" if api.state == "closed" else "not merged (still open)"
+    if api.base_ref != branch:
+        return f"merged into {api.base_ref}, not {branch}"
+    return None
 
 
 def to_merged_pull(repo: git.Repo, api: ApiPull) -> GithubPull | None:

@@ -11,6 +11,11 @@ closed, fix, fixes, fixed, resolve, resolves, resolved, optionally followed by a
 messages. Those issues are fetched in batches of 50 as well; a number that is a pull request,
 or that the credentials cannot see, is skipped.
 
+Answers are checked at the edge (``extractors.github_answers``): a PR whose node lacks a
+field the query asked for keeps no GitHub links and falls back to its closing keywords, an
+issue node of the wrong shape is skipped, each with one line naming the request and the field;
+an answer without its ``repository`` ends the run with that line.
+
 Invariant: every string spliced into a query is an integer or a JSON-quoted ``[\\w.-]+``
 name, so no text of a PR ever becomes GraphQL.
 """
@@ -24,6 +29,9 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from extractors.github_answers import GithubAnswerError, child, mapping, parse
+from extractors.github_limits import announce
 
 BATCH = 50  # PRs (or issues) per GraphQL request
 ISSUES_PER_PULL = 10  # GitHub's own links read per PR
@@ -87,15 +95,48 @@ class LinkedIssue(BaseModel):
         return IssueRef(repo=self.repo, number=self.number)
 
     @classmethod
-    def from_node(cls, node: dict[str, Any]) -> LinkedIssue:
+    def from_node(cls, node: IssueNode) -> LinkedIssue:
         return cls(
-            repo=node["repository"]["nameWithOwner"],
-            number=node["number"],
-            title=node["title"],
-            body=node.get("body") or "",
-            url=node["url"],
-            comments=[IssueComment.model_validate(c) for c in node["comments"]["nodes"]],
+            repo=node.repository.name_with_owner,
+            number=node.number,
+            title=node.title,
+            body=node.body or "",
+            url=node.url,
+            comments=node.comments.nodes,
         )
+
+
+class _Node(BaseModel):
+    """A GraphQL object: fields by their GraphQL names; fields not asked for are ignored."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+
+class RepositoryName(_Node):
+    name_with_owner: str = Field(alias="nameWithOwner")
+
+
+class CommentConnection(_Node):
+    nodes: list[IssueComment]
+
+
+class IssueNode(_Node):
+    """``...issueFields`` as GitHub answers it: every field asked for is required."""
+
+    number: int
+    title: str
+    body: str | None
+    url: str
+    repository: RepositoryName
+    comments: CommentConnection
+
+
+class ClosingReferences(_Node):
+    nodes: list[IssueNode | None]
+
+
+class PullNode(_Node):
+    closing: ClosingReferences = Field(alias="closingIssuesReferences")
 
 
 def closing_references(text: str, repo: str) -> list[IssueRef]:
@@ -138,7 +179,11 @@ def linked_issues(
 def closing_issues_of_pulls(
     graphql: GraphqlCall, repo: str, numbers: list[int]
 ) -> dict[int, list[LinkedIssue]]:
-    """GitHub's own PR → issue links, ``BATCH`` PRs per request."""
+    """GitHub's own PR → issue links, ``BATCH`` PRs per request.
+
+    A PR whose node is of the wrong shape gets no links (one line says so): its closing
+    keywords are read instead. An answer without ``repository`` is a ``GithubAnswerError``.
+    """
     owner, name = repo.split("/")
     found: dict[int, list[LinkedIssue]] = {}
     for batch in _batches(numbers):
@@ -152,16 +197,34 @@ def closing_issues_of_pulls(
             f"query {{\n  repository(owner: {json.dumps(owner)}, name: {json.dumps(name)}) {{\n"
             f"{fields}\n  }}\n}}\n{ISSUE_FIELDS}"
         )
-        repository = graphql(query).get("repository") or {}
+        request = f"GraphQL request 'closingIssues({repo}, {len(batch)} PRs)'"
+        data = graphql(query)
+        repository = mapping(child(data, "repository", request), request, "repository")
         for n in batch:
-            pull = repository.get(f"pr{n}") or {}
-            nodes = (pull.get("closingIssuesReferences") or {}).get("nodes") or []
-            found[n] = [LinkedIssue.from_node(node) for node in nodes if node]
+            try:
+                found[n] = _closing_issues(repository, n, request)
+            except GithubAnswerError as error:
+                announce(f"{error}; PR #{n} falls back to its closing keywords")
+                found[n] = []
     return found
 
 
+def _closing_issues(repository: dict[str, Any], number: int, request: str) -> list[LinkedIssue]:
+    at = f"repository.pullRequest(number: {number})"  # aliased pr<N> in the query
+    if f"pr{number}" not in repository:
+        raise GithubAnswerError(request, at, "without field")
+    pull = repository[f"pr{number}"]
+    if pull is None:
+        return []  # no such PR (GitHub says NOT_FOUND beside the data)
+    node = parse(PullNode, pull, request, at)
+    return [LinkedIssue.from_node(issue) for issue in node.closing.nodes if issue]
+
+
 def fetch_issues(graphql: GraphqlCall, refs: list[IssueRef]) -> dict[IssueRef, LinkedIssue]:
-    """The issues of ``refs`` that exist and are issues (not PRs), ``BATCH`` per request."""
+    """The issues of ``refs`` that exist and are issues (not PRs), ``BATCH`` per request.
+
+    An issue whose node is of the wrong shape is skipped, with one line naming the field.
+    """
     fetched: dict[IssueRef, LinkedIssue] = {}
     for batch in _batches(refs):
         fields = []
@@ -173,11 +236,32 @@ def fetch_issues(graphql: GraphqlCall, refs: list[IssueRef]) -> dict[IssueRef, L
                 "{ __typename ...issueFields }\n  }"
             )
         data = graphql("query {\n" + "\n".join(fields) + "\n}\n" + ISSUE_FIELDS)
+        request = f"GraphQL request 'issues({len(batch)} issues)'"
         for index, ref in enumerate(batch):
-            node = (data.get(f"i{index}") or {}).get("issueOrPullRequest")
-            if node and node.get("__typename") == "Issue":
-                fetched[ref] = LinkedIssue.from_node(node)
+            try:
+                issue = _issue(data, index, ref, request)
+            except GithubAnswerError as error:
+                announce(f"{error}; issue {ref.repo}#{ref.number} skipped")
+                continue
+            if issue is not None:
+                fetched[ref] = issue
     return fetched
+
+
+def _issue(data: dict[str, Any], index: int, ref: IssueRef, request: str) -> LinkedIssue | None:
+    alias, at = f"i{index}", f"repository({ref.repo})"  # aliased i<N> in the query
+    if alias not in data:
+        raise GithubAnswerError(request, at, "without field")
+    repository = mapping(data[alias], request, at)
+    if not repository:
+        return None  # no such repository, or not visible to the credentials
+    at += f".issueOrPullRequest(number: {ref.number})"
+    if "issueOrPullRequest" not in repository:
+        raise GithubAnswerError(request, at, "without field")
+    node = mapping(repository["issueOrPullRequest"], request, at)
+    if not node or child(node, "__typename", request, at) != "Issue":
+        return None  # no such issue, or a pull request
+    return LinkedIssue.from_node(parse(IssueNode, node, request, at))
 
 
 def problem_statement(issues: Iterable[LinkedIssue]) -> str:

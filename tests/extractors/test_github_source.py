@@ -13,7 +13,6 @@ from extractors.candidates import SizeLimits
 from extractors.git_history import find_merged_pulls
 from extractors.github_api import GithubClient
 from extractors.github_source import github_candidates, github_pulls
-from pipeline.errors import UserInputError
 from pipeline.records import MergeKind, Outcome, ProblemSource, SourceKind
 from pipeline.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME, History
 from tests.fakes.github_server import FakeGithub, FakeIssue, quick_access
@@ -34,7 +33,7 @@ def client(fake: FakeGithub, token_file: Path) -> Iterator[GithubClient]:
 
 
 def test_api_pulls_land_where_the_history_says(sample_repo: git.Repo, client: GithubClient) -> None:
-    pulls = {p.number: p for p in github_pulls(sample_repo, client, "main", [], None, None)}
+    pulls = {p.number: p for p in github_pulls(sample_repo, client, "main", [], None, None).pulls}
     history = {p.number: p for p in find_merged_pulls(sample_repo, "main")}
     assert sorted(pulls) == sorted(DESIGNED_OUTCOMES)  # not #10 (unmerged) nor #20 (release)
     for number, pull in pulls.items():
@@ -50,23 +49,26 @@ def test_api_pulls_land_where_the_history_says(sample_repo: git.Repo, client: Gi
     assert pulls[1].first_commit_at == sample_repo.commit(pulls[1].head_commit).authored_datetime
 
 
-def test_listed_pulls_must_be_merged_into_the_branch(
-    sample_repo: git.Repo, client: GithubClient
+def test_listed_pulls_not_merged_into_the_branch_are_named_not_fatal(
+    sample_repo: git.Repo, client: GithubClient, fake: FakeGithub
 ) -> None:
-    assert [p.number for p in github_pulls(sample_repo, client, "main", [8, 2], None, None)] == [
-        8,
-        2,
-    ]
-    with pytest.raises(
-        UserInputError, match="PR #10, #20 of taskforge/tinytext not merged into main"
-    ):
-        github_pulls(sample_repo, client, "main", [2, 10, 20], None, None)
+    listed = github_pulls(sample_repo, client, "main", [8, 2], None, None)
+    assert [p.number for p in listed.pulls] == [8, 2] and listed.not_found == {}
+    fake.pulls[5]["merge_commit_sha"] = "f" * 40  # merged, but not in the clone
+    mixed = github_pulls(sample_repo, client, "main", [2, 10, 20, 404, 5], None, None)
+    assert [p.number for p in mixed.pulls] == [2]
+    assert mixed.not_found == {
+        10: "closed without being merged",
+        20: "merged into release, not main",
+        404: "no such PR in taskforge/tinytext",
+        5: "its commits are not in the clone of taskforge/tinytext",
+    }
 
 
 def test_candidates_carry_issues_hints_and_provenance(
     sample_repo: git.Repo, client: GithubClient, fake: FakeGithub
 ) -> None:
-    pulls = github_pulls(sample_repo, client, "main", [], None, None)
+    pulls = github_pulls(sample_repo, client, "main", [], None, None).pulls
     before = len(fake.requests)
     tasks = {
         t.pull_number: t for t in github_candidates(sample_repo, client, pulls, SizeLimits(), True)
@@ -98,7 +100,7 @@ _EXTRACTOR_OUTCOMES = {Outcome.DOCS_ONLY, Outcome.NO_TEST_CHANGE, Outcome.NO_SOU
 def test_pulls_without_an_issue_are_left_out_unless_allowed(
     sample_repo: git.Repo, client: GithubClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pulls = github_pulls(sample_repo, client, "main", [], None, None)
+    pulls = github_pulls(sample_repo, client, "main", [], None, None).pulls
     tasks = github_candidates(sample_repo, client, pulls, SizeLimits(), allow_no_issue=False)
     assert sorted(t.pull_number for t in tasks) == sorted(ISSUE_OF_PULL)
     assert "1 merged PRs of taskforge/tinytext link no issue" in capsys.readouterr().err
@@ -132,7 +134,7 @@ def test_keywords_in_commit_messages_link_issues(tmp_path: Path, token_file: Pat
             FakeIssue("acme/r", 5, "Zero breaks", "x must be 0.", [(BEFORE_WORK, "hm")])
         )
         with GithubClient(quick_access(server, token_file), "acme/r") as c:
-            pulls = github_pulls(repo, c, "main", [], None, None)
+            pulls = github_pulls(repo, c, "main", [], None, None).pulls
             (task,) = github_candidates(repo, c, pulls, SizeLimits(), allow_no_issue=False)
     finally:
         server.stop()
@@ -147,7 +149,7 @@ def test_a_pull_whose_commits_the_clone_lacks_is_reported_and_skipped(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     fake.pulls[2]["merge_commit_sha"] = "f" * 40
-    numbers = [p.number for p in github_pulls(sample_repo, client, "main", [], None, None)]
+    numbers = [p.number for p in github_pulls(sample_repo, client, "main", [], None, None).pulls]
     assert 2 not in numbers and len(numbers) == len(DESIGNED_OUTCOMES) - 1
     assert "PR #2: its commits are not in the clone of taskforge/tinytext; skipped" in (
         capsys.readouterr().err

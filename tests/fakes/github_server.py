@@ -10,6 +10,9 @@ JWT checked with its public key), and the ``x-ratelimit-*`` headers on every ans
 Faults are queued (``Fault``): primary limits (403 or 429 with ``x-ratelimit-remaining: 0``),
 secondary limits (403 with ``retry-after``), 5xx, GraphQL's HTTP-200 ``RATE_LIMITED``, and
 answers slower than a client's timeout.
+Answers of the wrong shape: ``graphql_edits`` change each GraphQL answer's ``data`` before it
+is sent (drop a field, change its type), and a PR's REST payload is a dict in ``pulls`` that a
+test may edit the same way.
 Credentials that do not match get 401 ``Bad credentials``, an unknown repository 404. Every
 request is recorded, so tests count them. With ``prefix="/api/v3"`` it is laid out as GitHub
 Enterprise (REST under ``/api/v3``, GraphQL at ``/api/graphql``).
@@ -22,6 +25,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -102,6 +106,7 @@ class FakeGithub:
         self.closing: dict[int, list[tuple[str, int]]] = {}  # PR -> GitHub's issue links
         self.issues: dict[tuple[str, int], FakeIssue] = {}
         self.faults: list[Fault] = []
+        self.graphql_edits: list[Callable[[dict[str, Any]], None]] = []  # applied to ``data``
         self.requests: list[Recorded] = []
         self.apps: dict[str, str] = {}  # app id -> public key (PEM)
         self.installation_tokens: dict[int, str] = {}  # installation id -> its token
@@ -281,6 +286,9 @@ class FakeGithub:
             data[alias], error = self._issue_or_pull(f"{owner}/{name}", int(number), alias)
             if error:
                 errors.append(error)
+        data = json.loads(json.dumps(data))  # edits change this answer, never the state
+        for edit in self.graphql_edits:
+            edit(data)
         return {"data": data, "errors": errors} if errors else {"data": data}
 
     def _closing_nodes(self, number: int) -> list[dict[str, Any]]:
