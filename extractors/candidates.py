@@ -18,7 +18,7 @@ from unidiff.patch import PatchedFile
 
 from extractors.git_history import MergedPull, opened_at
 from extractors.paths import FileKind, classify_path
-from extractors.pull_diffs import file_sections, pull_diffs
+from extractors.pull_diffs import file_sections, missing_object_detail, pull_diffs
 from pipeline.records import Outcome, Task, instance_id_for
 
 ISSUE_REFERENCE = re.compile(r"(?:^|[\s(\[])(?:[\w.-]+/[\w.-]+)?#(\d+)\b")
@@ -39,8 +39,30 @@ def build_candidates(
     diffs = pull_diffs(repo.git_dir, [(p.base_commit, p.head_commit) for p in pulls])
     return [
         build_candidate(repo, repo_name, p, limits, diffs[(p.base_commit, p.head_commit)])
+        if (p.base_commit, p.head_commit) in diffs
+        else unreadable_candidate(repo, repo_name, p)
         for p in pulls
     ]
+
+
+def unreadable_candidate(repo: git.Repo, repo_name: str, pull: MergedPull) -> Task:
+    """The candidate of a PR whose diff needs objects the repository lacks, rejected."""
+    detail = missing_object_detail(repo.git_dir, pull.base_commit, pull.head_commit)
+    return Task(
+        instance_id=instance_id_for(repo_name, pull.number),
+        repo=repo_name,
+        base_commit=pull.base_commit,
+        patch="",
+        test_patch="",
+        problem_statement=pull.message,
+        created_at=opened_at(repo, pull),
+        pull_number=pull.number,
+        fix_commit=pull.fix_commit,
+        merge_kind=pull.kind,
+        problem_source=pull.problem_source,
+        outcome=Outcome.MISSING_OBJECT,
+        outcome_detail=detail,
+    )
 
 
 def build_candidate(
@@ -53,7 +75,10 @@ def build_candidate(
     """The Task for one merged PR; ``outcome`` is set when the extractor drops it."""
     limits = limits or SizeLimits()
     if diff is None:
-        diff = pull_diffs(repo.git_dir, [(pull.base_commit, pull.head_commit)]).popitem()[1]
+        found = pull_diffs(repo.git_dir, [(pull.base_commit, pull.head_commit)])
+        if not found:
+            return unreadable_candidate(repo, repo_name, pull)
+        diff = found.popitem()[1]
     sections = file_sections(diff)
     kinds = {str(f.path): classify_path(str(f.path)) for f, _ in sections}
     test_files = sorted(p for p, k in kinds.items() if k is FileKind.TEST)

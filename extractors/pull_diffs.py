@@ -8,7 +8,9 @@ binary patch is never 40 or 64 characters of hex), so the output splits on them 
 Paths are not octal-quoted (``core.quotePath=false``), so a file named ``é.py`` is classified
 and listed by its name. Diffs are full-index binary patches, read as UTF-8 with surrogate
 escapes so that text which is not UTF-8 survives the split and is found later
-(``unsupported_encoding``).
+(``unsupported_encoding``). A diff that needs an object the repository lacks (a partial clone,
+a mirror without its largest files) fails the whole batch; the batch is then halved until the
+failing pairs stand alone, and those are left out of the answer (``missing_object``).
 """
 
 from __future__ import annotations
@@ -29,14 +31,26 @@ SECTION = re.compile(r"^diff --git ", re.MULTILINE)
 def pull_diffs(
     git_dir: str | os.PathLike[str], pairs: list[tuple[str, str]]
 ) -> dict[tuple[str, str], str]:
-    """``(base, head)`` -> the diff from base to head, for every pair given."""
+    """``(base, head)`` -> the diff from base to head, for every pair whose objects are there."""
     heads = Counter(head for _, head in set(pairs))
     batched = sorted({p for p in pairs if heads[p[1]] == 1}, key=lambda p: p[1])
-    diffs = _diff_tree(str(git_dir), batched)
-    found = {pair: diffs.get(pair[1], "") for pair in batched}
+    found = _halving(str(git_dir), batched)
     for pair in set(pairs) - set(batched):  # one head with several bases: one process each
-        found[pair] = _diff_tree(str(git_dir), [pair]).get(pair[1], "")
+        found |= _halving(str(git_dir), [pair])
     return found
+
+
+def _halving(git_dir: str, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    if not pairs:
+        return {}
+    try:
+        diffs = _diff_tree(git_dir, pairs)
+    except subprocess.CalledProcessError:
+        if len(pairs) == 1:
+            return {}
+        middle = len(pairs) // 2
+        return _halving(git_dir, pairs[:middle]) | _halving(git_dir, pairs[middle:])
+    return {pair: diffs.get(pair[1], "") for pair in pairs}
 
 
 def _diff_tree(git_dir: str, pairs: list[tuple[str, str]]) -> dict[str, str]:
@@ -71,3 +85,15 @@ def file_sections(diff: str) -> list[tuple[PatchedFile, str]]:
         if parsed:
             sections.append((parsed[0], text))
     return sections
+
+
+def missing_object_detail(git_dir: str | os.PathLike[str], base: str, head: str) -> str:
+    """Why the diff ``base..head`` cannot be read: git's own line, naming the object."""
+    failed = subprocess.run(
+        [*GIT, "--git-dir", str(git_dir), "diff-tree", "-p", "--binary", base, head],
+        capture_output=True,
+        check=False,
+    )
+    lines = failed.stderr.decode("utf-8", errors="replace").strip().splitlines()
+    reason = lines[-1] if lines else "git could not read the diff"
+    return f"{git_dir} lacks an object of {base[:12]}..{head[:12]}: {reason}"

@@ -21,6 +21,7 @@ from typing import IO, TypeVar
 import git
 
 Value = TypeVar("Value")
+Item = TypeVar("Item")
 Files = tuple[str, ...]  # the paths a commit changes, sorted
 
 
@@ -33,13 +34,13 @@ class PatchMatcher:
 
     def equivalents(self, commits: list[str]) -> dict[str, str]:
         """Commit -> a branch commit with the same patch id, for the commits that have one."""
-        keys = _halving(lambda part: _changed_files(self.repo, ["--no-walk", *part]), commits)
+        keys = halving(lambda part: _changed_files(self.repo, ["--no-walk", *part]), commits)
         wanted = [c for c in commits if keys.get(c) in self.by_files]
         on_branch = sorted({s for c in wanted for s in self.by_files[keys[c]]})
         git_dir = str(self.repo.git_dir)
         with ThreadPoolExecutor(max_workers=2) as pool:  # two git pipelines side by side
-            branch_ids = pool.submit(patch_ids, git_dir, on_branch)
-            ids = _halving(lambda part: patch_ids(git_dir, part), wanted)
+            branch_ids = pool.submit(halving, lambda part: patch_ids(git_dir, part), on_branch)
+            ids = halving(lambda part: patch_ids(git_dir, part), wanted)
             ids |= branch_ids.result()
         found: dict[str, str] = {}
         for commit in wanted:
@@ -120,7 +121,9 @@ def _changed_files(repo: git.Repo, log_args: list[str]) -> dict[str, Files]:
     return keys
 
 
-def _halving(read: Callable[[list[str]], dict[str, Value]], commits: list[str]) -> dict[str, Value]:
+def halving(
+    read: Callable[[list[Item]], dict[str, Value]], commits: list[Item]
+) -> dict[str, Value]:
     """``read(commits)``, halving the list around commits whose objects are missing."""
     if not commits:
         return {}
@@ -130,4 +133,4 @@ def _halving(read: Callable[[list[str]], dict[str, Value]], commits: list[str]) 
         if len(commits) == 1:
             return {}
         middle = len(commits) // 2
-        return _halving(read, commits[:middle]) | _halving(read, commits[middle:])
+        return halving(read, commits[:middle]) | halving(read, commits[middle:])

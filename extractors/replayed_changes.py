@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from typing import TYPE_CHECKING
 
 from extractors.pull_diffs import GIT
-from extractors.rebase_merges import diff_patch_ids
+from extractors.rebase_merges import diff_patch_ids, halving
 
 if TYPE_CHECKING:
     from extractors.git_history import MergedPull
@@ -39,7 +39,8 @@ def drop_replayed(
     sharing = [p for group in by_files.values() if len(group) > 1 for p in group]
     if not sharing:
         return pulls
-    ids = diff_patch_ids(str(git_dir), [(p.base_commit, p.head_commit) for p in sharing])
+    pairs = [(p.base_commit, p.head_commit) for p in sharing]
+    ids = halving(lambda part: diff_patch_ids(str(git_dir), part), pairs)
     equals: dict[str, list[MergedPull]] = defaultdict(list)
     for pull in sharing:
         if pull.head_commit in ids:

@@ -5,6 +5,7 @@
     ├── TerminalError              this object cannot be processed; record it and move on
     │   ├── ImageBuildError        the environment image failed to build (names the log)
     │   ├── BadShardError          a dataset file is unreadable or of another schema (names it)
+    │   ├── MissingObjectError     the repository lacks a git object a tree needs (names both)
     │   └── UnwritableTaskError    a task cannot be stored as given (names the task and field)
     └── TransientError             the infrastructure failed; retry, never record as rejected
         └── DockerUnavailable      the Docker engine does not answer
@@ -44,6 +45,21 @@ class BadShardError(TerminalError):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+class MissingObjectError(TerminalError):
+    """A commit's tree cannot be read: the repository lacks one of its objects."""
+
+    def __init__(self, repo: str, commit: str, path: str, object_id: str, reason: str) -> None:
+        what = f"{path} (object {object_id[:12]})" if path else f"object {object_id[:12]}"
+        what = what if object_id else "an object"
+        super().__init__(
+            f"{repo} lacks {what} at commit {commit[:12]}: {reason}; fetch the missing "
+            "objects (or use a full clone) and rerun"
+        )
+        self.commit = commit
+        self.path = path
+        self.object_id = object_id
 
 
 class UnwritableTaskError(TerminalError):

@@ -5,6 +5,10 @@ A URL is mirrored once into the cache folder (``git clone --mirror``, which brin
 ``refs/pull/*`` as well) and fetched incrementally on later runs. A GitHub name is mirrored the
 same way from the clone URL its API reports (so Enterprise servers and mirrors work), with the
 API's credentials passed to git through the environment, never in a URL or a config file.
+``blobless=True`` mirrors with ``--filter=blob:none``: commits and trees only, file contents
+fetched on demand from the URL (the promisor remote) when a tree is read; a server that does
+not filter answers with a full mirror. A local bare mirror that lacks its ``config`` file (as
+some copying tools leave it) is named as such, with the command that repairs it.
 Bad input is a ``UserInputError`` naming the path.
 """
 
@@ -41,24 +45,32 @@ def is_github_name(source: str) -> bool:
     return bool(GITHUB_NAME.match(source)) and not Path(source).expanduser().exists()
 
 
-def open_github_source(access: GithubAccess, repo: str, cache_dir: Path) -> git.Repo:
+def open_github_source(
+    access: GithubAccess, repo: str, cache_dir: Path, blobless: bool = False
+) -> git.Repo:
     """A mirror of GitHub repository ``repo``, fetched now, its HEAD on the default branch."""
     with GithubClient(access, repo) as client:
         found = client.repository()
-        mirror = _mirror(found.clone_url, cache_dir, client.git_environment(found.clone_url))
+        git_env = client.git_environment(found.clone_url)
+        mirror = _mirror(found.clone_url, cache_dir, git_env, blobless)
     mirror.git.symbolic_ref("HEAD", f"refs/heads/{found.default_branch}")
     return mirror
 
 
-def open_source(source: str, cache_dir: Path) -> git.Repo:
+def open_source(source: str, cache_dir: Path, blobless: bool = False) -> git.Repo:
     """The repository for ``source``; a URL is mirrored into ``cache_dir`` first."""
     if URL.match(source):
-        return _mirror(source, cache_dir)
+        return _mirror(source, cache_dir, None, blobless)
     path = Path(source).expanduser()
     if not path.exists():
         raise UserInputError(f"{source} does not exist (give a git clone, a bare mirror or a URL)")
     if not path.is_dir():
         raise UserInputError(f"{source} is a file, not a git repository")
+    if _is_git_dir(path) and not (path / "config").is_file():
+        raise UserInputError(
+            f"{source} is a bare repository without its config file; "
+            f"run `git init --bare {source}` (keeps its objects and refs) and retry"
+        )
     try:
         repo = git.Repo(path)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -70,7 +82,13 @@ def open_source(source: str, cache_dir: Path) -> git.Repo:
     return repo
 
 
-def _mirror(url: str, cache_dir: Path, git_env: dict[str, str] | None = None) -> git.Repo:
+def _is_git_dir(path: Path) -> bool:
+    return (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir()
+
+
+def _mirror(
+    url: str, cache_dir: Path, git_env: dict[str, str] | None = None, blobless: bool = False
+) -> git.Repo:
     target = cache_dir / "repos" / (re.sub(r"[^\w.-]+", "_", url.split("://")[-1]) + ".git")
     try:
         if target.exists():
@@ -78,7 +96,8 @@ def _mirror(url: str, cache_dir: Path, git_env: dict[str, str] | None = None) ->
             repo.git.remote("update", "--prune", env=git_env or {})
             return repo
         target.parent.mkdir(parents=True, exist_ok=True)
-        return git.Repo.clone_from(url, target, mirror=True, env=git_env)
+        filters = ["--filter=blob:none"] if blobless else []
+        return git.Repo.clone_from(url, target, multi_options=["--mirror", *filters], env=git_env)
     except git.GitCommandError as error:
         detail = (error.stderr or "").strip().splitlines()
         raise UserInputError(

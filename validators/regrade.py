@@ -34,6 +34,7 @@ import git
 from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchSet
 
+from pipeline.git_trees import archive_tree
 from pipeline.records import Task, TestStatus
 from validators.grading import RunResult, run_problem, status_in
 from validators.infra import InfrastructureError
@@ -195,7 +196,7 @@ def reset_to_base(tree: Path, base: BaseCommit, paths: list[str]) -> None:
             present = sorted(set(listed.split("\0")) & set(safe))
             if not present:
                 return
-            repo.archive(archive, base.commit, format="tar", path=present)
+            archive_tree(repo, base.commit, archive, present)
     finally:
         repo.close()
     archive.seek(0)

@@ -292,6 +292,16 @@ def remove_leftovers(client: docker.DockerClient) -> int:
     return len(stale)
 
 
+def remove_own(client: docker.DockerClient) -> int:
+    """Remove every test-run container this process created (a run being stopped)."""
+    own = {"taskforge.host": socket.gethostname(), "taskforge.pid": str(os.getpid())}
+    labels = ["taskforge=test-run", *(f"{k}={v}" for k, v in own.items())]
+    found = client.containers.list(all=True, sparse=True, filters={"label": labels})
+    for container in found:
+        discard(container)
+    return len(found)
+
+
 def _owner_gone(labels: dict[str, str]) -> bool:
     if labels.get("taskforge.host") != socket.gethostname():
         return False  # another machine's run on a shared engine: not ours to judge

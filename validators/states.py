@@ -18,6 +18,7 @@ from pathlib import Path
 import git
 
 from extractors.paths import is_test_module
+from pipeline.git_trees import archive_tree
 from pipeline.records import Task
 
 SANDBOX_UID = 1000
@@ -62,7 +63,7 @@ def export_tree(repo: git.Repo, commit: str, tree: Path) -> None:
     """The files of ``commit`` under ``tree``, without any git history."""
     tree.mkdir()
     archive = io.BytesIO()
-    repo.archive(archive, commit, format="tar")
+    archive_tree(repo, commit, archive)
     archive.seek(0)
     with tarfile.open(fileobj=archive) as tar:
         tar.extractall(tree, filter="data")

@@ -19,6 +19,7 @@ import docker
 import git
 from docker.models.containers import Container
 
+from pipeline.errors import MissingObjectError
 from pipeline.records import ImageRef, Outcome, Task, TestRun
 from validators.grading import RunResult, grade
 from validators.infra import InfrastructureError
@@ -58,6 +59,8 @@ def validate_candidate(
         states = prepare_states(repo, task)
     except PatchDoesNotApply as error:
         return _rejected(task, Outcome.PATCH_DOES_NOT_APPLY, str(error))
+    except MissingObjectError as error:
+        return _rejected(task, Outcome.MISSING_OBJECT, str(error))
     if not states.targets:
         return _rejected(task, Outcome.TESTS_NOT_COLLECTED, "the test patch leaves no test file")
     results: dict[str, list[RunResult]] = {"base": [], "before": [], "after": []}
