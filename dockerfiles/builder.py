@@ -27,13 +27,17 @@ from pathlib import Path
 import docker
 import docker.errors
 import git
+from packaging.utils import canonicalize_name
 
+from dockerfiles.build_failure import resolver_reason
+from dockerfiles.installers import installer_for, pytest_floor
 from dockerfiles.recipe import (
     build_requires,
     dependency_files,
     dependency_state,
     group_requirements,
 )
+from dockerfiles.requirements import classify, flattened
 from pipeline.errors import ImageBuildError
 from pipeline.records import ImageRef, InstallConfig
 
@@ -45,9 +49,8 @@ INDEX_SETTINGS = (
     "UV_DEFAULT_INDEX",
 )
 GROUP_REQUIREMENTS = "taskforge-dependency-groups.txt"
-SELF_INSTALL = re.compile(r"^\s*(-e\s+)?\.(/|\[.*\])?\s*(#.*)?$")
-# The oldest pytest that runs on each Python (older ones fail to import or to collect).
-PYTEST_FLOOR = {"3.9": "pytest>=6.2", "3.11": "pytest>=7.2", "3.13": "pytest>=8.2"}
+REQUIREMENTS = "taskforge-requirements.txt"
+CONSTRAINTS = "taskforge-constraints.txt"
 
 
 @dataclass(frozen=True)
@@ -117,37 +120,35 @@ def _write_context(context: Path, repo: git.Repo, spec: EnvSpec) -> None:
     archive.unlink()
     deps = context / "deps"
     deps.mkdir()
-    requirements = []
-    for group in spec.config.dependency_groups:
-        requirements += group_requirements(spec.dependency_files.get("pyproject.toml"), group)
-    if requirements:
-        (deps / GROUP_REQUIREMENTS).write_text("\n".join(requirements) + "\n")
-    copy_requirement_files(source, deps)
+    for name, lines in requirement_texts(spec).items():
+        (deps / name).write_text("\n".join(lines) + "\n")
     shutil.copyfile(host_ca_bundle(), context / "host-ca.pem")
     shutil.copyfile(
         Path(__file__).with_name("project_requires.py"), context / "project_requires.py"
     )
-    (context / "Dockerfile").write_text(render_dockerfile(spec, bool(requirements)))
+    (context / "Dockerfile").write_text(render_dockerfile(spec))
 
 
-def copy_requirement_files(source: Path, deps: Path) -> None:
-    """Requirement files (with what they include) into the final stage, never the project.
+def requirement_texts(spec: EnvSpec) -> dict[str, list[str]]:
+    """The final stage's requirement files, by name: the recipe's requirement files flattened
+    into one (includes resolved, no local path, no dropped line), their constraints, and the
+    dependency groups' requirements. A file with nothing to install is left out."""
+    config = spec.config
+    requirements, constraints = flattened(
+        spec.dependency_files.get, config.requirement_files, config.dropped_requirements
+    )
+    groups: list[str] = []
+    for group in config.dependency_groups:
+        groups += group_requirements(spec.dependency_files.get("pyproject.toml"), group)
+    texts = {
+        REQUIREMENTS: requirements,
+        CONSTRAINTS: constraints,
+        GROUP_REQUIREMENTS: [g for g in groups if classify(g, "").name not in _dropped(config)],
+    }
+    return {name: lines for name, lines in texts.items() if lines}
 
-    Lines that install the project itself (``-e .``, ``.``) are dropped: the project is
-    installed from each task's own tree at run time.
-    """
-    candidates = [*source.glob("*requirements*.txt"), *source.glob("requirements/*")]
-    for path in candidates:
-        if not path.is_file() or path.suffix not in {".txt", ".in"}:
-            continue
-        target = deps / path.relative_to(source)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        lines = path.read_text(errors="replace").splitlines()
-        kept = [line for line in lines if not SELF_INSTALL.match(line)]
-        target.write_text("\n".join(kept) + "\n")
 
-
-def render_dockerfile(spec: EnvSpec, has_groups: bool) -> str:
+def render_dockerfile(spec: EnvSpec) -> str:
     config = spec.config
     system_step = ""
     if config.system_packages:
@@ -156,32 +157,56 @@ def render_dockerfile(spec: EnvSpec, has_groups: bool) -> str:
             + shlex.join(config.system_packages)
             + " && rm -rf /var/lib/apt/lists/*"
         )
+    tools = installer_for(config.python)
     exclude_newer = ""
-    if config.exclude_newer is not None:
+    if config.exclude_newer is not None and tools.pins_dates:
         exclude_newer = "--exclude-newer " + config.exclude_newer.strftime("%Y-%m-%dT%H:%M:%SZ")
     env_step = ""
     if config.environment:
         env_step = "ENV " + " ".join(shlex.quote(item) for item in config.environment)
+    local_paths = [local_path(r) for r in config.local_requirements]
     return string.Template(template_text()).safe_substitute(
         base_image=config.base_image,
         system_step=system_step,
-        build_requires=shlex.join(build_requires(spec.dependency_files)),
+        wheel_tools=tools.wheel_tools,
+        wheel_build=tools.wheel_build,
+        venv_tools=tools.venv_tools,
+        install=tools.install,
+        local_paths=shlex.join(local_paths),
+        local_requirements=json.dumps(" ".join(config.local_requirements)),
+        build_requires=shlex.join(build_tools(spec.dependency_files, config)),
         exclude_newer=exclude_newer,
         extras_csv=",".join(config.extras),
-        install_args=shlex.join(install_args(config, has_groups)),
-        pytest_floor=PYTEST_FLOOR.get(config.python, "pytest"),
+        install_args=shlex.join(install_args(config, set(requirement_texts(spec)))),
+        pytest_floor=pytest_floor(config.python),
         env_step=env_step,
     )
 
 
-def install_args(config: InstallConfig, has_groups: bool) -> list[str]:
-    """What ``uv pip install`` takes besides the project's own wheel (and its extras)."""
+def build_tools(files: dict[str, str], config: InstallConfig) -> list[str]:
+    """The build tools a run-time reinstall needs, upgraded last; a setuptools the recipe
+    pins (``setuptools<81`` for ``pkg_resources``) is kept, not upgraded past."""
+    pinned = [p for p in config.extra_packages if classify(p, "").name == "setuptools"]
+    return [*build_requires(files), *(pinned or ["setuptools"]), "wheel"]
+
+
+def local_path(requirement: str) -> str:
+    """The path of a local requirement ("-e plugins/x[y]" -> "plugins/x")."""
+    return re.sub(r"\[[^\]]*\]$", "", requirement.removeprefix("-e ").strip())
+
+
+def install_args(config: InstallConfig, written: set[str]) -> list[str]:
+    """What the installer takes besides the project's own wheel (and its extras)."""
     args: list[str] = []
-    for path in config.requirement_files:
-        args += ["-r", path]
-    if has_groups:
-        args += ["-r", GROUP_REQUIREMENTS]
-    return args + config.extra_packages
+    for name, option in ((REQUIREMENTS, "-r"), (CONSTRAINTS, "-c"), (GROUP_REQUIREMENTS, "-r")):
+        if name in written:
+            args += [option, name]
+    dropped = _dropped(config)
+    return args + [p for p in config.extra_packages if classify(p, "").name not in dropped]
+
+
+def _dropped(config: InstallConfig) -> set[str]:
+    return {canonicalize_name(name) for name in config.dropped_requirements}
 
 
 def host_ca_bundle() -> Path:
@@ -216,7 +241,16 @@ def _build(client: docker.DockerClient, context: Path, tag: str, log_path: Path)
     finally:
         remove_wheel_stage(client, tag)
     if error:
-        raise ImageBuildError(tag, error.splitlines()[-1][:200], str(log_path))
+        reason = resolver_reason(log_path.read_text(errors="replace"))
+        raise EnvBuildFailed(tag, reason or error.splitlines()[-1][:200], str(log_path))
+
+
+class EnvBuildFailed(ImageBuildError):
+    """An environment build failed; ``reason`` is the resolver's own line where it gave one."""
+
+    def __init__(self, image: str, reason: str, log_path: str) -> None:
+        super().__init__(image, reason, log_path)
+        self.reason = reason
 
 
 def remove_wheel_stage(client: docker.DockerClient, tag: str) -> None:

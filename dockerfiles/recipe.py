@@ -2,10 +2,14 @@
 
 The recipe is an ``InstallConfig``: the project installed with whichever test extras it
 declares (``test``, ``tests``, ``testing``, then ``dev``) in ``pyproject.toml``, ``setup.cfg``
-or ``setup.py``; its PEP 735 dependency groups of those names; its test requirement files
-(``requirements/test*.txt``, ``requirements-test*.txt``, ``test-requirements.txt``...); tox's
-``deps`` where nothing else names test dependencies; and pytest, which also runs plain
-``unittest`` suites. Nothing is executed on the host: files are read from the git tree.
+or ``setup.py``, and those tox's ``extras`` names; its PEP 735 dependency groups of those names;
+its test and development requirement files (``requirements/test*.txt``, ``requirements-dev.txt``,
+``dev-requirements.txt``, ``requirements/dev.txt``... see ``requirement_files``) with what they
+include (``-r``); the files tox's ``deps`` include, and its plain ``deps`` lines where nothing
+else names test dependencies; and pytest, which also runs plain ``unittest`` suites. Local
+path requirements (``./sub``, ``-e plugins/x``) go to ``local_requirements``, installed from the
+task's tree at run time; ``-e .[test]`` adds the project's ``test`` extra. Nothing is executed on
+the host: files are read from the git tree.
 
 ``dependency_state`` is what decides the environment, normalised so that a release that only
 bumps ``version`` does not make a new image.
@@ -21,19 +25,17 @@ from typing import Any
 
 import git
 
+from dockerfiles.extras import TEST_NAMES, first_test_extra, richer_extras
+from dockerfiles.requirement_files import REQUIREMENT_FILE, selections
+from dockerfiles.requirements import expand, included_files, parse_lines
 from pipeline.records import InstallConfig
 
-TEST_NAMES = ("test", "tests", "testing", "dev")
+__all__ = ["REQUIREMENT_FILE", "richer_extras"]
+
 DEPENDENCY_FILES = ("pyproject.toml", "setup.cfg", "setup.py", "tox.ini")
-REQUIREMENT_FILE = re.compile(
-    r"^(requirements/(tests?|testing)[\w.-]*\.(txt|in)"
-    r"|requirements[-_](tests?|testing)\.txt|(tests?|testing)[-_]requirements\.txt"
-    r"|requirements\.txt)$"
-)
-# "tests": [...] in an extras_require dict, or EXTRAS_REQUIRE["tests"] = ... (attrs' style)
-SETUP_PY_EXTRA = re.compile(r"""["'](tests?|testing|dev)["']\s*[:\]]""")
 VERSION_LINE = re.compile(r"^\s*version\s*=.*$", re.MULTILINE)
 DEFAULT_BUILD_REQUIRES = ["setuptools>=61", "wheel"]
+TOX_FACTOR = re.compile(r"^[\w.,!-]+:(\s|$)")  # "py38: mock", "py38,py39: -rx.txt"
 
 
 def read_file(commit: git.Commit, path: str) -> str | None:
@@ -47,7 +49,8 @@ def read_file(commit: git.Commit, path: str) -> str | None:
 
 
 def dependency_files(commit: git.Commit) -> dict[str, str]:
-    """The files whose contents decide the environment, by path."""
+    """The files whose contents decide the environment, by path: the packaging files, the
+    test requirement files, and every file those and tox's ``deps`` include (``-r``)."""
     files = {p: read_file(commit, p) for p in DEPENDENCY_FILES}
     for folder in ("", "requirements"):
         tree = commit.tree if not folder else _subtree(commit, folder)
@@ -55,6 +58,10 @@ def dependency_files(commit: git.Commit) -> dict[str, str]:
             path = str(PurePosixPath(folder, blob.name)) if folder else blob.name
             if REQUIREMENT_FILE.match(path):
                 files[path] = read_file(commit, path)
+    named = [p for p, text in files.items() if text is not None and REQUIREMENT_FILE.match(p)]
+    tox_lines = tox_deps_lines(files.get("tox.ini"))
+    for path in included_files(lambda p: read_file(commit, p), named, tox_lines):
+        files[path] = read_file(commit, path)
     return {path: text for path, text in sorted(files.items()) if text is not None}
 
 
@@ -75,41 +82,49 @@ def dependency_state(files: dict[str, str]) -> dict[str, Any]:
     for path in ("setup.cfg", "setup.py"):
         if path in files:
             state[path] = VERSION_LINE.sub("", files[path])
-    state["tox-deps"] = tox_deps(files.get("tox.ini"))
-    state.update({p: t for p, t in files.items() if REQUIREMENT_FILE.match(p)})
+    state["tox-deps"] = tox_deps_lines(files.get("tox.ini"))
+    state["tox-extras"] = tox_extras(files.get("tox.ini"))
+    state.update({p: t for p, t in files.items() if p not in DEPENDENCY_FILES})
     return state
 
 
-def detect_recipe(files: dict[str, str], python: str, base_image: str) -> InstallConfig:
-    pyproject = toml_table(files.get("pyproject.toml"))
-    declared = set(pyproject.get("project", {}).get("optional-dependencies", {}))
-    declared |= _setup_cfg_extras(files.get("setup.cfg"))
-    declared |= set(SETUP_PY_EXTRA.findall(files.get("setup.py", "")))
-    groups = set(pyproject.get("dependency-groups", {}))
-    requirement_files = [p for p in files if REQUIREMENT_FILE.match(p)]
-    extras = [_first(declared)] if _first(declared) else []
+def detect_recipe(
+    files: dict[str, str], python: str, base_image: str, selection: int = 0
+) -> InstallConfig:
+    """The recipe of these files; ``selection`` picks an alternative set of requirement files
+    (0, the first, unless an earlier one failed; see ``requirement_alternatives``)."""
+    groups = set(toml_table(files.get("pyproject.toml")).get("dependency-groups", {}))
+    chosen = requirement_alternatives(files)
+    requirement_files = chosen[min(selection, len(chosen) - 1)] if chosen else []
+    tox_lines = tox_deps_lines(files.get("tox.ini"))
+    _, tox_includes = parse_lines(tox_lines, "tox.ini", "")
+    requirement_files += [
+        p for kind, p in tox_includes if kind == "r" and not REQUIREMENT_FILE.match(p)
+    ]
+    installed = expand(files.get, requirement_files, tox_lines)
+    first = first_test_extra(files)
+    extras = list(dict.fromkeys([first] if first else []))
+    extras += [e for e in [*tox_extras(files.get("tox.ini")), *installed.project_extras]]
     chosen_groups = [g for g in TEST_NAMES if g in groups][:1]
     extra_packages = ["pytest"]
-    if not extras and not chosen_groups and not any("test" in p for p in requirement_files):
-        extra_packages = tox_deps(files.get("tox.ini")) + extra_packages
+    names_tests = any(PurePosixPath(p).stem != "requirements" for p in requirement_files)
+    if not extras and not chosen_groups and not names_tests:
+        tox_remote = [line.text for line in installed.remote if line.source == "tox.ini"]
+        extra_packages = tox_remote + extra_packages
     return InstallConfig(
         python=python,
         base_image=base_image,
-        extras=extras,
-        requirement_files=requirement_files,
+        extras=list(dict.fromkeys(extras)),
+        requirement_files=[p for p in requirement_files if p in files],
         dependency_groups=chosen_groups,
         extra_packages=extra_packages,
+        local_requirements=list(dict.fromkeys(line.text for line in installed.local)),
     )
 
 
-def richer_extras(files: dict[str, str], current: list[str]) -> list[str]:
-    """Every test-like extra the project declares, for a fallback when one is not enough."""
-    pyproject = toml_table(files.get("pyproject.toml"))
-    declared = set(pyproject.get("project", {}).get("optional-dependencies", {}))
-    declared |= _setup_cfg_extras(files.get("setup.cfg"))
-    declared |= set(SETUP_PY_EXTRA.findall(files.get("setup.py", "")))
-    richer = [name for name in TEST_NAMES if name in declared]
-    return richer if set(richer) != set(current) else []
+def requirement_alternatives(files: dict[str, str]) -> list[list[str]]:
+    """The test requirement files to install, as alternative sets in the order to try them."""
+    return selections([p for p in files if REQUIREMENT_FILE.match(p)])
 
 
 def build_requires(files: dict[str, str]) -> list[str]:
@@ -130,25 +145,40 @@ def group_requirements(pyproject_text: str | None, group: str) -> list[str]:
     return requirements
 
 
-def tox_deps(text: str | None) -> list[str]:
-    """Plain requirement lines of ``[testenv] deps`` (no ``-r``, no substitutions)."""
-    if not text:
-        return []
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read_string(text)
-    except configparser.Error:
-        return []
-    raw = parser.get("testenv", "deps", fallback="")
+def tox_deps_lines(text: str | None) -> list[str]:
+    """The lines of ``[testenv] deps`` pip can read: ``-r`` includes (``{toxinidir}`` too)
+    and requirements; factor-conditional lines (``py38: mock``) and other substitutions are
+    left out."""
+    raw = _tox_option(text, "deps")
     lines = [line.split("#", 1)[0].strip() for line in raw.splitlines()]
     return [
         line
         for line in lines
-        if line
-        and not line.startswith("-")
-        and "{" not in line
-        and ":" not in line.split(";", 1)[0]
+        if line and "{" not in line.replace("{toxinidir}", "") and not TOX_FACTOR.match(line)
     ]
+
+
+def tox_deps(text: str | None) -> list[str]:
+    """Plain requirement lines of ``[testenv] deps`` (no options, no substitutions)."""
+    return [line for line in tox_deps_lines(text) if not line.startswith("-") and "{" not in line]
+
+
+def tox_extras(text: str | None) -> list[str]:
+    """The project's extras tox installs for its tests (``[testenv] extras``)."""
+    raw = _tox_option(text, "extras")
+    names = [name.strip() for line in raw.splitlines() for name in line.split(",")]
+    return [name for name in names if name and not TOX_FACTOR.match(name) and "{" not in name]
+
+
+def _tox_option(text: str | None, option: str) -> str:
+    if not text:
+        return ""
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return ""
+    return parser.get("testenv", option, fallback="")
 
 
 def toml_table(text: str | None) -> dict[str, Any]:
@@ -166,20 +196,3 @@ def _subtree(commit: git.Commit, folder: str) -> git.Tree | None:
     except KeyError:
         return None
     return tree if isinstance(tree, git.Tree) else None
-
-
-def _first(declared: set[str]) -> str:
-    return next((name for name in TEST_NAMES if name in declared), "")
-
-
-def _setup_cfg_extras(text: str | None) -> set[str]:
-    if not text:
-        return set()
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read_string(text)
-    except configparser.Error:
-        return set()
-    if not parser.has_section("options.extras_require"):
-        return set()
-    return set(parser.options("options.extras_require"))

@@ -142,8 +142,11 @@ class EnvAttempt(BaseModel):
     extras: list[str] = Field(default_factory=list)
     extra_packages: list[str] = Field(default_factory=list)
     exclude_newer: datetime | None = None
+    requirement_files: list[str] = Field(default_factory=list)
+    dropped_requirements: list[str] = Field(default_factory=list)  # left out after a failure
+    local_requirements: list[str] = Field(default_factory=list)  # installed at run time
     succeeded: bool
-    reason: str = ""  # why it failed, one line
+    reason: str = ""  # why it failed, one line (the resolver's own where it gave one)
     log_path: str = ""
 
 
@@ -162,6 +165,11 @@ class InstallConfig(BaseModel):
     environment: list[str] = Field(default_factory=list)  # "KEY=VALUE" set in the image
     exclude_newer: datetime | None = None  # packages as of this date (uv --exclude-newer)
     test_runner: str = "pytest"
+    # local path requirements ("-e plugins/x", "./sub"): never in the image, which holds no
+    # code of the repository; installed from each task's tree at run time, without dependencies
+    local_requirements: list[str] = Field(default_factory=list)
+    # distribution names left out of the requirement files after an attempt failed on them
+    dropped_requirements: list[str] = Field(default_factory=list)
 
 
 class Task(BaseModel):

@@ -1,12 +1,13 @@
 """The test command of a run: reinstall the project from the tree, run pytest, note the cost.
 
 The image holds the dependencies; the project itself is installed from the task's own tree
-(``uv pip install --offline --no-deps -e .``); where that fails, PYTHONPATH still puts the tree
-first. pytest writes JUnit XML (``junit_family=xunit1``, which carries each test's file). After
-pytest, the container's peak memory is read from its cgroup (v2 ``memory.peak``, else v1
-``memory.max_usage_in_bytes``) and printed as the output's last line, so a run costs one
-archive read (the report) besides its logs. Repeats vary the order of the test files and
-PYTHONHASHSEED, which is what plain pytest allows without plugins.
+(``uv pip install --offline --no-deps -e .``, pip where the image has no uv), then the local
+path requirements the image names in ``TASKFORGE_LOCAL_REQUIREMENTS``; where that fails,
+PYTHONPATH still puts the tree first. pytest writes JUnit XML (``junit_family=xunit1``, which
+carries each test's file). After pytest, the container's peak memory is read from its cgroup
+(v2 ``memory.peak``, else v1 ``memory.max_usage_in_bytes``) and printed as the output's last
+line, so a run costs one archive read (the report) besides its logs. Repeats vary the order
+of the test files and PYTHONHASHSEED, which is what plain pytest allows without plugins.
 """
 
 from __future__ import annotations
@@ -22,11 +23,18 @@ OUTPUT_DIR = "/home/taskforge/.taskforge"
 REPORT_PATH = f"{OUTPUT_DIR}/report.xml"
 PEAK_MARKER = "taskforge-peak-memory:"
 COLLECT = [REPORT_PATH]  # what a run's container is asked for after it exits
+# The project, then its local requirements (TASKFORGE_LOCAL_REQUIREMENTS, set by the image),
+# from the tree, offline, without dependencies: with uv, or pip on Pythons uv does not serve.
 SCRIPT = (
     f"mkdir -p {OUTPUT_DIR}; "
-    "uv pip install --quiet --offline --no-deps --no-build-isolation -e . "
-    f">{OUTPUT_DIR}/install.log 2>&1 "
+    "tf_install() { if command -v uv >/dev/null; "
+    'then uv pip install --quiet --offline --no-deps --no-build-isolation "$@"; '
+    'else python -m pip install --quiet --no-index --no-deps --no-build-isolation "$@"; fi; }; '
+    f"tf_install -e . >{OUTPUT_DIR}/install.log 2>&1 "
     "|| echo 'taskforge: project not reinstalled; running from PYTHONPATH' >&2; "
+    'if [ -n "$TASKFORGE_LOCAL_REQUIREMENTS" ]; then '
+    f"tf_install $TASKFORGE_LOCAL_REQUIREMENTS >>{OUTPUT_DIR}/install.log 2>&1 "
+    "|| echo 'taskforge: local requirements not installed' >&2; fi; "
     'python -m pytest "$@"; status=$?; '
     "peak=$(cat /sys/fs/cgroup/memory.peak /sys/fs/cgroup/memory/memory.max_usage_in_bytes "
     "2>/dev/null | head -n 1); "

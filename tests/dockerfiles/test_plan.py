@@ -7,6 +7,7 @@ from pathlib import Path
 
 import git
 
+from dockerfiles.base import BOOTSTRAPPED
 from dockerfiles.environment import pin_date, plan_environment
 from dockerfiles.recipe import dependency_files, dependency_state
 from pipeline.sample_repo import History
@@ -57,7 +58,7 @@ def test_pin_date_is_the_day_after_the_state_began(tmp_path: Path) -> None:
 
 def test_plans_group_by_dependency_state(tmp_path: Path) -> None:
     repo, shas = make_history(tmp_path)
-    plans = [plan_environment(repo, "o/evolving", sha, []) for sha in shas]
+    plans = [plan_environment(repo, "o/evolving", sha, [], BOOTSTRAPPED) for sha in shas]
     assert len({p.key for p in plans[:3]}) == 1
     assert len({p.key for p in plans[3:]}) == 1
     assert plans[0].key != plans[3].key
@@ -82,7 +83,7 @@ def test_pinned_attempts_use_a_python_of_the_era(tmp_path: Path) -> None:
         'requires-python = ">=3.8"\nclassifiers = ["Programming Language :: Python :: 3.11"]',
     )
     sha = history.commit("Start", {"pyproject.toml": text, "evolving.py": "x = 1\n"})
-    attempts = plan_environment(repo, "o/old", sha, []).attempts
+    attempts = plan_environment(repo, "o/old", sha, [], BOOTSTRAPPED).attempts
     assert [(a.python, a.exclude_newer is not None) for a in attempts] == [
         ("3.9", True),
         ("3.9", True),

@@ -97,8 +97,9 @@ def test_install_args(tmp_path: Path) -> None:
         "3.11",
         "base:tag",
     )
-    assert install_args(recipe, has_groups=False) == [
+    assert recipe.requirement_files == ["requirements-test.txt"]
+    assert install_args(recipe, {"taskforge-requirements.txt"}) == [
         "-r",
-        "requirements-test.txt",
+        "taskforge-requirements.txt",
         "pytest",
     ]
