@@ -4,6 +4,11 @@ A backfill mines one repository's merged PRs (optionally a list, a date window, 
 skips those already written to the output, builds the candidates, and returns them with the
 extractor's rejections set. Image building and validation are the stages' own functions.
 
+PRs listed with ``--prs`` that cannot be mined (not merged into the branch, unknown, their
+commits missing) do not stop the others: ``select_pulls`` names each with its reason in
+``Selection.not_found`` and the run's summary carries them. Only a list of which no PR can be
+mined is a ``UserInputError``.
+
 A SOURCE named ``OWNER/NAME`` is mined through GitHub's API (``extractors.github_source``):
 without ``--since`` or ``--prs`` it resumes after the repository's cursor
 (``pipeline.cursor``), which ``advance_cursor`` moves once the run's tasks are written. The
@@ -13,7 +18,9 @@ request names where the credentials are, never the credentials: Prefect records 
 from __future__ import annotations
 
 import os
+import subprocess
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -23,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from extractors.candidates import SizeLimits, build_candidates
 from extractors.git_history import MergedPull, find_merged_pulls, target_branch
 from extractors.github_api import DEFAULT_API_URL, GithubAccess, GithubClient
-from extractors.github_source import GithubPull, check_listed, github_candidates, github_pulls
+from extractors.github_source import GithubPull, github_candidates, github_pulls, listed_pulls
 from pipeline.cursor import advanced, read_cursor, write_cursor
 from pipeline.dataset import DatasetLayout, finished_instance_ids
 from pipeline.errors import UserInputError
@@ -94,6 +101,7 @@ class BackfillSummary(BaseModel):
     environments_failed: int = 0  # dependency states no attempt could build
     images_built: int = 0
     wall_time_s: float = 0.0
+    not_found: dict[int, str] = Field(default_factory=dict)  # listed PR -> why it is not mined
 
     def count(self, tasks: list[Task]) -> None:
         reasons = Counter(self.rejected)
@@ -120,48 +128,92 @@ def source_kind(request: BackfillRequest, repo: git.Repo) -> SourceKind:
     return SourceKind.BARE_MIRROR if repo.bare else SourceKind.LOCAL_CLONE
 
 
-def select_pulls(repo: git.Repo, request: BackfillRequest) -> list[MergedPull]:
-    """The merged PRs the request asks for, oldest first; unknown PR numbers are an error."""
-    pulls = _from_github(repo, request) if request.from_github else _from_history(repo, request)
-    pulls.sort(key=lambda p: (p.merged_at, p.number), reverse=True)
+@dataclass(frozen=True)
+class Selection:
+    """The merged PRs a request selects, oldest first, and the listed PRs it cannot mine."""
+
+    pulls: list[MergedPull]
+    not_found: dict[int, str] = field(default_factory=dict)  # listed PR -> why not
+
+
+def select_pulls(repo: git.Repo, request: BackfillRequest, resume: bool = True) -> Selection:
+    """The merged PRs the request asks for, oldest first, and why each listed one that is not
+    found is not; a list of which none is found is a ``UserInputError``.
+
+    ``resume=False`` ignores a GitHub source's cursor (a preview has no dataset).
+    """
+    if request.from_github:
+        selection = _from_github(repo, request, resume)
+    else:
+        selection = _from_history(repo, request)
+    if request.prs and not selection.pulls:
+        raise UserInputError(no_listed_pull(request, selection.not_found))
+    pulls = sorted(selection.pulls, key=lambda p: (p.merged_at, p.number), reverse=True)
     if request.limit is not None:
         pulls = pulls[: request.limit]
-    return pulls[::-1]
+    return Selection(pulls=pulls[::-1], not_found=selection.not_found)
 
 
-def _from_history(repo: git.Repo, request: BackfillRequest) -> list[MergedPull]:
+def no_listed_pull(request: BackfillRequest, not_found: dict[int, str]) -> str:
+    reasons = "; ".join(f"#{n}: {why}" for n, why in sorted(not_found.items()))
+    return f"none of the listed PRs can be mined from {request.source}: {reasons}"
+
+
+def _from_history(repo: git.Repo, request: BackfillRequest) -> Selection:
     branch = target_branch(repo, request.branch)
     try:
+        repo.git.rev_parse("--verify", "--quiet", f"{branch}^{{commit}}")
         pulls = find_merged_pulls(repo, branch)
-    except git.GitCommandError as error:
+    except (git.GitCommandError, subprocess.CalledProcessError) as error:
+        stderr = error.stderr if isinstance(error.stderr, str) else ""
+        detail = stderr.strip()[:160] or "no such branch"
         raise UserInputError(
-            f"cannot read branch {branch!r} of {request.source}: "
-            f"{(error.stderr or '').strip()[:160]}"
+            f"cannot read branch {branch!r} of {request.source}: {detail}"
         ) from None
+    not_found: dict[int, str] = {}
     if request.prs:
         by_number = {p.number: p for p in pulls}
         missing = sorted(set(request.prs) - set(by_number))
-        if missing:
-            raise UserInputError(
-                f"PR {', '.join(f'#{n}' for n in missing)} not found as merged into {branch} "
-                f"of {request.source}"
-            )
-        pulls = [by_number[n] for n in request.prs]
-    if request.since:
-        pulls = [p for p in pulls if p.merged_at >= request.since]
-    if request.until:
-        pulls = [p for p in pulls if p.merged_at <= request.until]
-    return pulls
+        not_found = missing_reasons(repo, branch, missing)
+        pulls = [by_number[n] for n in dict.fromkeys(request.prs) if n in by_number]
+    selected = [p for p in pulls if _in_window(p.merged_at, request)]
+    if request.prs:
+        for pull in pulls:
+            if pull not in selected:
+                not_found[pull.number] = f"merged {pull.merged_at:%Y-%m-%d}, outside the window"
+    return Selection(pulls=selected, not_found=not_found)
 
 
-def _from_github(repo: git.Repo, request: BackfillRequest) -> list[MergedPull]:
+def _in_window(merged_at: datetime, request: BackfillRequest) -> bool:
+    after_since = request.since is None or merged_at >= request.since
+    return after_since and (request.until is None or merged_at <= request.until)
+
+
+def missing_reasons(repo: git.Repo, branch: str, numbers: list[int]) -> dict[int, str]:
+    """Why each PR number is not among the history's merged PRs: a PR ref (GitHub's
+    ``refs/pull/N/head``) says the PR exists but did not reach ``branch``."""
+    if not numbers:
+        return {}
+    patterns = [f"refs/pull/{n}/head" for n in numbers]
+    refs = set(repo.git.for_each_ref("--format=%(refname)", *patterns).split())
+    return {
+        n: f"not merged into {branch}"
+        if f"refs/pull/{n}/head" in refs
+        else f"no merge of #{n} in the history of {branch}"
+        for n in numbers
+    }
+
+
+def _from_github(repo: git.Repo, request: BackfillRequest, resume: bool) -> Selection:
     """The API's merged PRs: listed ones, a window, or those after the cursor."""
-    cursor = None if request.prs or request.since else read_cursor(request.out, request.repo)
+    use_cursor = resume and not request.prs and not request.since
+    cursor = read_cursor(request.out, request.repo) if use_cursor else None
     since = request.since or (cursor.merged_through if cursor else None)
     with GithubClient(request.github_access(), request.repo) as client:
         branch = target_branch(repo, request.branch)
-        pulls = github_pulls(repo, client, branch, request.prs, since, request.until)
-    return [p for p in pulls if cursor is None or not cursor.covers(p.number, p.merged_at)]
+        found = github_pulls(repo, client, branch, request.prs, since, request.until)
+    pulls = [p for p in found.pulls if cursor is None or not cursor.covers(p.number, p.merged_at)]
+    return Selection(list(pulls), found.not_found)
 
 
 def mine_candidates(
@@ -177,12 +229,15 @@ def mine_candidates(
 
 
 def check_github_source(request: BackfillRequest) -> None:
-    """Before a run: the credentials work and see the repository (and the listed PRs)."""
+    """Before a run: the credentials work and see the repository, and at least one listed
+    PR is merged into the branch (the others are named in the run's summary)."""
     with GithubClient(request.github_access(), request.repo) as client:
         found = client.repository()
         if request.prs:
             branch = request.branch or found.default_branch
-            check_listed([client.pull(n) for n in request.prs], request.repo, branch)
+            merged, not_found = listed_pulls(client, request.prs, branch)
+            if not merged:
+                raise UserInputError(no_listed_pull(request, not_found))
 
 
 def advance_cursor(

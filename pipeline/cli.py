@@ -1,7 +1,9 @@
 """The ``taskforge`` command line (Typer).
 
 Every ``TaskforgeError`` ends the command with its one-line message and a non-zero exit (2 for
-bad input, 3 for infrastructure), never a traceback. Input is checked before Prefect starts, so
+bad input, 3 for infrastructure), never a traceback. A backfill whose ``--prs`` names PRs that
+cannot be mined runs the others, names those in its summary and exits 4 (``EXIT_PARTIAL``);
+when none of them can be mined it is bad input (2). Input is checked before Prefect starts, so
 a typo costs no server start-up; Prefect's start-up is paid once per run, and overlaps the
 loading of the flows (``pipeline.prefect_server``).
 """
@@ -12,7 +14,6 @@ import os
 import re
 import shutil
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -22,18 +23,17 @@ from extractors.github_api import DEFAULT_API_URL
 from pipeline.backfill import BackfillRequest, BackfillSummary, check_github_source, select_pulls
 from pipeline.cli_dataset import register
 from pipeline.cli_evaluate import register as register_evaluate
+from pipeline.cli_options import iso_date, pr_numbers, repo_name
+from pipeline.cli_preview import register as register_preview
 from pipeline.cli_serve import register as register_serve
 from pipeline.console import console, render_summary, rich_progress
 from pipeline.dataset import DatasetLayout
 from pipeline.errors import TaskforgeError, TransientError, UserInputError
 from pipeline.prefect_server import local_api
 from pipeline.source import (
-    URL,
-    check_repo_name,
-    is_github_name,
     open_source,
-    repo_name_from_url,
 )
+from pipeline.stopping import cleaned_up_on_stop
 
 app = typer.Typer(
     help="Turn merged pull requests into verified, executable tasks (Parquet).",
@@ -42,6 +42,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
+EXIT_PARTIAL = 4  # some listed PRs not found; the others ran and were written
 TASK_RUNNER = re.compile(r"^(threads|dask|dask://[\w.-]+:\d+)$")
 PREFECT_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",  # telemetry heartbeats fail offline
@@ -105,11 +106,11 @@ def backfill(
     """Mine SOURCE's merged PRs, build its environment, verify, and write Parquet to OUT."""
     request = BackfillRequest(
         source=source,
-        repo=_repo_name(source, repo),
+        repo=repo_name(source, repo),
         out=out,
-        prs=_pr_numbers(prs),
-        since=_date(since, "--since"),
-        until=_date(until, "--until", end_of_day=True),
+        prs=pr_numbers(prs),
+        since=iso_date(since, "--since"),
+        until=iso_date(until, "--until", end_of_day=True),
         limit=limit,
         branch=branch,
         workers=workers,
@@ -170,6 +171,20 @@ def _run(request: BackfillRequest) -> None:
             f"{summary.infrastructure} candidates hit infrastructure failures and were not "
             "written; rerun the same command to retry them"
         )
+    if summary.not_found:
+        exit_partial(summary.not_found)
+
+
+def exit_partial(not_found: dict[int, str], done: str = "done") -> None:
+    """One line naming the listed PRs not found, and exit code 4: the rest was done."""
+    numbers = ", ".join(f"#{n}" for n in sorted(not_found))
+    console.print(
+        f"[bold yellow]partial:[/] {len(not_found)} listed PRs not found ({numbers}); "
+        f"the others were {done} (see the summary)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(EXIT_PARTIAL)
 
 
 def _preflight(request: BackfillRequest) -> None:
@@ -184,56 +199,26 @@ def _preflight(request: BackfillRequest) -> None:
     else:
         repo = open_source(request.source, request.cache_dir)
         if request.prs or request.branch:  # the history is read only when it can be wrong
-            select_pulls(repo, request)
+            select_pulls(repo, request)  # an error only if no listed PR is found
     from validators.sandbox import docker_client
 
     docker_client().close()  # reachable; the flow opens its own clients
 
 
-def _repo_name(source: str, repo: str | None) -> str:
-    if is_github_name(source):
-        if repo and repo != source:
-            raise UserInputError(f"SOURCE {source} names the GitHub repository; drop --repo {repo}")
-        return check_repo_name(source)
-    if repo:
-        return check_repo_name(repo)
-    if URL.match(source):
-        return repo_name_from_url(source)
-    raise UserInputError("--repo OWNER/NAME is required when SOURCE is a local path")
-
-
-def _pr_numbers(text: str | None) -> list[int]:
-    if not text:
-        return []
-    try:
-        return [int(part.strip().lstrip("#")) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise UserInputError(f"--prs takes numbers separated by commas, got {text!r}") from None
-
-
-def _date(text: str | None, option: str, end_of_day: bool = False) -> datetime | None:
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise UserInputError(
-            f"{option} takes an ISO date such as 2024-05-01, got {text!r}"
-        ) from None
-    if end_of_day and len(text) == 10:
-        value = value.replace(hour=23, minute=59, second=59)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 register(app)
 register_serve(app)
 register_evaluate(app)
+register_preview(app)
 
 
 def main() -> None:
-    """Entry point: one clear line and a non-zero exit for any TaskforgeError."""
+    """Entry point: one clear line and a non-zero exit for any TaskforgeError.
+
+    SIGTERM or Ctrl-C stops the command after removing its test containers (exit 143 or 130).
+    """
     try:
-        app()
+        with cleaned_up_on_stop():
+            app()
     except TaskforgeError as error:
         console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
         raise SystemExit(3 if isinstance(error, TransientError) else 2) from None

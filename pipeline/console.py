@@ -54,6 +54,10 @@ def render_summary(summary: BackfillSummary) -> None:
     table.add_row(str(summary.mined), "merged PRs selected")
     if summary.skipped:
         table.add_row(str(summary.skipped), "already in the output (skipped)")
+    if summary.not_found:
+        table.add_row(f"[red]{len(summary.not_found)}[/]", "listed PRs not found (not mined)")
+        for number, why in sorted(summary.not_found.items()):
+            table.add_row("", f"  #{number}: {why}")
     table.add_row(f"[green]{summary.verified}[/]", "verified")
     for reason, count in sorted(summary.rejected.items(), key=lambda item: -item[1]):
         outcome = Outcome(reason)

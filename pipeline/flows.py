@@ -51,6 +51,7 @@ def backfill_flow(request: BackfillRequest) -> BackfillSummary:
     sink().stage("mining")
     mined = mine(request)
     candidates, summary.mined, summary.skipped = mined.candidates, mined.selected, mined.skipped
+    summary.not_found = mined.not_found
     dropped = [c for c in candidates if c.outcome is not None]
     runnable = [c for c in candidates if c.outcome is None]
     _write(layout, summary, dropped)
@@ -128,6 +129,10 @@ def funnel_rows(summary: BackfillSummary) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = [
         {"stage": "merged PRs selected", "count": summary.mined},
         {"stage": "already in the output", "count": summary.skipped},
+        *(
+            {"stage": f"listed PR #{number} not found", "count": 1, "why": why}
+            for number, why in sorted(summary.not_found.items())
+        ),
         {"stage": "verified", "count": summary.verified},
     ]
     for reason, count in sorted(summary.rejected.items(), key=lambda item: -item[1]):
@@ -155,6 +160,7 @@ def publish_artifacts(summary: BackfillSummary) -> None:
         key=f"yield-{key}",
         description=f"Yield funnel of {summary.repo}",
     )
+    not_found = "".join(f"- PR #{n} not found: {why}\n" for n, why in summary.not_found.items())
     markdown = (
         f"# {summary.repo}\n\n"
         f"- **{summary.verified}** verified of {summary.mined} merged PRs selected "
@@ -162,6 +168,7 @@ def publish_artifacts(summary: BackfillSummary) -> None:
         f"- rejected: {sum(summary.rejected.values())} "
         f"({', '.join(f'{k} {v}' for k, v in sorted(summary.rejected.items())) or 'none'})\n"
         f"- infrastructure failures left for a rerun: {summary.infrastructure}\n"
+        f"{not_found}"
         f"- images built: {summary.images_built}; wall time {summary.wall_time_s:.1f} s\n"
         f"- output: `{summary.out}`\n"
     )

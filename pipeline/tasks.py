@@ -73,6 +73,7 @@ class Mined(BaseModel):
     skipped: int  # of those, already in the output
     repo_path: str  # the local repository (a mirror of a URL source)
     merged_at: dict[int, datetime]  # selected PR -> merge time, for a GitHub source's cursor
+    not_found: dict[int, str] = {}  # listed PR -> why it cannot be mined
 
 
 def _limits(request: BackfillRequest) -> SandboxLimits:
@@ -83,7 +84,8 @@ def _limits(request: BackfillRequest) -> SandboxLimits:
 def mine(request: BackfillRequest) -> Mined:
     """Candidates not yet in the output, with their provenance."""
     repo = open_repository(request)
-    pulls = select_pulls(repo, request)
+    selection = select_pulls(repo, request)
+    pulls = selection.pulls
     done = finished_instance_ids(DatasetLayout(request.out))
     fresh = [p for p in pulls if instance_id_for(request.repo, p.number) not in done]
     provenance = {
@@ -97,6 +99,7 @@ def mine(request: BackfillRequest) -> Mined:
         skipped=len(pulls) - len(fresh),
         repo_path=str(repo.git_dir if repo.bare else repo.working_dir),
         merged_at={p.number: p.merged_at for p in pulls},
+        not_found=selection.not_found,
     )
 
 

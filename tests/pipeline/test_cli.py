@@ -43,18 +43,20 @@ def test_path_that_does_not_exist(tmp_path: Path) -> None:
     assert_one_line_error(result, "does not exist", 2)
 
 
-def test_pull_not_in_history(sample_repo_path: Path, tmp_path: Path) -> None:
+def test_no_listed_pull_in_history(sample_repo_path: Path, tmp_path: Path) -> None:
     result = taskforge(
         "backfill",
         str(sample_repo_path),
         "--repo",
         "o/n",
         "--prs",
-        "2,99",
+        "98,99",
         "--out",
         str(tmp_path / "o"),
     )
-    assert_one_line_error(result, "PR #99 not found", 2)
+    assert_one_line_error(result, "none of the listed PRs can be mined from", 2)
+    assert "#98: no merge of #98 in the history of main; #99: no merge of #99" in result.stderr
+    assert not list((tmp_path / "o").rglob("*.parquet"))
 
 
 def test_output_folder_is_a_file(sample_repo_path: Path, tmp_path: Path) -> None:

@@ -76,9 +76,15 @@ def test_no_credentials_say_where_to_put_them(fake: FakeGithub, tmp_path: Path) 
     assert fake.count("/") == 0
 
 
-def test_listed_pulls_are_checked_first(fake: FakeGithub, tmp_path: Path) -> None:
-    result = backfill(fake, tmp_path / "o", "--prs", "2,10")
-    check(result, "PR #10 of taskforge/tinytext not merged into main", 2)
+def test_a_list_of_which_no_pull_is_merged_is_one_line(fake: FakeGithub, tmp_path: Path) -> None:
+    result = backfill(fake, tmp_path / "o", "--prs", "10,20,404")
+    check(
+        result,
+        "none of the listed PRs can be mined from taskforge/tinytext: "
+        "#10: closed without being merged; #20: merged into release, not main; "
+        "#404: no such PR in taskforge/tinytext",
+        2,
+    )
 
 
 def test_repo_option_must_agree_with_the_name(fake: FakeGithub, tmp_path: Path) -> None:

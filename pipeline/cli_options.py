@@ -1,0 +1,47 @@
+"""Options of the ``taskforge`` commands that mine (``backfill``, ``mine``), parsed once.
+
+Each parser turns a command-line string into its typed value or raises a ``UserInputError``
+whose one line names the option.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pipeline.errors import UserInputError
+from pipeline.source import URL, check_repo_name, is_github_name, repo_name_from_url
+
+
+def repo_name(source: str, repo: str | None) -> str:
+    if is_github_name(source):
+        if repo and repo != source:
+            raise UserInputError(f"SOURCE {source} names the GitHub repository; drop --repo {repo}")
+        return check_repo_name(source)
+    if repo:
+        return check_repo_name(repo)
+    if URL.match(source):
+        return repo_name_from_url(source)
+    raise UserInputError("--repo OWNER/NAME is required when SOURCE is a local path")
+
+
+def pr_numbers(text: str | None) -> list[int]:
+    if not text:
+        return []
+    try:
+        return [int(part.strip().lstrip("#")) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UserInputError(f"--prs takes numbers separated by commas, got {text!r}") from None
+
+
+def iso_date(text: str | None, option: str, end_of_day: bool = False) -> datetime | None:
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise UserInputError(
+            f"{option} takes an ISO date such as 2024-05-01, got {text!r}"
+        ) from None
+    if end_of_day and len(text) == 10:
+        value = value.replace(hour=23, minute=59, second=59)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
