@@ -26,6 +26,7 @@ GIT = ("git", "-c", "core.quotePath=false")
 DIFF_OPTIONS = ("-p", "--binary", "--no-renames", "--full-index", "--no-color", "--no-ext-diff")
 OBJECT_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 SECTION = re.compile(r"^diff --git ", re.MULTILINE)
+OBJECT_NAMED = re.compile(r"\b([0-9a-f]{40}|[0-9a-f]{64})\b")
 
 
 def pull_diffs(
@@ -88,12 +89,18 @@ def file_sections(diff: str) -> list[tuple[PatchedFile, str]]:
 
 
 def missing_object_detail(git_dir: str | os.PathLike[str], base: str, head: str) -> str:
-    """Why the diff ``base..head`` cannot be read: git's own line, naming the object."""
-    failed = subprocess.run(
-        [*GIT, "--git-dir", str(git_dir), "diff-tree", "-p", "--binary", base, head],
-        capture_output=True,
-        check=False,
-    )
+    """Why the diff ``base..head`` cannot be read: the path and object, and git's own line."""
+    git = [*GIT, "--git-dir", str(git_dir)]
+    failed = subprocess.run([*git, "diff-tree", "-p", "--binary", base, head], capture_output=True)
     lines = failed.stderr.decode("utf-8", errors="replace").strip().splitlines()
     reason = lines[-1] if lines else "git could not read the diff"
-    return f"{git_dir} lacks an object of {base[:12]}..{head[:12]}: {reason}"
+    named = OBJECT_NAMED.search(reason)
+    path = ""
+    for commit in (base, head) if named else ():
+        listing = subprocess.run([*git, "ls-tree", "-r", "-z", commit], capture_output=True)
+        for entry in listing.stdout.decode("utf-8", errors="replace").split("\0"):
+            meta, _, name = entry.partition("\t")
+            if named is not None and meta.endswith(named.group(1)):
+                path = path or name
+    where = f"{path} (object {named.group(1)[:12]})" if path and named else "an object"
+    return f"{git_dir} lacks {where} of {base[:12]}..{head[:12]}: {reason}"

@@ -24,7 +24,6 @@ import requests
 
 from pipeline.console import console
 from pipeline.errors import TaskforgeError
-from validators.sandbox import docker_client, remove_own
 
 STOPPING_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -60,6 +59,8 @@ def cleaned_up_on_stop() -> Iterator[None]:
 
 def remove_own_containers() -> int:
     """Remove every test-run container this process created; the engine gone is no error."""
+    from validators.sandbox import docker_client, remove_own  # only when stopping: fast start
+
     try:
         with closing(docker_client()) as client:
             return remove_own(client)

@@ -27,7 +27,8 @@ from pipeline.sample_repo import CORE_V0, DESIGNED_OUTCOMES, write_sample_repo
 from pipeline.source import open_source
 
 
-def _blob_of(text: str) -> str:
+def blob_id(text: str) -> str:
+    """The id git gives a blob of ``text``."""
     data = text.encode()
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
@@ -40,7 +41,7 @@ def _delete_loose(repo: git.Repo, sha: str) -> None:
 def damaged(tmp_path: Path) -> tuple[git.Repo, str]:
     """The sample repository without the first version of ``tinytext/core.py``."""
     repo = git.Repo(write_sample_repo(tmp_path / "tinytext"))
-    blob = _blob_of(CORE_V0)
+    blob = blob_id(CORE_V0)
     _delete_loose(repo, blob)
     return repo, blob
 
@@ -56,7 +57,8 @@ def test_a_pull_whose_diff_needs_a_missing_blob_is_rejected_alone(
     missing = {n for n, c in candidates.items() if c.outcome is Outcome.MISSING_OBJECT}
     assert missing  # the PRs changing core.py from its first version
     for number in missing:
-        assert blob in candidates[number].outcome_detail, candidates[number].outcome_detail
+        detail = candidates[number].outcome_detail
+        assert blob in detail and "tinytext/core.py" in detail, detail
     readable = [c for n, c in candidates.items() if n not in missing]
     assert readable
     for candidate in readable:  # what the extractor decides is decided as before
