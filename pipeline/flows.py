@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from dockerfiles.environment import EnvironmentFailed
+from dockerfiles.extras_retry import after_retry, wants_every_extra, with_every_extra
 from pipeline.backfill import BackfillRequest, BackfillSummary, advance_cursor
 from pipeline.card import finalize
 from pipeline.dataset import DatasetLayout, write_tasks
@@ -96,13 +98,55 @@ def _validate_groups(
         summary.environments += 1
         futures += [validate.submit(request, repo_path, c, env) for c in group.candidates]
     sink().stage("validating")
-    _collect(futures, layout, summary)
+    held = _collect(futures, layout, summary, hold=wants_every_extra)
+    if held:
+        _retry_with_every_extra(request, repo_path, groups, held, layout, summary)
+
+
+def _retry_with_every_extra(
+    request: BackfillRequest,
+    repo_path: str,
+    groups: list[Group],
+    held: list[Task],
+    layout: DatasetLayout,
+    summary: BackfillSummary,
+) -> None:
+    """Candidates whose tests skipped on both sides: one more environment per group, with
+    every non-docs extra, and those candidates validated again (``dockerfiles.extras_retry``)."""
+    first = {task.instance_id: task for task in held}
+    futures: list[PrefectFuture[Task]] = []
+    unchanged: list[Task] = []
+    for group in groups:
+        originals = [c for c in group.candidates if c.instance_id in first]
+        plan = with_every_extra(group.plan) if originals else None
+        if plan is None:
+            unchanged += [first[c.instance_id] for c in originals]
+            continue
+        extras = plan.attempts[0].extras
+        sink().stage(f"environment with every extra ({', '.join(extras)})")
+        try:
+            env = build_group_environment(request, repo_path, Group(plan, originals))
+        except EnvironmentFailed as error:
+            unchanged += [
+                after_retry(first[c.instance_id], None, extras, str(error)[:300]) for c in originals
+            ]
+            continue
+        futures += [validate.submit(request, repo_path, c, env) for c in originals]
+    _write(layout, summary, unchanged)
+    _collect(futures, layout, summary, first=first)
 
 
 def _collect(
-    futures: list[PrefectFuture[Task]], layout: DatasetLayout, summary: BackfillSummary
-) -> None:
+    futures: list[PrefectFuture[Task]],
+    layout: DatasetLayout,
+    summary: BackfillSummary,
+    hold: Callable[[Task], bool] | None = None,
+    first: dict[str, Task] | None = None,
+) -> list[Task]:
+    """Write results as they come; those ``hold`` picks are returned instead, and a result
+    whose earlier verdict is in ``first`` is merged with it (``after_retry``)."""
     buffer: list[Task] = []
+    held: list[Task] = []
     try:
         for future in as_completed(futures):
             try:
@@ -110,12 +154,20 @@ def _collect(
             except TransientError:
                 summary.infrastructure += 1
                 continue
+            if first and result.instance_id in first:
+                earlier = first[result.instance_id]
+                extras = result.install_config.extras if result.install_config else []
+                result = after_retry(earlier, result, extras)
+            elif hold is not None and hold(result):
+                held.append(result)
+                continue
             buffer.append(result)
             if len(buffer) >= WRITE_EVERY:
                 _write(layout, summary, buffer)
                 buffer = []
     finally:
         _write(layout, summary, buffer)
+    return held
 
 
 def _write(layout: DatasetLayout, summary: BackfillSummary, tasks: list[Task]) -> None:

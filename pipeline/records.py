@@ -212,6 +212,8 @@ class Task(BaseModel):
     outcome: Outcome | None = None
     outcome_detail: str = ""
     PASS_TO_FAIL: list[str] = Field(default_factory=list)
+    # skipped in every run before and after the fix (a missing optional extra, often)
+    skipped_tests: list[str] = Field(default_factory=list)
     image: ImageRef | None = None
     install_config: InstallConfig | None = None
     env_attempts: list[EnvAttempt] = Field(default_factory=list)

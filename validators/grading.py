@@ -12,6 +12,8 @@ Each run is a runner exit code and a parsed report. The verdict:
   whose file could not be collected (the test patch imports what the fix adds) counts as
   errored in that run.
 - PASS_TO_PASS: passed in every run of every state where it exists.
+- skipped: skipped in every *before* and *after* run (the environment may lack an optional
+  extra the tests need; the flow retries those with every extra before rejecting).
 - PASS_TO_FAIL: passed before, failed or errored after (or its file no longer collects);
   any such test rejects the task (``fix_breaks_tests``).
 - flaky: a test whose outcome changes between repeats of the same state. It is left out of
@@ -30,7 +32,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipeline.records import FlakyTest, Outcome, TestStatus
 from validators.junit import Report
@@ -52,6 +54,7 @@ class Verdict:
     pass_to_pass: list[str]
     pass_to_fail: list[str]
     flaky: list[FlakyTest]
+    skipped: list[str] = field(default_factory=list)  # skipped in every before and after run
 
 
 def run_problem(run: RunResult) -> str | None:
@@ -116,6 +119,7 @@ def grade(
     base = [run for run in base if run_problem(run) is None]
     tests = sorted({t for r in [*before, *after] if r.report for t in r.report.statuses})
     fail_to_pass, pass_to_pass, pass_to_fail, flaky, flaky_f2p = [], [], [], [], []
+    skipped = []
     for test in tests:
         old, new, at_base = _statuses(before, test), _statuses(after, test), _statuses(base, test)
         unstable = [s for s in (old, new, at_base) if _is_flaky(s)]
@@ -125,7 +129,9 @@ def grade(
                 flaky_f2p.append(test)
             continue
         first_old, first_new = old[0], new[0]
-        if first_new is TestStatus.PASSED and first_old in BAD:
+        if {*old, *new} == {TestStatus.SKIPPED}:
+            skipped.append(test)
+        elif first_new is TestStatus.PASSED and first_old in BAD:
             fail_to_pass.append(test)
         elif first_new is TestStatus.PASSED and first_old is TestStatus.PASSED:
             if not at_base or at_base[0] in (TestStatus.PASSED, None):
@@ -133,7 +139,9 @@ def grade(
         elif first_old is TestStatus.PASSED and first_new in BAD:
             pass_to_fail.append(test)
     outcome, detail = _decide(fail_to_pass, pass_to_pass, pass_to_fail, flaky_f2p)
-    return Verdict(outcome, detail, fail_to_pass, pass_to_pass, pass_to_fail, flaky)
+    if outcome is Outcome.NO_FAIL_TO_PASS and skipped:
+        detail += f", {len(skipped)} skipped on both sides"
+    return Verdict(outcome, detail, fail_to_pass, pass_to_pass, pass_to_fail, flaky, skipped)
 
 
 def _decide(

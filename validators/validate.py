@@ -105,6 +105,7 @@ def validate_candidate(
             "FAIL_TO_PASS": verdict.fail_to_pass,
             "PASS_TO_PASS": verdict.pass_to_pass,
             "PASS_TO_FAIL": verdict.pass_to_fail,
+            "skipped_tests": verdict.skipped,
             "flaky_tests": verdict.flaky,
         }
     )

@@ -45,9 +45,7 @@ FILES = {
 }
 
 
-def test_includes_dev_files_and_a_local_plugin(
-    engine: docker.DockerClient, tmp_path: Path
-) -> None:
+def test_includes_dev_files_and_a_local_plugin(engine: docker.DockerClient, tmp_path: Path) -> None:
     for image in engine.images.list(name="taskforge-env/example__packaged"):
         engine.images.remove(image.id, force=True)  # build afresh: the fallback is under test
     repo = git.Repo.init(tmp_path / "packaged", initial_branch="main")
