@@ -39,6 +39,7 @@ from dockerfiles.recipe import (
 )
 from dockerfiles.requirements import classify, flattened
 from pipeline.errors import ImageBuildError
+from pipeline.git_trees import archive_tree
 from pipeline.records import ImageRef, InstallConfig
 
 INDEX_SETTINGS = (
@@ -114,7 +115,7 @@ def _write_context(context: Path, repo: git.Repo, spec: EnvSpec) -> None:
     source.mkdir()
     archive = context / "source.tar"
     with archive.open("wb") as handle:
-        repo.archive(handle, spec.commit, format="tar")
+        archive_tree(repo, spec.commit, handle)
     with tarfile.open(archive) as tar:
         tar.extractall(source, filter="data")
     archive.unlink()

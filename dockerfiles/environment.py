@@ -21,6 +21,7 @@ import git
 from dockerfiles.base import BASES, ensure_base_image
 from dockerfiles.build_failure import after_missing_module, vary_after_failure
 from dockerfiles.builder import EnvBuildFailed, EnvSpec, ensure_env_image
+from dockerfiles.discard import discard_image
 from dockerfiles.overrides import Override
 from dockerfiles.plan import DEPENDENCY_PATHSPECS, EnvPlan, pin_date, plan_environment
 from pipeline.errors import ImageBuildError, TerminalError
@@ -90,7 +91,7 @@ def build_environment(
         if problem is None:
             attempts.append(_attempt(spec.config, succeeded=True))
             return Environment(image, spec.config, plan.setup_commit, True, attempts)
-        client.images.remove(image.id, force=True)  # never reused by a later run
+        discard_image(client, image)  # never reused by a later run
         attempts.append(_attempt(spec.config, False, problem))
         following = after_missing_module(spec.config, problem, plan.files)
         if following is not None and added < MAX_ADDED_MODULES:

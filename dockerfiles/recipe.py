@@ -28,6 +28,7 @@ import git
 from dockerfiles.extras import TEST_NAMES, first_test_extra, richer_extras
 from dockerfiles.requirement_files import REQUIREMENT_FILE, selections
 from dockerfiles.requirements import expand, included_files, parse_lines
+from pipeline.errors import MissingObjectError
 from pipeline.records import InstallConfig
 
 __all__ = ["REQUIREMENT_FILE", "richer_extras"]
@@ -44,7 +45,13 @@ def read_file(commit: git.Commit, path: str) -> str | None:
         blob = commit.tree / path
     except KeyError:
         return None
-    data: bytes = blob.data_stream.read()
+    try:
+        data: bytes = blob.data_stream.read()
+    except ValueError as error:  # GitPython's word for an object the repository lacks
+        repo_dir = str(commit.repo.git_dir)
+        raise MissingObjectError(
+            repo_dir, commit.hexsha, path, blob.hexsha, "no such object"
+        ) from error
     return data.decode("utf-8", errors="replace")
 
 

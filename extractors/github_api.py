@@ -205,16 +205,18 @@ class GithubClient:
             )
 
     def merged_pulls(
-        self, branch: str, since: datetime | None, until: datetime | None
+        self, branch: str | None, since: datetime | None, until: datetime | None
     ) -> Iterator[ApiPull]:
-        """PRs merged into ``branch`` within the window, most recently updated first.
+        """PRs merged into ``branch`` (None: into any branch) within the window, most recently
+        updated first.
 
         A PR's ``updated_at`` is never before its ``merged_at``, so paging stops at the first
         PR updated before ``since``.
         """
         with self.errors(f"pull requests of {self.repo}"):
+            into = {"base": branch} if branch is not None else {}
             listing = self._repository.get_pulls(
-                state="closed", sort="updated", direction="desc", base=branch
+                state="closed", sort="updated", direction="desc", **into
             )
             for found in listing:
                 try:

@@ -57,15 +57,25 @@ def github_pulls(
     numbers: list[int],
     since: datetime | None,
     until: datetime | None,
+    first_parent: bool = False,
 ) -> GithubSelection:
-    """The PRs ``numbers`` that are merged into ``branch`` (the others in ``not_found``), else
-    those merged in the window; PRs whose commits the mirror lacks are left out with a reason
-    (a window's with one line)."""
+    """The PRs ``numbers`` that reached ``branch`` (the others in ``not_found``), else those
+    merged in the window; PRs whose commits the mirror lacks are left out with a reason (a
+    window's with one line).
+
+    A PR merged into another branch (a maintenance or release branch) counts when its merge
+    commit is in ``branch``'s history, as for local sources; ``first_parent`` keeps to PRs
+    whose base is ``branch`` itself.
+    """
     not_found: dict[int, str] = {}
+    reached = None if first_parent else _reached_by(repo, branch)
     if numbers:
-        listed, not_found = listed_pulls(client, numbers, branch)
+        listed, not_found = listed_pulls(client, numbers, branch, reached)
     else:
-        listed = list(client.merged_pulls(branch, since, until))
+        into = branch if first_parent else None
+        listed = list(client.merged_pulls(into, since, until))
+        if reached is not None:
+            listed = [a for a in listed if a.base_ref == branch or a.merge_commit_sha in reached]
     pulls = []
     for api in listed:
         pull = to_merged_pull(repo, api)
@@ -80,10 +90,22 @@ def github_pulls(
     return GithubSelection(pulls, not_found)
 
 
+def _reached_by(repo: git.Repo, branch: str) -> set[str]:
+    """Every commit ``branch`` reaches (one ``git rev-list``)."""
+    return set(repo.git.rev_list(branch).split())
+
+
 def listed_pulls(
-    client: GithubClient, numbers: list[int], branch: str
+    client: GithubClient,
+    numbers: list[int],
+    branch: str,
+    reached: set[str] | None = None,
+    any_base: bool = False,
 ) -> tuple[list[ApiPull], dict[int, str]]:
-    """The listed PRs merged into ``branch``, and why each other one is not (one request each).
+    """The listed PRs that reached ``branch``, and why each other one did not (one request
+    each). ``reached``: the commits of ``branch``, so that a PR merged into another branch
+    counts when its merge commit is among them; None: PRs into ``branch`` only, unless
+    ``any_base`` (before the history is at hand: a merged PR into any branch may count).
 
     A PR GitHub does not know, or answers of the wrong shape, costs that PR, not the run.
     """
@@ -98,7 +120,9 @@ def listed_pulls(
         except GithubAnswerError as error:
             not_found[number] = str(error)
             continue
-        reason = unmerged_reason(api, branch)
+        reason = unmerged_reason(api, branch, reached) if not any_base else None
+        if any_base and api.merged_at is None:
+            reason = unmerged_reason(api, branch)
         if reason is None:
             found.append(api)
         else:
@@ -106,11 +130,13 @@ def listed_pulls(
     return found, not_found
 
 
-def unmerged_reason(api: ApiPull, branch: str) -> str | None:
-    """Why a listed PR is not one merged into ``branch``; ``None`` when it is."""
+def unmerged_reason(api: ApiPull, branch: str, reached: set[str] | None = None) -> str | None:
+    """Why a listed PR did not reach ``branch``; ``None`` when it did."""
     if api.merged_at is None:
         return "closed without being merged" if api.state == "closed" else "not merged (still open)"
-    if api.base_ref != branch:
+    if api.base_ref != branch and (reached is None or api.merge_commit_sha not in reached):
+        if reached is not None:
+            return f"merged into {api.base_ref}, which has not reached {branch}"
         return f"merged into {api.base_ref}, not {branch}"
     return None
 

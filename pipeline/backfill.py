@@ -51,6 +51,8 @@ class BackfillRequest(BaseModel):
     until: datetime | None = None
     limit: int | None = None
     branch: str | None = None
+    first_parent: bool = False  # mine only the target's first-parent line
+    blobless: bool = False  # mirror URL and GitHub sources with --filter=blob:none
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
     task_runner: str = "threads"  # or "dask" (a local cluster) or "dask://HOST:PORT"
     python: str = "3.11"
@@ -116,8 +118,9 @@ class BackfillSummary(BaseModel):
 def open_repository(request: BackfillRequest) -> git.Repo:
     """The git repository to mine: the source itself, or a mirror of a URL or GitHub name."""
     if request.from_github:
-        return open_github_source(request.github_access(), request.repo, request.cache_dir)
-    return open_source(request.source, request.cache_dir)
+        access = request.github_access()
+        return open_github_source(access, request.repo, request.cache_dir, request.blobless)
+    return open_source(request.source, request.cache_dir, request.blobless)
 
 
 def source_kind(request: BackfillRequest, repo: git.Repo) -> SourceKind:
@@ -163,7 +166,7 @@ def _from_history(repo: git.Repo, request: BackfillRequest) -> Selection:
     branch = target_branch(repo, request.branch)
     try:
         repo.git.rev_parse("--verify", "--quiet", f"{branch}^{{commit}}")
-        pulls = find_merged_pulls(repo, branch)
+        pulls = find_merged_pulls(repo, branch, request.first_parent)
     except (git.GitCommandError, subprocess.CalledProcessError) as error:
         stderr = error.stderr if isinstance(error.stderr, str) else ""
         detail = stderr.strip()[:160] or "no such branch"
@@ -173,9 +176,16 @@ def _from_history(repo: git.Repo, request: BackfillRequest) -> Selection:
     not_found: dict[int, str] = {}
     if request.prs:
         by_number = {p.number: p for p in pulls}
-        missing = sorted(set(request.prs) - set(by_number))
+        carried = {d: p for p in pulls for d in p.duplicates}  # backports: one task a change
+        missing = sorted(set(request.prs) - set(by_number) - set(carried))
         not_found = missing_reasons(repo, branch, missing)
-        pulls = [by_number[n] for n in dict.fromkeys(request.prs) if n in by_number]
+        for number in sorted(set(request.prs) & set(carried) - set(by_number)):
+            kept = carried[number].number
+            not_found[number] = f"the same change as #{kept}, which is mined in its place"
+        listed = [
+            by_number.get(n) or carried[n] for n in request.prs if n in by_number or n in carried
+        ]
+        pulls = list({p.number: p for p in listed}.values())
     selected = [p for p in pulls if _in_window(p.merged_at, request)]
     if request.prs:
         for pull in pulls:
@@ -211,7 +221,9 @@ def _from_github(repo: git.Repo, request: BackfillRequest, resume: bool) -> Sele
     since = request.since or (cursor.merged_through if cursor else None)
     with GithubClient(request.github_access(), request.repo) as client:
         branch = target_branch(repo, request.branch)
-        found = github_pulls(repo, client, branch, request.prs, since, request.until)
+        found = github_pulls(
+            repo, client, branch, request.prs, since, request.until, request.first_parent
+        )
     pulls = [p for p in found.pulls if cursor is None or not cursor.covers(p.number, p.merged_at)]
     return Selection(list(pulls), found.not_found)
 
@@ -235,7 +247,8 @@ def check_github_source(request: BackfillRequest) -> None:
         found = client.repository()
         if request.prs:
             branch = request.branch or found.default_branch
-            merged, not_found = listed_pulls(client, request.prs, branch)
+            any_base = not request.first_parent  # whether it reached the branch is told later
+            merged, not_found = listed_pulls(client, request.prs, branch, any_base=any_base)
             if not merged:
                 raise UserInputError(no_listed_pull(request, not_found))
 

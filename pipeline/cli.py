@@ -64,6 +64,15 @@ def backfill(
     until: Annotated[str | None, typer.Option(help="Merged on or before (ISO date).")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="At most N newest PRs.")] = None,
     branch: Annotated[str | None, typer.Option(help="Target branch (default: HEAD).")] = None,
+    first_parent: Annotated[
+        bool, typer.Option(help="Mine only the target's first-parent line, not its whole ancestry.")
+    ] = False,
+    blobless: Annotated[
+        bool,
+        typer.Option(
+            help="Mirror a URL or GitHub source without file contents (fetched on demand)."
+        ),
+    ] = False,
     workers: Annotated[int, typer.Option(min=1, help="Concurrent test runs.")] = (
         os.cpu_count() or 1
     ),
@@ -113,6 +122,8 @@ def backfill(
         until=iso_date(until, "--until", end_of_day=True),
         limit=limit,
         branch=branch,
+        first_parent=first_parent,
+        blobless=blobless,
         workers=workers,
         timeout_s=timeout,
         memory=memory,

@@ -33,6 +33,15 @@ def mine(
     until: Annotated[str | None, typer.Option(help="Merged on or before (ISO date).")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="At most N newest PRs.")] = None,
     branch: Annotated[str | None, typer.Option(help="Target branch (default: HEAD).")] = None,
+    first_parent: Annotated[
+        bool, typer.Option(help="Mine only the target's first-parent line, not its whole ancestry.")
+    ] = False,
+    blobless: Annotated[
+        bool,
+        typer.Option(
+            help="Mirror a URL or GitHub source without file contents (fetched on demand)."
+        ),
+    ] = False,
     out: Annotated[
         Path | None, typer.Option(help="Write the PRs to FILE.jsonl, FILE.csv or FILE.parquet.")
     ] = None,
@@ -56,6 +65,8 @@ def mine(
         until=iso_date(until, "--until", end_of_day=True),
         limit=limit,
         branch=branch,
+        first_parent=first_parent,
+        blobless=blobless,
         max_files=max_files,
         max_changed_lines=max_lines,
         api_url=api_url,

@@ -21,12 +21,13 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
+from dockerfiles.discard import remove_discarded
 from dockerfiles.environment import EnvironmentFailed
 from dockerfiles.extras_retry import after_retry, wants_every_extra, with_every_extra
 from pipeline.backfill import BackfillRequest, BackfillSummary, advance_cursor
 from pipeline.card import finalize
 from pipeline.dataset import DatasetLayout, write_tasks
-from pipeline.errors import TransientError, UserInputError
+from pipeline.errors import MissingObjectError, TransientError, UserInputError
 from pipeline.progress import sink
 from pipeline.records import OUTCOME_REASONS, Outcome, Task
 from pipeline.schedules import DEFAULT_SCHEDULES, load_schedules
@@ -62,8 +63,10 @@ def backfill_flow(request: BackfillRequest) -> BackfillSummary:
     if runnable:
         with closing(docker_client()) as client:
             remove_leftovers(client)
-        groups = plan_environments(request, mined.repo_path, runnable)
-        _validate_groups(request, mined.repo_path, groups, layout, summary)
+            remove_discarded(client)
+        planned = plan_environments(request, mined.repo_path, runnable)
+        _write(layout, summary, planned.unplannable)
+        _validate_groups(request, mined.repo_path, planned.groups, layout, summary)
     finalize(layout)  # manifest and dataset card, once the run's shards are written
     advance_cursor(request, mined.merged_at, candidates)  # GitHub sources: past what is written
     summary.infrastructure_retries = len(RETRIES) - retries_before
@@ -85,11 +88,12 @@ def _validate_groups(
         sink().stage(f"environment {number}/{len(groups)}")
         try:
             env = build_group_environment(request, repo_path, group)
-        except EnvironmentFailed as error:
+        except (EnvironmentFailed, MissingObjectError) as error:
+            missing = isinstance(error, MissingObjectError)
             update = {
-                "outcome": Outcome.ENVIRONMENT_FAILED,
+                "outcome": Outcome.MISSING_OBJECT if missing else Outcome.ENVIRONMENT_FAILED,
                 "outcome_detail": str(error)[:2000],
-                "env_attempts": error.attempts,
+                "env_attempts": getattr(error, "attempts", []),
             }
             summary.environments_failed += 1
             _write(layout, summary, [c.model_copy(update=update) for c in group.candidates])

@@ -64,6 +64,7 @@ class Outcome(enum.StrEnum):
     FLAKY = "flaky"
     TIMEOUT = "timeout"
     RESOURCE_LIMIT = "resource_limit"
+    MISSING_OBJECT = "missing_object"
     # never written as a rejection: retried, and reported apart
     INFRASTRUCTURE = "infrastructure"
 
@@ -84,6 +85,7 @@ OUTCOME_REASONS: dict[Outcome, str] = {
     Outcome.FLAKY: "a FAIL_TO_PASS test changes outcome between identical runs",
     Outcome.TIMEOUT: "a test run exceeded the wall-clock limit",
     Outcome.RESOURCE_LIMIT: "a test run was killed for exceeding its memory limit",
+    Outcome.MISSING_OBJECT: "the repository lacks a git object the task needs (partial clone)",
     Outcome.INFRASTRUCTURE: "the Docker engine or the machine failed, not the task",
 }
 

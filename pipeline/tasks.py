@@ -36,9 +36,9 @@ from pipeline.backfill import (
     source_kind,
 )
 from pipeline.dataset import DatasetLayout, finished_instance_ids
-from pipeline.errors import TransientError
+from pipeline.errors import MissingObjectError, TransientError
 from pipeline.progress import sink
-from pipeline.records import ImageRef, InstallConfig, Task, instance_id_for
+from pipeline.records import ImageRef, InstallConfig, Outcome, Task, instance_id_for
 from validators.collect import collection_problem
 from validators.sandbox import SandboxLimits, docker_client
 from validators.validate import Repeats, validate_candidate
@@ -103,20 +103,32 @@ def mine(request: BackfillRequest) -> Mined:
     )
 
 
+@dataclass
+class Planned:
+    """The groups to build, and the candidates whose environment cannot even be planned."""
+
+    groups: list[Group]
+    unplannable: list[Task]  # rejected: their dependency files cannot be read
+
+
 @task(cache_policy=NO_CACHE)
-def plan_environments(
-    request: BackfillRequest, repo_path: str, runnable: list[Task]
-) -> list[Group]:
+def plan_environments(request: BackfillRequest, repo_path: str, runnable: list[Task]) -> Planned:
     """Candidates grouped by dependency state; each group gets one environment."""
     repo = git.Repo(repo_path)
     overrides = load_overrides()
     groups: dict[str, Group] = {}
+    unplannable: list[Task] = []
     for candidate in sorted(runnable, key=lambda t: t.created_at):
-        plan = plan_environment(repo, request.repo, candidate.base_commit, overrides)
+        try:
+            plan = plan_environment(repo, request.repo, candidate.base_commit, overrides)
+        except MissingObjectError as error:  # one PR's missing file never costs the run
+            update = {"outcome": Outcome.MISSING_OBJECT, "outcome_detail": str(error)}
+            unplannable.append(candidate.model_copy(update=update))
+            continue
         group = groups.setdefault(plan.key, Group(plan=plan, candidates=[]))
         group.candidates.append(candidate)
         group.plan = plan  # the newest base of the group sets up the environment
-    return list(groups.values())
+    return Planned(list(groups.values()), unplannable)
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=_is_transient)

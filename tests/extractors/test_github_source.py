@@ -15,7 +15,8 @@ from extractors.github_api import GithubClient
 from extractors.github_source import github_candidates, github_pulls
 from pipeline.records import MergeKind, Outcome, ProblemSource, SourceKind
 from pipeline.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME, History
-from tests.fakes.github_server import FakeGithub, FakeIssue, quick_access
+from tests.extractors.test_release_branches import release_history
+from tests.fakes.github_server import FAKE_TOKEN, FakeGithub, FakeIssue, quick_access
 from tests.fakes.sample_github import BEFORE_WORK, ISSUE_OF_PULL, SAMPLE_TOKEN, sample_github
 
 
@@ -59,7 +60,7 @@ def test_listed_pulls_not_merged_into_the_branch_are_named_not_fatal(
     assert [p.number for p in mixed.pulls] == [2]
     assert mixed.not_found == {
         10: "closed without being merged",
-        20: "merged into release, not main",
+        20: "merged into release, which has not reached main",
         404: "no such PR in taskforge/tinytext",
         5: "its commits are not in the clone of taskforge/tinytext",
     }
@@ -154,3 +155,35 @@ def test_a_pull_whose_commits_the_clone_lacks_is_reported_and_skipped(
     assert "PR #2: its commits are not in the clone of taskforge/tinytext; skipped" in (
         capsys.readouterr().err
     )
+
+
+def test_a_pull_merged_into_a_release_branch_that_reached_main_is_mined(
+    tmp_path: Path, token_file: Path
+) -> None:
+    repo, shas = release_history(tmp_path / "r")
+    merge = repo.commit(shas["merge-11"])
+    server = FakeGithub("acme/rel", Path(repo.git_dir).as_uri(), FAKE_TOKEN).start()
+    try:
+        server.add_pull(
+            11,
+            title="Fix a",
+            body=None,
+            head_sha=shas["head-11"],
+            base_sha=merge.parents[0].hexsha,
+            merge_commit_sha=merge.hexsha,
+            created_at=merge.committed_datetime - timedelta(minutes=1),
+            merged_at=merge.committed_datetime.astimezone(UTC),
+            base_ref="2.0.x",
+        )
+        with GithubClient(quick_access(server, token_file), "acme/rel") as client:
+            found = github_pulls(repo, client, "main", [], None, None).pulls
+            listed = github_pulls(repo, client, "main", [11], None, None)
+            first_parent = github_pulls(repo, client, "main", [], None, None, first_parent=True)
+    finally:
+        server.stop()
+    assert [(p.number, p.fix_commit, p.head_commit) for p in found] == [
+        (11, merge.hexsha, shas["head-11"])
+    ]
+    assert found[0].base_commit == repo.git.merge_base(merge.parents[0].hexsha, shas["head-11"])
+    assert [p.number for p in listed.pulls] == [11] and not listed.not_found
+    assert first_parent.pulls == []

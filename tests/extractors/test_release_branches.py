@@ -15,7 +15,7 @@ def _merge_base(repo: git.Repo, one: str, other: str) -> str:
     return str(repo.git.merge_base(one, other)).strip()
 
 
-def _release_history(path: Path) -> tuple[git.Repo, dict[str, str]]:
+def release_history(path: Path) -> tuple[git.Repo, dict[str, str]]:
     """main and a 2.0.x branch: PRs land on 2.0.x (merge, squash, local merge, a backport
     cherry-picked from main), then 2.0.x is merged into main."""
     repo = git.Repo.init(path, initial_branch="main")
@@ -60,7 +60,7 @@ def _by_number(pulls: list[MergedPull]) -> dict[int, MergedPull]:
 
 
 def test_pulls_merged_into_a_release_branch_are_found(tmp_path: Path) -> None:
-    repo, shas = _release_history(tmp_path / "r")
+    repo, shas = release_history(tmp_path / "r")
     pulls = _by_number(find_merged_pulls(repo, "main"))
     assert set(pulls) == {10, 11, 12, 13}
     merged = pulls[11]
@@ -77,7 +77,7 @@ def test_pulls_merged_into_a_release_branch_are_found(tmp_path: Path) -> None:
 
 
 def test_a_backport_is_one_task(tmp_path: Path) -> None:
-    repo, shas = _release_history(tmp_path / "r")
+    repo, shas = release_history(tmp_path / "r")
     pulls = _by_number(find_merged_pulls(repo, "main"))
     # the cherry-pick under the same subject and the backport PR #14 are #10 again; the
     # commit on the first-parent line is kept
@@ -87,12 +87,12 @@ def test_a_backport_is_one_task(tmp_path: Path) -> None:
 
 
 def test_first_parent_mining_stays_an_option(tmp_path: Path) -> None:
-    repo, _ = _release_history(tmp_path / "r")
+    repo, _ = release_history(tmp_path / "r")
     assert {p.number for p in find_merged_pulls(repo, "main", first_parent=True)} == {10}
 
 
 def test_every_merge_base_is_gits_across_lines(tmp_path: Path) -> None:
-    repo, _ = _release_history(tmp_path / "r")
+    repo, _ = release_history(tmp_path / "r")
     for pull in find_merged_pulls(repo, "main"):
         fix = repo.commit(pull.fix_commit)
         merged_into = fix.parents[0].hexsha

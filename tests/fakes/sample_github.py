@@ -125,7 +125,10 @@ def sample_github(repo_path: Path, prefix: str = "") -> FakeGithub:
             body=None,
             head_sha=tip.hexsha,
             base_sha=tip.hexsha,
-            merge_commit_sha=tip.hexsha if merged else None,
+            # #20's merge commit lies on its release branch, which never reached main
+            merge_commit_sha=(MISSING_SHA if base_ref != "main" else tip.hexsha)
+            if merged
+            else None,
             created_at=moment,
             merged_at=merged,
             base_ref=base_ref,

@@ -77,14 +77,16 @@ def test_no_credentials_say_where_to_put_them(fake: FakeGithub, tmp_path: Path) 
 
 
 def test_a_list_of_which_no_pull_is_merged_is_one_line(fake: FakeGithub, tmp_path: Path) -> None:
-    result = backfill(fake, tmp_path / "o", "--prs", "10,20,404")
+    result = backfill(fake, tmp_path / "o", "--prs", "10,404")
     check(
         result,
         "none of the listed PRs can be mined from taskforge/tinytext: "
-        "#10: closed without being merged; #20: merged into release, not main; "
-        "#404: no such PR in taskforge/tinytext",
+        "#10: closed without being merged; #404: no such PR in taskforge/tinytext",
         2,
     )
+    # with --first-parent a PR merged into another branch is known not to count beforehand
+    result = backfill(fake, tmp_path / "o", "--prs", "10,20", "--first-parent")
+    check(result, "#20: merged into release, not main", 2)
 
 
 def test_repo_option_must_agree_with_the_name(fake: FakeGithub, tmp_path: Path) -> None:
