@@ -1,7 +1,7 @@
 """A history whose dependencies change: two dependency states, two images, a fallback.
 
 The first state's tests import ``six``, which only the ``dev`` extra brings: the first attempt
-fails its collection check, and the next one installs the missing module.
+fails its collection check, and the next one adds the extra that declares the missing module.
 """
 
 from __future__ import annotations
@@ -78,7 +78,8 @@ def test_two_states_two_images_and_a_fallback(
     first, second = tasks["env_attempts"].to_list()
     assert [a["succeeded"] for a in first] == [False, True]
     assert "No module named 'six'" in first[0]["reason"]
-    assert first[1]["extra_packages"] == ["pytest", "six"]  # the module the tests import
+    assert first[1]["extras"] == ["test", "dev"]  # the extra that brings the missing module
+    assert first[1]["extra_packages"] == ["pytest"]
     assert [a["succeeded"] for a in second] == [True]
     configs = tasks["install_config"].to_list()
     assert {str(c["exclude_newer"])[:10] for c in configs} == {"2024-03-02"}
