@@ -40,11 +40,13 @@ class HistoryCommit:
 
     @property
     def subject(self) -> str:
-        return self.message.split("\n", 1)[0]
+        """The first paragraph on one line, as git's ``%s`` gives it."""
+        return " ".join(line.strip() for line in self.message.split("\n\n", 1)[0].splitlines())
 
     @property
     def body(self) -> str:
-        return self.message.split("\n", 1)[1] if "\n" in self.message else ""
+        """What follows the first paragraph, as git's ``%b`` gives it."""
+        return self.message.split("\n\n", 1)[1] if "\n\n" in self.message else ""
 
 
 @dataclass(frozen=True)

@@ -97,3 +97,13 @@ def test_every_merge_base_is_gits_across_lines(tmp_path: Path) -> None:
         fix = repo.commit(pull.fix_commit)
         merged_into = fix.parents[0].hexsha
         assert pull.base_commit == _merge_base(repo, merged_into, pull.head_commit), pull
+
+
+def test_a_subject_wrapped_over_lines_is_read_as_git_reads_it(tmp_path: Path) -> None:
+    repo = git.Repo.init(tmp_path / "r", initial_branch="main")
+    history = History(repo)
+    history.commit("root", {"a.py": "a = 0\n"})
+    history.commit("Make empty tuples\na syntax error (#364)\n\nMore.", {"a.py": "a = 1\n"})
+    (pull,) = find_merged_pulls(repo, "main")
+    assert (pull.number, pull.kind) == (364, MergeKind.SQUASH)
+    assert pull.message == "Make empty tuples a syntax error\n\nMore."
