@@ -63,7 +63,7 @@ def test_stats_render(layout: DatasetLayout) -> None:
 def test_stats_report_the_rest_when_files_are_bad(layout: DatasetLayout) -> None:
     good = layout.shards()[0]
     other = layout.verified_dir / "train-20000101T000000000000-old.parquet"
-    pq.write_table(pq.read_table(good).replace_schema_metadata({METADATA_KEY: b"2"}), other)
+    pq.write_table(pq.read_table(good).replace_schema_metadata({METADATA_KEY: b"99"}), other)
     corrupt = layout.rejected_dir / "rejected-20000102T000000000000-cut.parquet"
     corrupt.write_bytes(good.read_bytes()[:100])
     layout.manifest_path.unlink()
@@ -71,7 +71,7 @@ def test_stats_report_the_rest_when_files_are_bad(layout: DatasetLayout) -> None
     assert stats.verified == 5 and stats.rejected == 2
     assert len(stats.warnings) == 3
     version, cut, manifest = stats.warnings
-    assert version.startswith(f"{other}: schema version 2, this taskforge reads version 1")
+    assert version.startswith(f"{other}: schema version 99, this taskforge reads version 2")
     assert cut.startswith(f"{corrupt}: not a readable Parquet file")
     assert manifest.startswith(f"{layout.manifest_path} is missing")
 

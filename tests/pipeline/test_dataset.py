@@ -84,7 +84,7 @@ def test_schema_has_real_lists_and_version(layout: DatasetLayout) -> None:
 # The Arrow schema of each schema version, as a fingerprint. A change to records.py that changes
 # the schema fails here: bump SCHEMA_VERSION (pipeline/storage.py) once shards of the old schema
 # may exist anywhere (shards of another schema are refused by name), then pin the new one.
-SCHEMA_FINGERPRINTS = {"1": "eb73ab829fd4d6d0"}  # v1 is unreleased: pinned anew
+SCHEMA_FINGERPRINTS = {"1": "eb73ab829fd4d6d0", "2": "7b5b1c2be8632b76"}
 
 
 def test_the_schema_of_each_version_is_pinned() -> None:
@@ -191,7 +191,7 @@ def test_a_shard_of_another_schema_version_names_the_file(layout: DatasetLayout)
     table = pq.read_table(good).replace_schema_metadata({METADATA_KEY: b"0"})
     other = layout.verified_dir / "train-20000101T000000000000-old.parquet"
     pq.write_table(table, other)
-    message = f"{other}: schema version 0, this taskforge reads version 1"
+    message = f"{other}: schema version 0, this taskforge reads version {SCHEMA_VERSION}"
     with pytest.raises(BadShardError, match=re.escape(message)):
         open_shard(other)
     with pytest.raises(BadShardError, match=re.escape(str(other))):

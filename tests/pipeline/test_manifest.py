@@ -10,7 +10,7 @@ import pytest
 from pipeline.dataset import DatasetLayout, tasks_table, write_shard, write_tasks
 from pipeline.manifest import load_manifest, manifest_problems, refresh_manifest, sha256_of
 from pipeline.records import Outcome
-from pipeline.storage import DatasetTable, dataset_lock
+from pipeline.storage import SCHEMA_VERSION, DatasetTable, dataset_lock
 from tests.pipeline.factories import make_task
 
 
@@ -31,7 +31,7 @@ def test_a_fresh_dataset_agrees_with_its_manifest(layout: DatasetLayout) -> None
         shard = layout.root / entry.path
         assert (entry.sha256, entry.size_bytes) == (sha256_of(shard), shard.stat().st_size)
     on_disk = json.loads(layout.manifest_path.read_text())
-    assert on_disk["format"] == "taskforge-manifest" and on_disk["schema_version"] == "1"
+    assert on_disk["format"] == "taskforge-manifest" and on_disk["schema_version"] == SCHEMA_VERSION
 
 
 def test_a_shard_renamed_in_before_a_crash_is_reported_then_listed(
