@@ -36,7 +36,8 @@ __all__ = ["REQUIREMENT_FILE", "richer_extras"]
 DEPENDENCY_FILES = ("pyproject.toml", "setup.cfg", "setup.py", "tox.ini")
 VERSION_LINE = re.compile(r"^\s*version\s*=.*$", re.MULTILINE)
 DEFAULT_BUILD_REQUIRES = ["setuptools>=61", "wheel"]
-TOX_FACTOR = re.compile(r"^[\w.,!-]+:(\s|$)")  # "py38: mock", "py38,py39: -rx.txt"
+# "py38: mock", "py38,py39: -rx.txt", "py{37,38}-crypto: crypto"
+TOX_FACTOR = re.compile(r"^[\w{}.,!-]+:(\s|$)")
 
 
 def read_file(commit: git.Commit, path: str) -> str | None:
@@ -173,8 +174,9 @@ def tox_deps(text: str | None) -> list[str]:
 def tox_extras(text: str | None) -> list[str]:
     """The project's extras tox installs for its tests (``[testenv] extras``)."""
     raw = _tox_option(text, "extras")
-    names = [name.strip() for line in raw.splitlines() for name in line.split(",")]
-    return [name for name in names if name and not TOX_FACTOR.match(name) and "{" not in name]
+    lines = [line.strip() for line in raw.splitlines() if not TOX_FACTOR.match(line.strip())]
+    names = [name.strip() for line in lines for name in line.split(",")]
+    return [name for name in names if name and "{" not in name]
 
 
 def _tox_option(text: str | None, option: str) -> str:

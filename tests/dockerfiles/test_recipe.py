@@ -103,3 +103,11 @@ def test_install_args(tmp_path: Path) -> None:
         "taskforge-requirements.txt",
         "pytest",
     ]
+
+
+def test_tox_extras_leave_factor_conditional_lines_whole() -> None:
+    from dockerfiles.recipe import tox_extras
+
+    text = "[testenv]\nextras =\n    tests\n    py{36,37,38,39}-crypto-{linux,windows}: crypto\n"
+    assert tox_extras(text) == ["tests"]  # not "37", "38" nor "windows}: crypto"
+    assert tox_extras("[testenv]\nextras = tests, dev\n") == ["tests", "dev"]
