@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import git
 from unidiff.patch import PatchedFile
@@ -48,20 +49,30 @@ def build_candidates(
 def unreadable_candidate(repo: git.Repo, repo_name: str, pull: MergedPull) -> Task:
     """The candidate of a PR whose diff needs objects the repository lacks, rejected."""
     detail = missing_object_detail(repo.git_dir, pull.base_commit, pull.head_commit)
+    return _task(
+        repo,
+        repo_name,
+        pull,
+        patch="",
+        test_patch="",
+        outcome=Outcome.MISSING_OBJECT,
+        outcome_detail=detail,
+    )
+
+
+def _task(repo: git.Repo, repo_name: str, pull: MergedPull, **fields: Any) -> Task:
+    """The Task of ``pull`` with what the history says of it, and ``fields``."""
     return Task(
         instance_id=instance_id_for(repo_name, pull.number),
         repo=repo_name,
         base_commit=pull.base_commit,
-        patch="",
-        test_patch="",
         problem_statement=pull.message,
         created_at=opened_at(repo, pull),
         pull_number=pull.number,
         fix_commit=pull.fix_commit,
         merge_kind=pull.kind,
         problem_source=pull.problem_source,
-        outcome=Outcome.MISSING_OBJECT,
-        outcome_detail=detail,
+        **fields,
     )
 
 
@@ -84,18 +95,12 @@ def build_candidate(
     test_files = sorted(p for p, k in kinds.items() if k is FileKind.TEST)
     source_files = sorted(p for p, k in kinds.items() if k is FileKind.SOURCE)
     excluded = sorted(p for p, k in kinds.items() if k in {FileKind.DOCS, FileKind.CI})
-    task = Task(
-        instance_id=instance_id_for(repo_name, pull.number),
-        repo=repo_name,
-        base_commit=pull.base_commit,
+    task = _task(
+        repo,
+        repo_name,
+        pull,
         patch=_patch(sections, set(source_files)),
         test_patch=_patch(sections, set(test_files)),
-        problem_statement=pull.message,
-        created_at=opened_at(repo, pull),
-        pull_number=pull.number,
-        fix_commit=pull.fix_commit,
-        merge_kind=pull.kind,
-        problem_source=pull.problem_source,
         referenced_issues=referenced_issues(pull.message, pull.number),
         test_files=test_files,
         source_files=source_files,

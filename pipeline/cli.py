@@ -23,7 +23,23 @@ from extractors.github_api import DEFAULT_API_URL
 from pipeline.backfill import BackfillRequest, BackfillSummary, check_github_source, select_pulls
 from pipeline.cli_dataset import register
 from pipeline.cli_evaluate import register as register_evaluate
-from pipeline.cli_options import iso_date, pr_numbers, repo_name
+from pipeline.cli_options import (
+    BloblessOption,
+    BranchOption,
+    FirstParentOption,
+    LimitOption,
+    MaxFilesOption,
+    MaxLinesOption,
+    PrsOption,
+    RepoOption,
+    SinceOption,
+    Source,
+    TokenFileOption,
+    UntilOption,
+    iso_date,
+    pr_numbers,
+    repo_name,
+)
 from pipeline.cli_preview import register as register_preview
 from pipeline.cli_serve import register as register_serve
 from pipeline.console import console, render_summary, rich_progress
@@ -54,32 +70,23 @@ PREFECT_DEFAULTS = {
 
 @app.command()
 def backfill(
-    source: Annotated[
-        str, typer.Argument(help="A git clone, a bare mirror, a git URL, or OWNER/NAME on GitHub.")
-    ],
+    source: Source,
     out: Annotated[Path, typer.Option(help="Output dataset folder.")],
-    repo: Annotated[str | None, typer.Option(help="OWNER/NAME (from the URL if omitted).")] = None,
-    prs: Annotated[str | None, typer.Option(help="Only these PR numbers, e.g. 12,15.")] = None,
-    since: Annotated[str | None, typer.Option(help="Merged on or after (ISO date).")] = None,
-    until: Annotated[str | None, typer.Option(help="Merged on or before (ISO date).")] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="At most N newest PRs.")] = None,
-    branch: Annotated[str | None, typer.Option(help="Target branch (default: HEAD).")] = None,
-    first_parent: Annotated[
-        bool, typer.Option(help="Mine only the target's first-parent line, not its whole ancestry.")
-    ] = False,
-    blobless: Annotated[
-        bool,
-        typer.Option(
-            help="Mirror a URL or GitHub source without file contents (fetched on demand)."
-        ),
-    ] = False,
+    repo: RepoOption = None,
+    prs: PrsOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    limit: LimitOption = None,
+    branch: BranchOption = None,
+    first_parent: FirstParentOption = False,
+    blobless: BloblessOption = False,
     workers: Annotated[int, typer.Option(min=1, help="Concurrent test runs.")] = (
         os.cpu_count() or 1
     ),
     timeout: Annotated[int, typer.Option(min=1, help="Seconds per test run.")] = 900,
     memory: Annotated[str, typer.Option(help="Memory limit per test run.")] = "2g",
-    max_files: Annotated[int, typer.Option(min=1, help="Drop PRs changing more files.")] = 50,
-    max_lines: Annotated[int, typer.Option(min=1, help="Drop PRs changing more lines.")] = 3000,
+    max_files: MaxFilesOption = 50,
+    max_lines: MaxLinesOption = 3000,
     repeat_before: Annotated[
         int, typer.Option(min=1, help="Runs of base + test patch (flakiness check).")
     ] = 2,
@@ -92,9 +99,7 @@ def backfill(
     api_url: Annotated[
         str, typer.Option(envvar="GITHUB_API_URL", help="GitHub API (Enterprise: HOST/api/v3).")
     ] = DEFAULT_API_URL,
-    token_file: Annotated[
-        Path | None, typer.Option(help="File holding a GitHub token (else $GITHUB_TOKEN).")
-    ] = None,
+    token_file: TokenFileOption = None,
     app_id: Annotated[
         str | None, typer.Option(envvar="GITHUB_APP_ID", help="GitHub App id (App auth).")
     ] = None,

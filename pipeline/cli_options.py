@@ -1,15 +1,42 @@
 """Options of the ``taskforge`` commands that mine (``backfill``, ``mine``), parsed once.
 
-Each parser turns a command-line string into its typed value or raises a ``UserInputError``
+The option types both commands declare are defined here once (``Source``, ``PrsOption``...);
+each parser turns a command-line string into its typed value or raises a ``UserInputError``
 whose one line names the option.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from pipeline.errors import UserInputError
 from pipeline.source import URL, check_repo_name, is_github_name, repo_name_from_url
+
+Source = Annotated[
+    str, typer.Argument(help="A git clone, a bare mirror, a git URL, or OWNER/NAME on GitHub.")
+]
+RepoOption = Annotated[str | None, typer.Option(help="OWNER/NAME (from the URL if omitted).")]
+PrsOption = Annotated[str | None, typer.Option(help="Only these PR numbers, e.g. 12,15.")]
+SinceOption = Annotated[str | None, typer.Option(help="Merged on or after (ISO date).")]
+UntilOption = Annotated[str | None, typer.Option(help="Merged on or before (ISO date).")]
+LimitOption = Annotated[int | None, typer.Option(min=1, help="At most N newest PRs.")]
+BranchOption = Annotated[str | None, typer.Option(help="Target branch (default: HEAD).")]
+FirstParentOption = Annotated[
+    bool, typer.Option(help="Mine only the target's first-parent line, not its whole ancestry.")
+]
+BloblessOption = Annotated[
+    bool,
+    typer.Option(help="Mirror a URL or GitHub source without file contents (fetched on demand)."),
+]
+MaxFilesOption = Annotated[int, typer.Option(min=1, help="Drop PRs changing more files.")]
+MaxLinesOption = Annotated[int, typer.Option(min=1, help="Drop PRs changing more lines.")]
+TokenFileOption = Annotated[
+    Path | None, typer.Option(help="File holding a GitHub token (else $GITHUB_TOKEN).")
+]
 
 
 def repo_name(source: str, repo: str | None) -> str:

@@ -18,41 +18,46 @@ import typer
 
 from extractors.github_api import DEFAULT_API_URL
 from pipeline.backfill import BackfillRequest
-from pipeline.cli_options import iso_date, pr_numbers, repo_name
+from pipeline.cli_options import (
+    BloblessOption,
+    BranchOption,
+    FirstParentOption,
+    LimitOption,
+    MaxFilesOption,
+    MaxLinesOption,
+    PrsOption,
+    RepoOption,
+    SinceOption,
+    Source,
+    TokenFileOption,
+    UntilOption,
+    iso_date,
+    pr_numbers,
+    repo_name,
+)
 from pipeline.console import console
 from pipeline.preview import Preview, check_output, preview, write_preview
 
 
 def mine(
-    source: Annotated[
-        str, typer.Argument(help="A git clone, a bare mirror, a git URL, or OWNER/NAME on GitHub.")
-    ],
-    repo: Annotated[str | None, typer.Option(help="OWNER/NAME (from the URL if omitted).")] = None,
-    prs: Annotated[str | None, typer.Option(help="Only these PR numbers, e.g. 12,15.")] = None,
-    since: Annotated[str | None, typer.Option(help="Merged on or after (ISO date).")] = None,
-    until: Annotated[str | None, typer.Option(help="Merged on or before (ISO date).")] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="At most N newest PRs.")] = None,
-    branch: Annotated[str | None, typer.Option(help="Target branch (default: HEAD).")] = None,
-    first_parent: Annotated[
-        bool, typer.Option(help="Mine only the target's first-parent line, not its whole ancestry.")
-    ] = False,
-    blobless: Annotated[
-        bool,
-        typer.Option(
-            help="Mirror a URL or GitHub source without file contents (fetched on demand)."
-        ),
-    ] = False,
+    source: Source,
+    repo: RepoOption = None,
+    prs: PrsOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    limit: LimitOption = None,
+    branch: BranchOption = None,
+    first_parent: FirstParentOption = False,
+    blobless: BloblessOption = False,
     out: Annotated[
         Path | None, typer.Option(help="Write the PRs to FILE.jsonl, FILE.csv or FILE.parquet.")
     ] = None,
-    max_files: Annotated[int, typer.Option(min=1, help="Drop PRs changing more files.")] = 50,
-    max_lines: Annotated[int, typer.Option(min=1, help="Drop PRs changing more lines.")] = 3000,
+    max_files: MaxFilesOption = 50,
+    max_lines: MaxLinesOption = 3000,
     api_url: Annotated[
         str, typer.Option(envvar="GITHUB_API_URL", help="GitHub API (Enterprise: HOST/api/v3).")
     ] = DEFAULT_API_URL,
-    token_file: Annotated[
-        Path | None, typer.Option(help="File holding a GitHub token (else $GITHUB_TOKEN).")
-    ] = None,
+    token_file: TokenFileOption = None,
 ) -> None:
     """List every merged PR a backfill would mine, and the extractor's verdict (a dry run)."""
     check_output(out)
