@@ -30,6 +30,7 @@ from packaging.utils import canonicalize_name
 MAX_DEPTH = 5
 TOX_ROOT = re.compile(r"\{toxinidir\}/?")
 SELF_EXTRAS = re.compile(r"^\.\[([^\]]*)\]$")
+PER_REQUIREMENT_OPTIONS = re.compile(r"\s+--")
 # options that take a value: the value is a separate token or the rest of a short cluster
 VALUE_OPTIONS = {"r", "c", "e", "i", "f"}
 LONG_VALUE_OPTIONS = {
@@ -158,6 +159,13 @@ def parse_lines(
     requirements: list[RequirementLine] = []
     includes: list[tuple[str, str]] = []
     for line in lines:
+        if line.strip() and not line.lstrip().startswith("-"):
+            # a requirement, with per-requirement options (--hash) after it: its marker keeps
+            # its quotes (``; python_version < '3.8'``), which a shell-style split would drop
+            text = PER_REQUIREMENT_OPTIONS.split(line.strip(), maxsplit=1)[0]
+            if "{" not in TOX_ROOT.sub("", text):
+                requirements.append(classify(text, source))
+            continue
         options, words = split_options(line)
         for letter, value in options:
             if letter in {"r", "c"} and value and "{" not in TOX_ROOT.sub("", value):

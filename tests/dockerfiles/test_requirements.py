@@ -194,3 +194,20 @@ def test_an_include_change_is_a_new_state(tmp_path: Path) -> None:
     second = history.commit("Pin", {"ci/x.txt": "six==1.16\n"})
     states = [dependency_state(dependency_files(repo.commit(s))) for s in (first, second)]
     assert states[0] != states[1]
+
+
+def test_a_marker_keeps_its_quotes_and_per_requirement_options_are_cut() -> None:
+    from dockerfiles.requirements import parse_lines
+
+    lines = [
+        "typing_extensions; python_version < '3.8'",
+        'backports.functools_lru_cache==1.6.1; python_version == "2.7"',
+        "foo==1.0 --hash=sha256:abc",
+    ]
+    found, includes = parse_lines(lines, "requirements.txt", "")
+    assert [r.text for r in found] == [
+        "typing_extensions; python_version < '3.8'",
+        'backports.functools_lru_cache==1.6.1; python_version == "2.7"',
+        "foo==1.0",
+    ]
+    assert includes == []
