@@ -16,7 +16,7 @@ import git
 
 from extractors.paths import is_test_module
 from pipeline.records import ImageRef
-from validators.runner import run_tests
+from validators.runner import PEAK_MARKER, run_tests
 from validators.sandbox import SandboxLimits
 from validators.states import export_tree, python_path_for, tar_tree
 
@@ -58,7 +58,11 @@ def collection_problem(
 
 def collection_error(output: str, exit_code: int) -> str:
     """The most telling line of a failed collection: pytest's ``E`` line, else its summary."""
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    lines = [
+        line.strip()
+        for line in output.splitlines()
+        if line.strip() and not line.startswith((PEAK_MARKER, "taskforge: "))
+    ]
     errors = [line[1:].strip() for line in lines if line.startswith("E ")]
     if errors:
         return errors[-1][:200]

@@ -3,7 +3,9 @@
 The image holds the dependencies; the project itself is installed from the task's own tree
 (``uv pip install --offline --no-deps -e .``, pip where the image has no uv), then the local
 path requirements the image names in ``TASKFORGE_LOCAL_REQUIREMENTS``; where that fails,
-PYTHONPATH still puts the tree first. pytest writes JUnit XML (``junit_family=xunit1``, which
+PYTHONPATH still puts the tree first. Coverage is switched off where pytest-cov is installed
+(``--no-cov``): a ``--cov-fail-under`` in the project's ``addopts`` judges the whole suite and
+fails any run of a few files. pytest writes JUnit XML (``junit_family=xunit1``, which
 carries each test's file). After pytest, the container's peak memory is read from its cgroup
 (v2 ``memory.peak``, else v1 ``memory.max_usage_in_bytes``) and printed as the output's last
 line, so a run costs one archive read (the report) besides its logs. Repeats vary the order
@@ -35,6 +37,9 @@ SCRIPT = (
     'if [ -n "$TASKFORGE_LOCAL_REQUIREMENTS" ]; then '
     f"tf_install $TASKFORGE_LOCAL_REQUIREMENTS >>{OUTPUT_DIR}/install.log 2>&1 "
     "|| echo 'taskforge: local requirements not installed' >&2; fi; "
+    # coverage thresholds (--cov-fail-under in addopts) judge a whole suite, never a subset
+    'for cov in "$VIRTUAL_ENV"/lib/python*/site-packages/pytest_cov; do [ -d "$cov" ] && '
+    'export PYTEST_ADDOPTS="$PYTEST_ADDOPTS --no-cov"; done; '
     'python -m pytest "$@"; status=$?; '
     "peak=$(cat /sys/fs/cgroup/memory.peak /sys/fs/cgroup/memory/memory.max_usage_in_bytes "
     "2>/dev/null | head -n 1); "

@@ -4,7 +4,9 @@
 The first attempt fails on that line, with the resolver's own words; the next one leaves the
 line out and builds. The tests then import what each file named: ``six`` from
 ``requirements_dev.txt``, ``tomli`` from the file tox includes from ``ci/``, the plugin from the
-task's tree (installed at run time) and ``idna``, which only the plugin depends on.
+task's tree (installed at run time) and ``idna``, which only the plugin depends on. A marker
+keeps its quotes (``six; python_version >= '3'``), and the project's ``--cov-fail-under=100``
+does not fail a run of one test file.
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ pytestmark = pytest.mark.docker
 FILES = {
     "pyproject.toml": '[build-system]\nrequires = ["setuptools>=61"]\n'
     'build-backend = "setuptools.build_meta"\n[project]\nname = "tinyproj"\nversion = "1.0"\n'
-    '[project.optional-dependencies]\ntest = ["pytest"]\n',
-    "tinyproj.py": "def answer():\n    return 42\n",
+    '[project.optional-dependencies]\ntest = ["pytest"]\n'
+    '[tool.pytest.ini_options]\naddopts = "--cov=tinyproj --cov-fail-under=100"\n',
+    "tinyproj.py": "def answer():\n    return 42\n\n\ndef untested():\n    return 0\n",
     "tox.ini": "[tox]\nenvlist = py311\n[testenv]\ndeps =\n    -r requirements_dev.txt\n"
     "    -r{toxinidir}/ci/test.txt\ncommands = pytest\n",
-    "requirements_dev.txt": "-e .[test]\n-e plugins/example-plugin\nsix\n"
+    "requirements_dev.txt": "-e .[test]\n-e plugins/example-plugin\nsix; python_version >= '3'\n"
     "nosuchpkg-taskforge==1.0\n",
-    "ci/test.txt": "tomli\n",
+    "ci/test.txt": "tomli\npytest-cov\n",
     "plugins/example-plugin/pyproject.toml": '[build-system]\nrequires = ["setuptools>=61"]\n'
     'build-backend = "setuptools.build_meta"\n[project]\nname = "example-plugin"\n'
     'version = "0.1"\ndependencies = ["idna", "tinyproj"]\n',
