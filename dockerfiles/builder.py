@@ -29,8 +29,10 @@ import docker.errors
 import git
 from packaging.utils import canonicalize_name
 
+from dockerfiles.base import BASES
 from dockerfiles.build_failure import resolver_reason
 from dockerfiles.installers import installer_for, pytest_floor
+from dockerfiles.native import DEBIAN_PYTHON_HEADERS, TOOLCHAIN
 from dockerfiles.recipe import (
     build_requires,
     dependency_files,
@@ -149,13 +151,22 @@ def requirement_texts(spec: EnvSpec) -> dict[str, list[str]]:
     return {name: lines for name, lines in texts.items() if lines}
 
 
+def native_packages(config: InstallConfig) -> list[str]:
+    """The toolchain a project with native extensions needs on this base image."""
+    if not config.native_build:
+        return []
+    bootstrapped = config.base_image == BASES[config.python].bootstrap_tag
+    return TOOLCHAIN + (DEBIAN_PYTHON_HEADERS if bootstrapped else [])
+
+
 def render_dockerfile(spec: EnvSpec) -> str:
     config = spec.config
     system_step = ""
-    if config.system_packages:
+    packages = [*config.system_packages, *native_packages(config)]
+    if packages:
         system_step = (
             "RUN apt-get update && apt-get install -y --no-install-recommends "
-            + shlex.join(config.system_packages)
+            + shlex.join(packages)
             + " && rm -rf /var/lib/apt/lists/*"
         )
     tools = installer_for(config.python)

@@ -42,14 +42,14 @@ class Installer:
 
 UV = Installer(
     wheel_tools="uv packaging",
-    wheel_build="/opt/build/bin/uv build --quiet --wheel --out-dir",
+    wheel_build="/opt/build/bin/uv build --wheel --out-dir",  # not quiet: a failure's cause
     venv_tools="&& /opt/venv/bin/python -m pip install --quiet uv",
     install="uv pip install",
     pins_dates=True,
 )
 PIP = Installer(
     wheel_tools="--upgrade pip packaging",
-    wheel_build="/opt/build/bin/python -m pip wheel --quiet --no-deps --wheel-dir",
+    wheel_build="/opt/build/bin/python -m pip wheel --no-deps --wheel-dir",
     venv_tools="&& /opt/venv/bin/python -m pip install --quiet --upgrade pip",
     install="python -m pip install",
     pins_dates=False,

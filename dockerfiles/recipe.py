@@ -127,7 +127,14 @@ def detect_recipe(
         dependency_groups=chosen_groups,
         extra_packages=extra_packages,
         local_requirements=list(dict.fromkeys(line.text for line in installed.local)),
+        native_build=_compiles_extensions(files),
     )
+
+
+def _compiles_extensions(files: dict[str, str]) -> bool:
+    from dockerfiles.native import compiles_extensions  # native reads TOML with this module
+
+    return compiles_extensions(files)
 
 
 def requirement_alternatives(files: dict[str, str]) -> list[list[str]]:

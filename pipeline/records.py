@@ -172,6 +172,8 @@ class InstallConfig(BaseModel):
     local_requirements: list[str] = Field(default_factory=list)
     # distribution names left out of the requirement files after an attempt failed on them
     dropped_requirements: list[str] = Field(default_factory=list)
+    # the project compiles native extensions: a C toolchain in both stages of the image
+    native_build: bool = False
 
 
 class Task(BaseModel):
