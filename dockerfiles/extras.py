@@ -12,11 +12,10 @@ from __future__ import annotations
 import ast
 import configparser
 import re
-import tomllib
-from typing import Any
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+
+from dockerfiles.packaging_text import requirement_name, toml_table
 
 TEST_NAMES = ("test", "tests", "testing", "dev")
 # Extras that only build documentation: never needed to run the tests.
@@ -28,7 +27,7 @@ SETUP_PY_EXTRA = re.compile(r"""["'](tests?|testing|dev)["']\s*[:\]]""")
 def declared_extras(files: dict[str, str]) -> dict[str, list[str]]:
     """Every extra the project declares, with its requirement strings where they are literal."""
     extras: dict[str, list[str]] = {}
-    project = _toml(files.get("pyproject.toml")).get("project", {})
+    project = toml_table(files.get("pyproject.toml")).get("project", {})
     for name, requirements in project.get("optional-dependencies", {}).items():
         extras[name] = [str(r) for r in requirements]
     extras.update({k: v for k, v in _setup_cfg_extras(files.get("setup.cfg")).items()})
@@ -59,25 +58,9 @@ def extras_providing(files: dict[str, str], distribution: str) -> list[str]:
     wanted = canonicalize_name(distribution)
     found = []
     for extra, requirements in declared_extras(files).items():
-        if any(_name(r) == wanted for r in requirements):
+        if any(requirement_name(r) == wanted for r in requirements):
             found.append(extra)
     return found
-
-
-def _name(requirement: str) -> str:
-    try:
-        return canonicalize_name(Requirement(requirement).name)
-    except InvalidRequirement:
-        return ""
-
-
-def _toml(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        return {}
 
 
 def _setup_cfg_extras(text: str | None) -> dict[str, list[str]]:

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import re
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
-from dockerfiles.recipe import toml_table
+from dockerfiles.packaging_text import requirement_name, toml_table
 
 SETUP_PY_SIGNS = re.compile(r"\b(ext_modules|Extension\(|cythonize\(|Pybind11Extension|build_ext)")
 NATIVE_BUILD_REQUIRES = frozenset(
@@ -35,17 +32,10 @@ def compiles_extensions(files: dict[str, str]) -> bool:
     pyproject = toml_table(files.get("pyproject.toml"))
     if pyproject.get("tool", {}).get("setuptools", {}).get("ext-modules"):
         return True
-    return any(_name(r) in NATIVE_BUILD_REQUIRES for r in _build_requires(pyproject))
+    return any(requirement_name(r) in NATIVE_BUILD_REQUIRES for r in _build_requires(pyproject))
 
 
 def _build_requires(pyproject: dict[str, object]) -> list[str]:
     system = pyproject.get("build-system", {})
     requires = system.get("requires", []) if isinstance(system, dict) else []
     return [r for r in requires if isinstance(r, str)] if isinstance(requires, list) else []
-
-
-def _name(requirement: str) -> str:
-    try:
-        return canonicalize_name(Requirement(requirement).name)
-    except InvalidRequirement:
-        return ""

@@ -19,7 +19,7 @@ import re
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
-from dockerfiles.recipe import toml_table
+from dockerfiles.packaging_text import toml_table
 
 CLASSIFIER = re.compile(r"Programming Language :: Python :: (3\.\d+)")
 TOX_ENV = re.compile(r"\bpy3(\d+)\b")

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import configparser
 import re
-import tomllib
 from pathlib import PurePosixPath
 from typing import Any
 
 import git
 
 from dockerfiles.extras import TEST_NAMES, first_test_extra, richer_extras
+from dockerfiles.native import compiles_extensions
+from dockerfiles.packaging_text import toml_table
 from dockerfiles.requirement_files import REQUIREMENT_FILE, selections
 from dockerfiles.requirements import expand, included_files, parse_lines
 from pipeline.errors import MissingObjectError
@@ -127,14 +128,8 @@ def detect_recipe(
         dependency_groups=chosen_groups,
         extra_packages=extra_packages,
         local_requirements=list(dict.fromkeys(line.text for line in installed.local)),
-        native_build=_compiles_extensions(files),
+        native_build=compiles_extensions(files),
     )
-
-
-def _compiles_extensions(files: dict[str, str]) -> bool:
-    from dockerfiles.native import compiles_extensions  # native reads TOML with this module
-
-    return compiles_extensions(files)
 
 
 def requirement_alternatives(files: dict[str, str]) -> list[list[str]]:
@@ -195,15 +190,6 @@ def _tox_option(text: str | None, option: str) -> str:
     except configparser.Error:
         return ""
     return parser.get("testenv", option, fallback="")
-
-
-def toml_table(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        return {}
 
 
 def _subtree(commit: git.Commit, folder: str) -> git.Tree | None:
