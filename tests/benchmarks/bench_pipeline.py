@@ -6,7 +6,8 @@
   bytes per verified task (layers counted once however many images share them);
 - rerun cost: a second identical backfill ÷ the first, with the containers it created (image
   build steps and test runs) counted from the engine's event stream;
-- mining: full-history mining ÷ ``git log --first-parent -p``;
+- mining: whole-ancestry mining ÷ ``git log -p`` (first-parent mining ÷ ``git log
+  --first-parent -p`` beside it);
 - throughput: verified tasks per hour.
 
 The sample repository is always measured; a real one when ``--bench-repo`` names a clone.
@@ -201,19 +202,31 @@ def test_real_repository(
     figures["real_raw_s_per_task"] = measured["raw_s_per_task"]
 
 
-def mining_seconds(repo: git.Repo, name: str, branch: str) -> tuple[int, float]:
-    """Full-history mining as the pipeline does it: every merged PR found and split."""
+def mining_seconds(
+    repo: git.Repo, name: str, branch: str, first_parent: bool = False
+) -> tuple[int, float]:
+    """Mining as the pipeline does it: every merged PR found and split."""
     started = time.monotonic()
-    candidates = build_candidates(repo, name, find_merged_pulls(repo, branch))
+    candidates = build_candidates(repo, name, find_merged_pulls(repo, branch, first_parent))
     return len(candidates), time.monotonic() - started
 
 
-def test_mining(figures: dict[str, Any], tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    """Mining ÷ ``git log --first-parent -p``, over the same range and with the PR refs.
+def git_log_seconds(git_dir: str, branch: str, *options: str) -> float:
+    started = time.monotonic()
+    log = ["git", "--git-dir", git_dir, "log", *options, "-p", branch]
+    subprocess.run(log, stdout=subprocess.DEVNULL, check=True)
+    return time.monotonic() - started
 
-    The reference reads the branch only; a mirror also holds ``refs/pull/*`` (2,022 for click),
-    which mining searches for local and rebase merges. So the ratio the target speaks of is
-    measured on a clone of the branch alone, and the mirror's figure is given beside it.
+
+def test_mining(figures: dict[str, Any], tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Mining ÷ ``git log -p`` over the same commits, with and without the PR refs.
+
+    Mining reads the branch's whole ancestry, so its reference is ``git log -p`` of the
+    branch; first-parent mining (``--first-parent``) is measured against ``git log
+    --first-parent -p``. The references read the branch only; a mirror also holds
+    ``refs/pull/*`` (2,022 for click), which mining searches for local and rebase merges. So
+    the ratios the target speaks of are measured on a clone of the branch alone, and the
+    mirror's figure is given beside them.
     """
     source = request.config.getoption("--bench-repo")
     name = request.config.getoption("--bench-repo-name")
@@ -225,18 +238,18 @@ def test_mining(figures: dict[str, Any], tmp_path: Path, request: pytest.Fixture
     clone = ["git", "clone", "--quiet", "--bare", "--single-branch", "--no-tags", "--branch"]
     subprocess.run([*clone, branch, str(Path(mirror.git_dir).resolve()), str(alone)], check=True)
     found, mining = mining_seconds(git.Repo(alone), name, branch)
+    found_first, mining_first = mining_seconds(git.Repo(alone), name, branch, first_parent=True)
     found_with_refs, mining_with_refs = mining_seconds(mirror, name, branch)
-    started = time.monotonic()
-    subprocess.run(
-        ["git", "--git-dir", mirror.git_dir, "log", "--first-parent", "-p", branch],
-        stdout=subprocess.DEVNULL,
-        check=True,
-    )
-    log = time.monotonic() - started
+    log = git_log_seconds(str(mirror.git_dir), branch)
+    log_first = git_log_seconds(str(mirror.git_dir), branch, "--first-parent")
     figures["mining_prs"] = found
     figures["mining_s"] = round(mining, 2)
-    figures["git_log_first_parent_p_s"] = round(log, 2)
+    figures["git_log_p_s"] = round(log, 2)
     figures["mining_ratio"] = round(mining / log, 2)
+    figures["mining_first_parent_prs"] = found_first
+    figures["mining_first_parent_s"] = round(mining_first, 2)
+    figures["git_log_first_parent_p_s"] = round(log_first, 2)
+    figures["mining_first_parent_ratio"] = round(mining_first / log_first, 2)
     figures["mining_pull_refs"] = len(mirror.git.for_each_ref("refs/pull/").splitlines())
     figures["mining_prs_with_pull_refs"] = found_with_refs
     figures["mining_with_pull_refs_s"] = round(mining_with_refs, 2)
