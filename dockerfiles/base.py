@@ -26,7 +26,7 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from pipeline.errors import ImageBuildError, UserInputError
+from pipeline.core.errors import ImageBuildError, UserInputError
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ def main() -> None:
     """``python -m dockerfiles.base [PYTHON]``: make the base image ready, print its tag."""
     import sys
 
-    from validators.sandbox import docker_client
+    from pipeline.core.engine import docker_client
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     python = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_PYTHON

@@ -20,7 +20,7 @@ from packaging.utils import canonicalize_name
 from dockerfiles.extras import declared_extras, extras_providing
 from dockerfiles.module_sources import requirement_for
 from dockerfiles.requirements import classify, expand
-from pipeline.records import InstallConfig
+from pipeline.core.records import InstallConfig
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # uv colours its errors; Docker marks stderr
 STEP = re.compile(r"^Step \d+/\d+ : ")

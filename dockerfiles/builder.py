@@ -40,9 +40,9 @@ from dockerfiles.recipe import (
     group_requirements,
 )
 from dockerfiles.requirements import classify, flattened
-from pipeline.errors import ImageBuildError
-from pipeline.git_trees import archive_tree
-from pipeline.records import ImageRef, InstallConfig
+from pipeline.core.errors import ImageBuildError
+from pipeline.core.git_trees import archive_tree
+from pipeline.core.records import ImageRef, InstallConfig
 
 INDEX_SETTINGS = (
     "PIP_INDEX_URL",

@@ -16,7 +16,7 @@ import os
 
 import docker
 
-from pipeline.records import ImageRef
+from pipeline.core.records import ImageRef
 
 DISCARDED = "taskforge-discarded"
 

@@ -24,8 +24,8 @@ from dockerfiles.builder import EnvBuildFailed, EnvSpec, ensure_env_image
 from dockerfiles.discard import discard_image
 from dockerfiles.overrides import Override
 from dockerfiles.plan import DEPENDENCY_PATHSPECS, EnvPlan, pin_date, plan_environment
-from pipeline.errors import ImageBuildError, TerminalError
-from pipeline.records import EnvAttempt, ImageRef, InstallConfig
+from pipeline.core.errors import ImageBuildError, TerminalError
+from pipeline.core.records import EnvAttempt, ImageRef, InstallConfig
 
 __all__ = ["DEPENDENCY_PATHSPECS", "EnvPlan", "pin_date", "plan_environment"]
 

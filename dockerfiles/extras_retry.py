@@ -15,7 +15,7 @@ import hashlib
 
 from dockerfiles.extras import every_extra
 from dockerfiles.plan import EnvPlan
-from pipeline.records import Outcome, Task
+from pipeline.core.records import Outcome, Task
 
 RETRIED = "retried with every extra ({extras}) after {count} tests skipped on both sides"
 

@@ -1,6 +1,8 @@
-"""Per-repository overrides for what heuristics cannot know, read from ``data/overrides.toml``.
+"""Per-repository overrides for what heuristics cannot know, read from ``overrides.toml``.
 
-The format is documented in ``data/README.md``. An override applies to a task when its
+The committed overrides ship inside the package (``dockerfiles/overrides.toml``, read with
+``importlib.resources``), so an installed wheel reads the same file as a checkout. The format is
+documented in ``data/README.md``. An override applies to a task when its
 ``repo`` matches and the task's base commit date falls in ``[since, until)`` (either bound may
 be left out). When several apply, later entries win field by field.
 """
@@ -9,14 +11,16 @@ from __future__ import annotations
 
 import tomllib
 from datetime import datetime
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from pipeline.errors import UserInputError
-from pipeline.records import InstallConfig
+from pipeline.core.errors import UserInputError
+from pipeline.core.records import InstallConfig
 
-DEFAULT_OVERRIDES = Path(__file__).resolve().parent.parent / "data" / "overrides.toml"
+DEFAULT_OVERRIDES: Traversable = resources.files("dockerfiles") / "overrides.toml"
 
 
 class Override(BaseModel):
@@ -40,8 +44,9 @@ class Override(BaseModel):
         )
 
 
-def load_overrides(path: Path = DEFAULT_OVERRIDES) -> list[Override]:
-    if not path.exists():
+def load_overrides(path: Path | Traversable = DEFAULT_OVERRIDES) -> list[Override]:
+    """The overrides of ``path`` (the packaged file by default); none when it does not exist."""
+    if not path.is_file():
         return []
     try:
         entries = tomllib.loads(path.read_text()).get("repo", [])

@@ -32,7 +32,7 @@ from dockerfiles.recipe import (
     requirement_alternatives,
     richer_extras,
 )
-from pipeline.records import InstallConfig
+from pipeline.core.records import InstallConfig
 
 MAX_ATTEMPTS = 6
 MAX_ALTERNATIVES = 2

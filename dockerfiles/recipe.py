@@ -29,8 +29,8 @@ from dockerfiles.native import compiles_extensions
 from dockerfiles.packaging_text import toml_table
 from dockerfiles.requirement_files import REQUIREMENT_FILE, selections
 from dockerfiles.requirements import expand, included_files, parse_lines
-from pipeline.errors import MissingObjectError
-from pipeline.records import InstallConfig
+from pipeline.core.errors import MissingObjectError
+from pipeline.core.records import InstallConfig
 
 __all__ = ["REQUIREMENT_FILE", "richer_extras"]
 

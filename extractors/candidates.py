@@ -2,7 +2,7 @@
 
 The change is ``base..head`` of the PR; ``build_candidates`` reads the diffs of many PRs with
 one ``git diff-tree`` process (``extractors.pull_diffs``). Its files are classified by
-``extractors.paths``; the fix patch carries source files, the test patch test files, and
+``pipeline.core.paths``; the fix patch carries source files, the test patch test files, and
 docs/changelogs/CI files are kept out of both and listed in ``excluded_files``. A candidate
 that cannot become a task gets its ``outcome`` set here (no test change, no source change, docs
 only, binary only, too large) and never reaches a container.
@@ -18,9 +18,9 @@ import git
 from unidiff.patch import PatchedFile
 
 from extractors.git_history import MergedPull, opened_at
-from extractors.paths import FileKind, classify_path
 from extractors.pull_diffs import file_sections, missing_object_detail, pull_diffs
-from pipeline.records import Outcome, Task, instance_id_for
+from pipeline.core.paths import FileKind, classify_path
+from pipeline.core.records import Outcome, Task, instance_id_for
 
 ISSUE_REFERENCE = re.compile(r"(?:^|[\s(\[])(?:[\w.-]+/[\w.-]+)?#(\d+)\b")
 

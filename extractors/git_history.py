@@ -37,7 +37,7 @@ import git
 from extractors.commit_graph import CommitGraph, HistoryCommit, authored_datetime
 from extractors.rebase_merges import PatchMatcher
 from extractors.replayed_changes import drop_replayed
-from pipeline.records import MergeKind, ProblemSource
+from pipeline.core.records import MergeKind, ProblemSource
 
 MERGE_SUBJECT = re.compile(r"^Merge pull request #(\d+) from \S+")
 SQUASH_SUBJECT = re.compile(r"\(#(\d+)\)\s*$")

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from pipeline.errors import TerminalError
+from pipeline.core.errors import TerminalError
 
 Model = TypeVar("Model", bound=BaseModel)
 

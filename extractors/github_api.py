@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from extractors.github_answers import GithubAnswerError, mapping, parse
 from extractors.github_limits import RateLimit, RateLimitRetry, announce, rate_limit
-from pipeline.errors import TransientError, UserInputError
+from pipeline.core.errors import TransientError, UserInputError
 
 DEFAULT_API_URL = "https://api.github.com"
 TOKEN_VARIABLE = "GITHUB_TOKEN"

@@ -1,7 +1,7 @@
 """Merged pull requests from GitHub's API, their patches from git, their problems from issues.
 
 The API says which PRs were merged, when, into which branch, with which head and merge
-commit; a mirror of the repository (``pipeline.source.open_github_source``) holds those
+commit; a mirror of the repository (``pipeline.backfill.source.open_github_source``) holds those
 commits. Each PR becomes a ``GithubPull``, a ``MergedPull`` the git-history stage would have
 found, so ``build_candidate`` splits it as it does for a local source:
 
@@ -30,7 +30,7 @@ from extractors.github_answers import GithubAnswerError
 from extractors.github_api import ApiPull, GithubClient, UnknownObject
 from extractors.github_limits import announce
 from extractors.linked_issues import LinkedIssue, hints_text, linked_issues, problem_statement
-from pipeline.records import MergeKind, ProblemSource, SourceKind, Task
+from pipeline.core.records import MergeKind, ProblemSource, SourceKind, Task
 
 
 @dataclass(frozen=True, kw_only=True)  # after MergedPull's fields with defaults

@@ -1,8 +1,6 @@
-"""taskforge's core: the Task record, settings, flows, the dataset and the CLI."""
+"""taskforge's own packages; the README's "Packages" section maps them.
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    PIPELINE_VERSION = version("taskforge")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    PIPELINE_VERSION = "0+unknown"
+``pipeline.core`` (the record, the errors, the engine client) is what the stages import;
+``dataset``, ``backfill``, ``orchestration``, ``consumers``, ``cli`` and ``demo`` build on the
+stages and the core, never the other way round (the import-linter contracts in pyproject.toml).
+"""

@@ -15,9 +15,9 @@ import git
 import pytest
 
 from dockerfiles.environment import Environment, prepare_environment
-from pipeline.errors import DockerUnavailable
-from pipeline.sample_repo import SAMPLE_REPO_NAME, write_sample_repo
-from validators.sandbox import docker_client
+from pipeline.core.engine import docker_client
+from pipeline.core.errors import DockerUnavailable
+from pipeline.demo.sample_repo import SAMPLE_REPO_NAME, write_sample_repo
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +60,7 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     seconds each); with ``PREFECT_API_URL`` set they share this one, so the suite pays the
     start-up once. It runs Prefect's services, as the server of a deployment does.
     """
-    from pipeline.prefect_server import local_api
+    from pipeline.orchestration.prefect_server import local_api
 
     home = tmp_path_factory.mktemp("prefect-home")
     previous = os.environ.pop("PREFECT_API_URL", None)  # the suite's own server, not another

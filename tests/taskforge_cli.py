@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
-TASKFORGE = [sys.executable, "-c", "from pipeline.cli import main; main()"]
+TASKFORGE = [sys.executable, "-c", "from pipeline.cli.main import main; main()"]
 
 
 def environment(extra: dict[str, str] | None = None) -> dict[str, str]:

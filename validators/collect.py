@@ -14,8 +14,8 @@ from pathlib import Path
 import docker
 import git
 
-from extractors.paths import is_test_module
-from pipeline.records import ImageRef
+from pipeline.core.paths import is_test_module
+from pipeline.core.records import ImageRef
 from validators.runner import PEAK_MARKER, run_tests
 from validators.sandbox import SandboxLimits
 from validators.states import export_tree, python_path_for, tar_tree

@@ -34,7 +34,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pipeline.records import FlakyTest, Outcome, TestStatus
+from pipeline.core.records import FlakyTest, Outcome, TestStatus
 from validators.junit import Report
 
 BAD = frozenset({TestStatus.FAILED, TestStatus.ERROR})

@@ -18,7 +18,7 @@ import re
 import docker.errors
 import requests
 
-from pipeline.errors import TransientError
+from pipeline.core.errors import TransientError
 
 
 class InfraKind(enum.StrEnum):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from junitparser import Attr, Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
-from pipeline.records import TestStatus
+from pipeline.core.records import TestStatus
 
 
 class PytestCase(TestCase):  # type: ignore[misc,unused-ignore]

@@ -1,7 +1,8 @@
 """Grade a source tree against a task: one path for ``taskforge evaluate`` and RL environments.
 
 The tree holds a candidate change: a model's patch applied to the base commit
-(``pipeline.evaluate``), or whatever an agent left in its container (``pipeline.rollouts``).
+(``pipeline.consumers.evaluate``), or whatever an agent left in its container
+(``pipeline.consumers.rollouts``).
 ``grade_tree``:
 
 1. resets every file the test patch touches (both sides of a rename) to the base commit —
@@ -34,8 +35,8 @@ import git
 from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchSet
 
-from pipeline.git_trees import archive_tree
-from pipeline.records import Task, TestStatus
+from pipeline.core.git_trees import archive_tree
+from pipeline.core.records import Task, TestStatus
 from validators.grading import RunResult, run_problem, status_in
 from validators.infra import InfrastructureError
 from validators.runner import run_result, run_tests

@@ -34,7 +34,6 @@ import requests
 from docker.models.containers import Container
 from docker.types import LogConfig, Ulimit
 
-from pipeline.errors import DockerUnavailable
 from validators.infra import InfraKind, InfrastructureError, as_infrastructure
 
 LABEL = {"taskforge": "test-run"}
@@ -97,19 +96,6 @@ class SandboxRun:
     files: dict[str, bytes] = field(default_factory=dict)  # what was asked back, if written
     oom_killed: bool = False
     container_id: str = ""
-
-
-def docker_client() -> docker.DockerClient:
-    """A client for the engine DOCKER_HOST names (or the local socket), checked to answer."""
-    client: docker.DockerClient | None = None
-    try:
-        client = docker.from_env(timeout=120)
-        client.ping()
-    except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
-        if client is not None:
-            client.close()
-        raise DockerUnavailable(str(error).splitlines()[0][:160]) from error
-    return client
 
 
 def run_sandboxed(

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import git
 
-from extractors.paths import is_test_module
-from pipeline.git_trees import archive_tree
-from pipeline.records import Task
+from pipeline.core.git_trees import archive_tree
+from pipeline.core.paths import is_test_module
+from pipeline.core.records import Task
 
 SANDBOX_UID = 1000
 

@@ -19,8 +19,8 @@ import docker
 import git
 from docker.models.containers import Container
 
-from pipeline.errors import MissingObjectError
-from pipeline.records import ImageRef, Outcome, Task, TestRun
+from pipeline.core.errors import MissingObjectError
+from pipeline.core.records import ImageRef, Outcome, Task, TestRun
 from validators.grading import RunResult, grade
 from validators.infra import InfrastructureError
 from validators.runner import COLLECT, peak_memory, prepare_tests, run_result

@@ -16,11 +16,11 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from pipeline.browse import dataset_stats
-from pipeline.card import finalize
-from pipeline.compact import compact
-from pipeline.dataset import DatasetLayout, load_table, write_tasks
-from pipeline.records import Outcome, Task
+from pipeline.core.records import Outcome, Task
+from pipeline.dataset.browse import dataset_stats
+from pipeline.dataset.card import finalize
+from pipeline.dataset.compact import compact
+from pipeline.dataset.shards import DatasetLayout, load_table, write_tasks
 from tests.pipeline.factories import make_task
 
 TASKS = 100_000

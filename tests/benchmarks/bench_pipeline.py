@@ -28,11 +28,11 @@ import pytest
 
 from extractors.candidates import build_candidates
 from extractors.git_history import find_merged_pulls, target_branch
-from pipeline.records import Task
-from pipeline.sample_repo import SAMPLE_REPO_NAME, write_sample_repo
+from pipeline.core.engine import docker_client
+from pipeline.core.records import Task
+from pipeline.demo.sample_repo import SAMPLE_REPO_NAME, write_sample_repo
 from tests import taskforge_cli
 from validators.runner import pytest_command, run_environment
-from validators.sandbox import docker_client
 from validators.states import prepare_states
 from validators.validate import Repeats
 

@@ -7,7 +7,7 @@ import pytest
 from dockerfiles.build_failure import after_missing_module, resolver_reason, vary_after_failure
 from dockerfiles.extras import declared_extras, every_extra
 from dockerfiles.module_sources import requirement_for
-from pipeline.records import InstallConfig
+from pipeline.core.records import InstallConfig
 
 # Real output of uv 0.x and pip inside a classic-builder log (what builder._build writes).
 UV_CONFLICT = """Step 17/20 : RUN cd /tmp/deps && uv pip install -r taskforge-requirements.txt

@@ -10,7 +10,7 @@ import pytest
 
 from dockerfiles.builder import ensure_env_image, env_spec
 from dockerfiles.environment import Environment, prepare_environment
-from pipeline.sample_repo import SAMPLE_REPO_NAME
+from pipeline.demo.sample_repo import SAMPLE_REPO_NAME
 
 pytestmark = pytest.mark.docker
 
@@ -63,7 +63,7 @@ def test_image_has_the_project_dependencies_and_no_source(
 def test_build_failure_names_its_log(
     engine: docker.DockerClient, sample_repo: git.Repo, sample_env: Environment, tmp_path: Path
 ) -> None:
-    from pipeline.errors import ImageBuildError
+    from pipeline.core.errors import ImageBuildError
 
     broken = sample_env.config.model_copy(update={"extra_packages": ["pytest", "./no-such-dir"]})
     spec = env_spec(

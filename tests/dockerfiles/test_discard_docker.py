@@ -12,7 +12,7 @@ import pytest
 
 from dockerfiles.base import DEFAULT_PYTHON, ensure_base_image
 from dockerfiles.discard import DISCARDED, discard_image, remove_discarded
-from pipeline.records import ImageRef
+from pipeline.core.records import ImageRef
 
 pytestmark = pytest.mark.docker
 

@@ -13,7 +13,7 @@ import git
 import polars as pl
 import pytest
 
-from pipeline.sample_repo import History
+from pipeline.demo.sample_repo import History
 from tests.dockerfiles.test_plan import pyproject
 from tests.taskforge_cli import run
 

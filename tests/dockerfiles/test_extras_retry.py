@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from dockerfiles.extras_retry import after_retry, wants_every_extra, with_every_extra
 from dockerfiles.plan import EnvPlan
-from pipeline.records import (
+from pipeline.core.records import (
     EnvAttempt,
     InstallConfig,
     MergeKind,

@@ -11,7 +11,7 @@ import git
 import pytest
 
 from dockerfiles.environment import prepare_environment
-from pipeline.sample_repo import History
+from pipeline.demo.sample_repo import History
 from validators.runner import run_result, run_tests
 from validators.sandbox import SandboxLimits
 from validators.states import export_tree, python_path_for, tar_tree

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from dockerfiles.overrides import DEFAULT_OVERRIDES, apply_override, load_overrides, matching
-from pipeline.errors import UserInputError
-from pipeline.records import InstallConfig
+from pipeline.core.errors import UserInputError
+from pipeline.core.records import InstallConfig
 
 OVERRIDES = """
 [[repo]]
@@ -57,5 +57,5 @@ def test_bad_file_is_one_clear_error(tmp_path: Path) -> None:
 
 
 def test_committed_overrides_file_loads() -> None:
-    assert DEFAULT_OVERRIDES.exists()
+    assert DEFAULT_OVERRIDES.is_file()
     load_overrides()

@@ -10,7 +10,7 @@ import git
 from dockerfiles.base import BOOTSTRAPPED
 from dockerfiles.environment import pin_date, plan_environment
 from dockerfiles.recipe import dependency_files, dependency_state
-from pipeline.sample_repo import History
+from pipeline.demo.sample_repo import History
 
 PYPROJECT = """[project]
 name = "evolving"

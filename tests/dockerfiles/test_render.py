@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from dockerfiles.builder import EnvSpec, render_dockerfile, requirement_texts
-from pipeline.records import InstallConfig
+from pipeline.core.records import InstallConfig
 
 FILES = {
     "setup.py": "from setuptools import setup\nsetup(name='x')\n",

@@ -11,7 +11,7 @@ from dockerfiles.environment import plan_environment
 from dockerfiles.recipe import dependency_files, dependency_state, detect_recipe
 from dockerfiles.requirement_files import REQUIREMENT_FILE, selections
 from dockerfiles.requirements import classify, expand, flattened, split_options
-from pipeline.sample_repo import History
+from pipeline.demo.sample_repo import History
 from tests.dockerfiles.test_recipe import commit_files
 
 TOX = """[tox]

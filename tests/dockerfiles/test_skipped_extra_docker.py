@@ -15,7 +15,7 @@ import git
 import polars as pl
 import pytest
 
-from pipeline.sample_repo import History
+from pipeline.demo.sample_repo import History
 from tests.taskforge_cli import run
 
 pytestmark = pytest.mark.docker

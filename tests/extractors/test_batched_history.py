@@ -11,7 +11,7 @@ from extractors.commit_graph import CommitGraph
 from extractors.git_history import find_merged_pulls
 from extractors.pull_diffs import file_sections, pull_diffs
 from extractors.rebase_merges import PatchMatcher
-from pipeline.sample_repo import History
+from pipeline.demo.sample_repo import History
 
 
 def _merge_base(repo: git.Repo, one: str, other: str) -> str:

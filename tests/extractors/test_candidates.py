@@ -7,8 +7,8 @@ import pytest
 
 from extractors.candidates import SizeLimits, build_candidate, referenced_issues
 from extractors.git_history import MergedPull, find_merged_pulls
-from pipeline.records import MergeKind, Outcome, ProblemSource, Task
-from pipeline.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME
+from pipeline.core.records import MergeKind, Outcome, ProblemSource, Task
+from pipeline.demo.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME
 
 EXTRACTOR_OUTCOMES = {
     Outcome.DOCS_ONLY,

@@ -5,8 +5,8 @@ from pathlib import Path
 import git
 
 from extractors.git_history import find_merged_pulls, target_branch
-from pipeline.records import MergeKind, ProblemSource
-from pipeline.sample_repo import DESIGNED_OUTCOMES
+from pipeline.core.records import MergeKind, ProblemSource
+from pipeline.demo.sample_repo import DESIGNED_OUTCOMES
 
 
 def _subject(repo: git.Repo, sha: str) -> str:

@@ -14,7 +14,7 @@ import pytest
 from extractors.github_answers import GithubAnswerError
 from extractors.github_api import GithubClient
 from extractors.linked_issues import IssueRef, fetch_issues, linked_issues
-from pipeline.errors import TerminalError
+from pipeline.core.errors import TerminalError
 from tests.extractors.conftest import WIDGETS
 from tests.fakes.github_server import FakeGithub, FakeIssue
 

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from extractors.github_api import GithubAccess, GithubClient
 from extractors.github_limits import rate_limit
 from extractors.linked_issues import IssueRef, fetch_issues
-from pipeline.errors import TransientError, UserInputError
+from pipeline.core.errors import TransientError, UserInputError
 from tests.extractors.conftest import WIDGETS
 from tests.fakes.github_server import FAKE_TOKEN, FakeGithub, Fault, quick_access
 

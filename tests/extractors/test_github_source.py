@@ -13,8 +13,8 @@ from extractors.candidates import SizeLimits
 from extractors.git_history import find_merged_pulls
 from extractors.github_api import GithubClient
 from extractors.github_source import github_candidates, github_pulls
-from pipeline.records import MergeKind, Outcome, ProblemSource, SourceKind
-from pipeline.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME, History
+from pipeline.core.records import MergeKind, Outcome, ProblemSource, SourceKind
+from pipeline.demo.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME, History
 from tests.extractors.test_release_branches import release_history
 from tests.fakes.github_server import FAKE_TOKEN, FakeGithub, FakeIssue, quick_access
 from tests.fakes.sample_github import BEFORE_WORK, ISSUE_OF_PULL, SAMPLE_TOKEN, sample_github

@@ -20,11 +20,11 @@ import pytest
 from dockerfiles.recipe import dependency_files
 from extractors.candidates import build_candidates
 from extractors.git_history import find_merged_pulls
-from pipeline.errors import MissingObjectError, UserInputError
-from pipeline.git_trees import archive_tree
-from pipeline.records import Outcome
-from pipeline.sample_repo import CORE_V0, DESIGNED_OUTCOMES, write_sample_repo
-from pipeline.source import open_source
+from pipeline.backfill.source import open_source
+from pipeline.core.errors import MissingObjectError, UserInputError
+from pipeline.core.git_trees import archive_tree
+from pipeline.core.records import Outcome
+from pipeline.demo.sample_repo import CORE_V0, DESIGNED_OUTCOMES, write_sample_repo
 
 
 def blob_id(text: str) -> str:

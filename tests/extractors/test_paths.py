@@ -1,6 +1,6 @@
 import pytest
 
-from extractors.paths import FileKind, classify_path, is_test_module
+from pipeline.core.paths import FileKind, classify_path, is_test_module
 
 
 @pytest.mark.parametrize(

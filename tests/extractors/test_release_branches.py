@@ -7,8 +7,8 @@ from pathlib import Path
 import git
 
 from extractors.git_history import MergedPull, find_merged_pulls
-from pipeline.records import MergeKind
-from pipeline.sample_repo import History
+from pipeline.core.records import MergeKind
+from pipeline.demo.sample_repo import History
 
 
 def _merge_base(repo: git.Repo, one: str, other: str) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import git
 
-from pipeline.sample_repo import SAMPLE_REPO_NAME
+from pipeline.demo.sample_repo import SAMPLE_REPO_NAME
 from tests.fakes.github_server import FAKE_TOKEN, FakeGithub, FakeIssue
 
 SAMPLE_TOKEN = FAKE_TOKEN

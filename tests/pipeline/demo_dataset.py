@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.dataset import DatasetLayout, read_tasks
-from pipeline.records import Task
+from pipeline.core.records import Task
+from pipeline.dataset.shards import DatasetLayout, read_tasks
 from tests.taskforge_cli import run
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.records import (
+from pipeline.core.records import (
     EnvAttempt,
     FlakyTest,
     ImageRef,

@@ -7,10 +7,10 @@ import pyarrow.parquet as pq
 import pytest
 from rich.console import Console
 
-from pipeline.browse import dataset_stats, find_task, render_stats, render_task
-from pipeline.dataset import METADATA_KEY, DatasetLayout, write_tasks
-from pipeline.errors import UserInputError
-from pipeline.records import Outcome
+from pipeline.core.errors import UserInputError
+from pipeline.core.records import Outcome
+from pipeline.dataset.browse import dataset_stats, find_task, render_stats, render_task
+from pipeline.dataset.shards import METADATA_KEY, DatasetLayout, write_tasks
 from tests.pipeline.factories import make_task
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-TASKFORGE = [sys.executable, "-c", "from pipeline.cli import main; main()"]
+TASKFORGE = [sys.executable, "-c", "from pipeline.cli.main import main; main()"]
 
 
 def taskforge(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.card import finalize
-from pipeline.dataset import METADATA_KEY, DatasetLayout, write_tasks
-from pipeline.records import Outcome
+from pipeline.core.records import Outcome
+from pipeline.dataset.card import finalize
+from pipeline.dataset.shards import METADATA_KEY, DatasetLayout, write_tasks
 from tests.pipeline.factories import make_task
 from tests.pipeline.test_cli import assert_one_line_error, taskforge
 

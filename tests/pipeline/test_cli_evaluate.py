@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.dataset import DatasetLayout, write_tasks
-from pipeline.records import Outcome
+from pipeline.core.records import Outcome
+from pipeline.dataset.shards import DatasetLayout, write_tasks
 from tests.pipeline.factories import make_task
 from tests.pipeline.test_cli import assert_one_line_error
 from tests.taskforge_cli import run

@@ -8,12 +8,12 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-import pipeline.compact
-import pipeline.dataset
-from pipeline.compact import compact
-from pipeline.dataset import DatasetLayout, read_tasks, write_tasks
-from pipeline.manifest import load_manifest, manifest_problems
-from pipeline.records import Outcome, Task
+import pipeline.dataset.compact
+import pipeline.dataset.shards
+from pipeline.core.records import Outcome, Task
+from pipeline.dataset.compact import compact
+from pipeline.dataset.manifest import load_manifest, manifest_problems
+from pipeline.dataset.shards import DatasetLayout, read_tasks, write_tasks
 from tests.pipeline.factories import make_task
 
 
@@ -78,20 +78,20 @@ def test_compact_twice_changes_nothing(layout: DatasetLayout) -> None:
 
 
 def _crash_after_first_fresh_shard(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = pipeline.dataset.write_shard
+    real = pipeline.dataset.shards.write_shard
 
     def write_then_die(*args: Any) -> Path:
         real(*args)
         raise Crash
 
-    monkeypatch.setattr(pipeline.compact, "write_shard", write_then_die)
+    monkeypatch.setattr(pipeline.dataset.compact, "write_shard", write_then_die)
 
 
 def _crash_before_manifest(monkeypatch: pytest.MonkeyPatch) -> None:
     def die(*args: Any, **kwargs: Any) -> list[str]:
         raise Crash
 
-    monkeypatch.setattr(pipeline.compact, "refresh_manifest", die)
+    monkeypatch.setattr(pipeline.dataset.compact, "refresh_manifest", die)
 
 
 def _crash_at_deletion(number: int) -> Any:

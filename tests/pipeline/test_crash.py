@@ -19,10 +19,10 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.compact import compact
-from pipeline.dataset import DatasetLayout, load_table, read_tasks, write_tasks
-from pipeline.manifest import manifest_problems
-from pipeline.records import Outcome
+from pipeline.core.records import Outcome
+from pipeline.dataset.compact import compact
+from pipeline.dataset.manifest import manifest_problems
+from pipeline.dataset.shards import DatasetLayout, load_table, read_tasks, write_tasks
 from tests.pipeline.factories import make_task
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WRITER = """
 import os, sys
 from pathlib import Path
-from pipeline.dataset import DatasetLayout, write_tasks
+from pipeline.dataset.shards import DatasetLayout, write_tasks
 from tests.pipeline.factories import make_task
 
 layout = DatasetLayout(Path(sys.argv[1]))
@@ -43,8 +43,8 @@ print("done", flush=True)
 COMPACTOR = """
 import sys
 from pathlib import Path
-from pipeline.compact import compact
-from pipeline.dataset import DatasetLayout
+from pipeline.dataset.compact import compact
+from pipeline.dataset.shards import DatasetLayout
 
 layout = DatasetLayout(Path(sys.argv[1]))
 print("ready", flush=True)
@@ -148,7 +148,7 @@ def test_killed_writers_do_not_leave_the_lock_held(tmp_path: Path) -> None:
             sys.executable,
             "-c",
             "import sys, time; from pathlib import Path;"
-            "from pipeline.storage import DatasetLayout, dataset_lock\n"
+            "from pipeline.dataset.storage import DatasetLayout, dataset_lock\n"
             "with dataset_lock(DatasetLayout(Path(sys.argv[1]))):\n"
             "    print('ready', flush=True); time.sleep(600)",
             str(layout.root),

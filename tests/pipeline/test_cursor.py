@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cursor import Cursor, advanced, cursor_path, read_cursor, write_cursor
-from pipeline.errors import UserInputError
+from pipeline.backfill.cursor import Cursor, advanced, cursor_path, read_cursor, write_cursor
+from pipeline.core.errors import UserInputError
 
 T = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 REPO = "acme/widgets"

@@ -12,7 +12,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from pipeline.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME, write_sample_repo
+from pipeline.demo.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME, write_sample_repo
 from tests.pipeline.test_demo_docker import EXPECTED_FAIL_TO_PASS, EXPECTED_PASS_TO_PASS
 from tests.taskforge_cli import outcomes, start, verified_lists
 

@@ -12,7 +12,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.dataset import (
+from pipeline.core.errors import BadShardError, UnwritableTaskError, UserInputError
+from pipeline.core.records import Outcome, Task
+from pipeline.dataset.shards import (
     METADATA_KEY,
     ROW_GROUP_SIZE,
     SCHEMA_VERSION,
@@ -24,8 +26,6 @@ from pipeline.dataset import (
     read_tasks,
     write_tasks,
 )
-from pipeline.errors import BadShardError, UnwritableTaskError, UserInputError
-from pipeline.records import Outcome, Task
 from tests.pipeline.factories import CRLF_PATCH, ODD_TEST_PATCH, make_task
 
 
@@ -82,8 +82,9 @@ def test_schema_has_real_lists_and_version(layout: DatasetLayout) -> None:
 
 
 # The Arrow schema of each schema version, as a fingerprint. A change to records.py that changes
-# the schema fails here: bump SCHEMA_VERSION (pipeline/storage.py) once shards of the old schema
-# may exist anywhere (shards of another schema are refused by name), then pin the new one.
+# the schema fails here: bump SCHEMA_VERSION (pipeline/dataset/storage.py) once shards of the
+# old schema may exist anywhere (shards of another schema are refused by name), then pin the
+# new one.
 SCHEMA_FINGERPRINTS = {"1": "eb73ab829fd4d6d0", "2": "2af97e5784c1858b"}
 
 
@@ -143,7 +144,7 @@ def test_a_new_shard_sorts_last_even_when_the_clock_went_back(layout: DatasetLay
 def test_polars_duckdb_and_datasets_read_the_same_rows(
     layout: DatasetLayout, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from pipeline.card import finalize
+    from pipeline.dataset.card import finalize
 
     write_tasks(layout, [make_task(n) for n in (1, 2)] + [make_task(3, Outcome.TIMEOUT)])
     write_tasks(layout, [make_task(4, repo="p/q")])
@@ -230,7 +231,7 @@ def test_a_dead_writers_temporary_file_is_removed_by_the_next_write(
 
 
 def test_manifest_lists_each_written_shard(layout: DatasetLayout) -> None:
-    from pipeline.manifest import load_manifest
+    from pipeline.dataset.manifest import load_manifest
 
     shards = write_tasks(layout, [make_task(1), make_task(2), make_task(3, Outcome.TIMEOUT)])
     manifest = load_manifest(layout)

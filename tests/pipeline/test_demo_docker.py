@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.sample_repo import DESIGNED_OUTCOMES
+from pipeline.demo.sample_repo import DESIGNED_OUTCOMES
 from tests.pipeline.demo_dataset import demo_dataset
 from tests.taskforge_cli import run, verified_lists
 

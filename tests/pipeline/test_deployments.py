@@ -1,4 +1,4 @@
-"""prefect.yaml and data/schedules.toml agree with the code they name."""
+"""prefect.yaml and pipeline/orchestration/schedules.toml agree with the code they name."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.schedules import load_schedules
+from pipeline.orchestration.schedules import load_schedules
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -18,7 +18,7 @@ import docker
 import polars as pl
 import pytest
 
-from pipeline.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME, write_sample_repo
+from pipeline.demo.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME, write_sample_repo
 from tests import taskforge_cli
 
 pytestmark = pytest.mark.docker

@@ -12,11 +12,11 @@ import docker
 import docker.errors
 import pytest
 
-from pipeline.dataset import DatasetLayout, write_tasks
-from pipeline.evaluate import EvaluationRequest, run_evaluation
-from pipeline.predictions import EvaluationSummary, ReportLayout
-from pipeline.records import ImageRef, Task, TestStatus
-from pipeline.task_repos import BaseTrees
+from pipeline.consumers.evaluate import EvaluationRequest, run_evaluation
+from pipeline.consumers.predictions import EvaluationSummary, ReportLayout
+from pipeline.consumers.task_repos import BaseTrees
+from pipeline.core.records import ImageRef, Task, TestStatus
+from pipeline.dataset.shards import DatasetLayout, write_tasks
 from tests.pipeline.demo_dataset import Demo, demo_dataset
 from tests.taskforge_cli import run
 from validators.regrade import Resolution, grade_tree, graded_files

@@ -16,10 +16,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.dataset import DatasetLayout, write_tasks
-from pipeline.errors import BadShardError, UserInputError
-from pipeline.export import export_swebench
-from pipeline.records import Outcome
+from pipeline.core.errors import BadShardError, UserInputError
+from pipeline.core.records import Outcome
+from pipeline.dataset.export import export_swebench
+from pipeline.dataset.shards import DatasetLayout, write_tasks
 from tests.pipeline.factories import CRLF_PATCH, ODD_TEST_PATCH, make_task
 
 SWEBENCH_INSTANCE_FIELDS = {  # SWEbenchInstance: field -> type, as the harness declares it

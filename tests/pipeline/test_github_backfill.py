@@ -15,12 +15,12 @@ from pathlib import Path
 import git
 import pytest
 
-from pipeline.backfill import BackfillRequest, advance_cursor, check_github_source
-from pipeline.cursor import read_cursor
-from pipeline.dataset import DatasetLayout, read_tasks, write_tasks
-from pipeline.records import ProblemSource, SourceKind
-from pipeline.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME, History
-from pipeline.tasks import Mined, mine
+from pipeline.backfill.cursor import read_cursor
+from pipeline.backfill.steps import BackfillRequest, advance_cursor, check_github_source
+from pipeline.core.records import ProblemSource, SourceKind
+from pipeline.dataset.shards import DatasetLayout, read_tasks, write_tasks
+from pipeline.demo.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME, History
+from pipeline.orchestration.tasks import Mined, mine
 from tests.fakes.github_server import FakeGithub, FakeIssue
 from tests.fakes.sample_github import SAMPLE_TOKEN, sample_github
 

@@ -24,14 +24,14 @@ import polars as pl
 import pytest
 
 from dockerfiles.environment import Environment
-from pipeline.cursor import read_cursor
-from pipeline.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME
+from pipeline.backfill.cursor import read_cursor
+from pipeline.demo.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME
 from tests.fakes.github_server import FakeGithub
 from tests.fakes.sample_github import SAMPLE_TOKEN, sample_github
 
 pytestmark = pytest.mark.docker
 
-TASKFORGE = [sys.executable, "-c", "from pipeline.cli import main; main()"]
+TASKFORGE = [sys.executable, "-c", "from pipeline.cli.main import main; main()"]
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -61,7 +61,7 @@ def finish(process: subprocess.Popen[bytes], cwd: Path, name: str) -> str:
 
 @pytest.fixture(scope="module")
 def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGithub]:
-    from pipeline.sample_repo import write_sample_repo
+    from pipeline.demo.sample_repo import write_sample_repo
 
     upstream = write_sample_repo(tmp_path_factory.mktemp("upstream") / "tinytext")
     server = sample_github(upstream)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.dataset import DatasetLayout, tasks_table, write_shard, write_tasks
-from pipeline.manifest import load_manifest, manifest_problems, refresh_manifest, sha256_of
-from pipeline.records import Outcome
-from pipeline.storage import SCHEMA_VERSION, DatasetTable, dataset_lock
+from pipeline.core.records import Outcome
+from pipeline.dataset.manifest import load_manifest, manifest_problems, refresh_manifest, sha256_of
+from pipeline.dataset.shards import DatasetLayout, tasks_table, write_shard, write_tasks
+from pipeline.dataset.storage import SCHEMA_VERSION, DatasetTable, dataset_lock
 from tests.pipeline.factories import make_task
 
 

@@ -9,8 +9,13 @@ import polars as pl
 import pytest
 
 from dockerfiles.environment import Environment
-from pipeline.records import Outcome
-from pipeline.sample_repo import CORE_V0, DESIGNED_OUTCOMES, SAMPLE_REPO_NAME, write_sample_repo
+from pipeline.core.records import Outcome
+from pipeline.demo.sample_repo import (
+    CORE_V0,
+    DESIGNED_OUTCOMES,
+    SAMPLE_REPO_NAME,
+    write_sample_repo,
+)
 from tests import taskforge_cli
 from tests.extractors.test_missing_objects import blob_id
 

@@ -8,10 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import UserInputError
-from pipeline.predictions import InstanceReport, Prediction, ReportLayout, read_predictions
-from pipeline.predictions import summarise as summarise_reports
-from pipeline.records import TestStatus
+from pipeline.consumers.predictions import (
+    InstanceReport,
+    Prediction,
+    ReportLayout,
+    read_predictions,
+)
+from pipeline.consumers.predictions import summarise as summarise_reports
+from pipeline.core.errors import UserInputError
+from pipeline.core.records import TestStatus
 from validators.regrade import Grade, Resolution
 
 GOOD = {"instance_id": "o__n-1", "model_name_or_path": "m", "model_patch": "diff --git a/x b/x\n"}

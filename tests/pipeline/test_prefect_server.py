@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pipeline import prefect_server
-from pipeline.errors import TransientError
-from pipeline.prefect_server import local_api
+from pipeline.core.errors import TransientError
+from pipeline.orchestration import prefect_server
+from pipeline.orchestration.prefect_server import local_api
 
 
 def test_server_answers_and_is_stopped_after_the_run(

@@ -16,8 +16,8 @@ import polars as pl
 import pytest
 
 from extractors.git_history import find_merged_pulls
-from pipeline.records import Outcome
-from pipeline.sample_repo import DESIGNED_OUTCOMES
+from pipeline.core.records import Outcome
+from pipeline.demo.sample_repo import DESIGNED_OUTCOMES
 from tests.fakes.github_server import FakeGithub
 from tests.fakes.sample_github import SAMPLE_TOKEN, sample_github
 from tests.pipeline.test_cli import assert_one_line_error, taskforge

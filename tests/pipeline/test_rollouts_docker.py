@@ -17,9 +17,9 @@ import docker.errors
 import git
 import pytest
 
-from pipeline.records import Task, TestStatus
-from pipeline.rollouts import PROBLEM_PATH, TaskEnvironment, open_environment
-from pipeline.task_repos import BaseTrees
+from pipeline.consumers.rollouts import PROBLEM_PATH, TaskEnvironment, open_environment
+from pipeline.consumers.task_repos import BaseTrees
+from pipeline.core.records import Task, TestStatus
 from tests.pipeline.demo_dataset import Demo, demo_dataset
 from validators.sandbox import SandboxLimits, remove_leftovers
 from validators.states import apply_patch
@@ -154,7 +154,7 @@ def test_environments_opened_from_threads_are_hardened_and_all_removed(
 CALLER = """
 import os, signal, sys
 from pathlib import Path
-from pipeline.rollouts import open_environment
+from pipeline.consumers.rollouts import open_environment
 env = open_environment(Path(sys.argv[1]), sys.argv[2], cache_dir=Path(sys.argv[3]))
 print(env.container_id, flush=True)
 if sys.argv[4] == "kill":

@@ -22,7 +22,7 @@ from typing import Any
 import docker
 import pytest
 
-from pipeline.sample_repo import SAMPLE_REPO_NAME, write_sample_repo
+from pipeline.demo.sample_repo import SAMPLE_REPO_NAME, write_sample_repo
 
 pytestmark = pytest.mark.docker
 
@@ -67,7 +67,7 @@ def test_serve_a_scheduled_deployment(
             [
                 sys.executable,
                 "-c",
-                "from pipeline.cli import main; main()",
+                "from pipeline.cli.main import main; main()",
                 "serve",
                 "--schedules",
                 str(schedules),

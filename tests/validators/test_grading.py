@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.records import Outcome, TestStatus
+from pipeline.core.records import Outcome, TestStatus
 from validators.grading import RunResult, grade
 from validators.junit import Report
 

@@ -19,8 +19,8 @@ import pytest
 from dockerfiles.environment import prepare_environment
 from extractors.candidates import build_candidate
 from extractors.git_history import find_merged_pulls
-from pipeline.records import Outcome, Task
-from pipeline.sample_repo import History
+from pipeline.core.records import Outcome, Task
+from pipeline.demo.sample_repo import History
 from validators.sandbox import SandboxLimits
 from validators.validate import Repeats, validate_candidate
 

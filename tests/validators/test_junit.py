@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.records import TestStatus
+from pipeline.core.records import TestStatus
 from validators.junit import parse_report
 
 GOLDEN = Path(__file__).parent / "golden"

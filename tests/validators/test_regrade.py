@@ -7,7 +7,7 @@ from pathlib import Path
 import git
 import pytest
 
-from pipeline.records import TestStatus
+from pipeline.core.records import TestStatus
 from tests.pipeline.factories import make_task
 from validators.grading import RunResult
 from validators.junit import parse_report

@@ -9,8 +9,8 @@ import pytest
 from dockerfiles.environment import Environment
 from extractors.candidates import build_candidate
 from extractors.git_history import find_merged_pulls
-from pipeline.records import Outcome, Task
-from pipeline.sample_repo import SAMPLE_REPO_NAME
+from pipeline.core.records import Outcome, Task
+from pipeline.demo.sample_repo import SAMPLE_REPO_NAME
 from validators.sandbox import SandboxLimits
 from validators.states import prepare_states
 from validators.validate import Repeats, validate_candidate

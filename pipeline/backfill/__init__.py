@@ -1,0 +1,1 @@
+"""The plain, typed steps of a backfill: the request, the source, PR selection, the cursor."""

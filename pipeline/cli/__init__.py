@@ -1,0 +1,1 @@
+"""The ``taskforge`` command line (Typer), its options and its console output."""

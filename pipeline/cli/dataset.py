@@ -1,0 +1,84 @@
+"""The dataset commands of ``taskforge``: ``stats``, ``show``, ``export`` and ``compact``.
+
+``register(app)`` adds them to the main Typer app (``pipeline.cli.main``). Results go to stdout,
+warnings to stderr, one line each; errors are ``TaskforgeError``s, which ``pipeline.cli.main.main``
+prints as one line with exit code 2. ``stats`` and ``show`` skip a bad shard with a warning;
+``export`` and ``compact`` stop at it, naming the file, since they would drop its rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipeline.cli.console import console, stdout
+from pipeline.core.errors import UserInputError
+from pipeline.dataset.browse import dataset_stats, find_task, render_stats, render_task
+from pipeline.dataset.compact import compact as compact_dataset
+from pipeline.dataset.export import ExportFormat, export_swebench
+from pipeline.dataset.storage import DatasetLayout
+
+DatasetArgument = Annotated[Path, typer.Argument(help="Dataset folder (the --out of backfill).")]
+
+
+def warn(lines: list[str]) -> None:
+    for line in lines:
+        console.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
+
+
+def stats(out: DatasetArgument) -> None:
+    """Per repository: verified tasks, rejected candidates by reason, FAIL_TO_PASS sizes."""
+    layout = DatasetLayout(out)
+    figures = dataset_stats(layout)
+    warn(figures.warnings)
+    render_stats(figures, layout, stdout)
+
+
+def show(
+    out: DatasetArgument,
+    instance_id: Annotated[str, typer.Argument(help="The task's instance id, owner__name-N.")],
+) -> None:
+    """One task: problem statement, highlighted patches and test lists."""
+    task, warnings = find_task(DatasetLayout(out), instance_id)
+    warn(warnings)
+    render_task(task, stdout)
+
+
+def export(
+    out: DatasetArgument,
+    to: Annotated[Path, typer.Option(help="Folder for the exported files.")],
+    export_format: Annotated[str, typer.Option("--format", help="Export format: swebench.")] = (
+        ExportFormat.SWEBENCH.value
+    ),
+) -> None:
+    """Write the verified tasks for another harness (swebench: JSONL and Parquet, all strings)."""
+    if export_format not in set(ExportFormat):
+        choices = ", ".join(ExportFormat)
+        raise UserInputError(f"--format takes one of: {choices}; got {export_format!r}")
+    written = export_swebench(DatasetLayout(out), to)
+    for path in written:
+        stdout.print(f"wrote {path}", highlight=False, soft_wrap=True)
+
+
+def compact(out: DatasetArgument) -> None:
+    """Rewrite the shards with one row per instance id (newest wins); safe to interrupt."""
+    report = compact_dataset(DatasetLayout(out))
+    if report.changed:
+        stdout.print(
+            f"compacted {report.rows_before} rows in {report.shards_before} shards into "
+            f"{report.rows_after} rows in {report.shards_after} shards",
+            highlight=False,
+        )
+    else:
+        stdout.print(
+            f"already compact: {report.rows_after} rows in {report.shards_after} shards",
+            highlight=False,
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the dataset commands to ``app``."""
+    for command in (stats, show, export, compact):
+        app.command()(command)

@@ -1,0 +1,100 @@
+"""``taskforge evaluate``: grade a model's predictions against a dataset's verified tasks.
+
+``register(app)`` adds the command to the main Typer app (``pipeline.cli.main``). Bad input (a
+missing dataset, a malformed predictions line, an unknown instance id, a base commit no source
+holds) is a ``UserInputError``: one line, exit code 2, before any container starts.
+Predictions still failing on infrastructure after their retries end the run with exit code 3
+(``TransientError``) once every other report and the summary are written; rerunning the same
+command grades just those.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from pipeline.cli.console import console, stdout
+from pipeline.cli.dataset import DatasetArgument
+from pipeline.cli.options import CacheDirOption
+from pipeline.consumers.evaluate import EvaluationRequest, run_evaluation
+from pipeline.consumers.predictions import EvaluationSummary, InstanceReport
+from pipeline.core.errors import TransientError
+from validators.regrade import Resolution
+from validators.sandbox import SandboxLimits
+
+
+def evaluate(
+    out: DatasetArgument,
+    predictions: Annotated[
+        Path, typer.Option(help="JSONL: instance_id, model_name_or_path, model_patch per line.")
+    ],
+    report: Annotated[Path, typer.Option(help="Folder for the reports and summary.json.")],
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A clone, mirror or URL holding the tasks' base commits (repeatable); "
+            "default: the repositories in the cache folder."
+        ),
+    ] = None,
+    cache_dir: CacheDirOption = None,
+    workers: Annotated[int, typer.Option(min=1, help="Concurrent test runs.")] = (
+        os.cpu_count() or 1
+    ),
+    timeout: Annotated[int, typer.Option(min=1, help="Seconds per test run.")] = 900,
+    memory: Annotated[str, typer.Option(help="Memory limit per test run.")] = "2g",
+    redo: Annotated[bool, typer.Option(help="Grade again instances already reported.")] = False,
+) -> None:
+    """Grade PREDICTIONS (SWE-bench's format) against OUT's verified tasks; reports to REPORT."""
+    request = EvaluationRequest(
+        out=out,
+        predictions=predictions,
+        report_dir=report,
+        sources=source or [],
+        cache_dir=cache_dir,
+        workers=workers,
+        limits=SandboxLimits(memory=memory, timeout_s=timeout),
+        redo=redo,
+    )
+    summary = run_evaluation(request, on_graded=_print_graded)
+    render_evaluation(summary, report)
+    if summary.infrastructure:
+        raise TransientError(
+            f"{summary.infrastructure} predictions hit infrastructure failures after retries; "
+            "rerun the same command to grade them"
+        )
+
+
+def _print_graded(report: InstanceReport) -> None:
+    mark = "[green]resolved[/]" if report.resolved else f"[yellow]{report.reason.value}[/]"
+    console.print(f"{report.instance_id}: {mark} ({report.duration_s:.1f} s)", highlight=False)
+
+
+def render_evaluation(summary: EvaluationSummary, report_dir: Path) -> None:
+    table = Table(title="evaluation", title_justify="left")
+    table.add_column("count", justify="right")
+    table.add_column("what")
+    table.add_row(str(summary.total_instances), "predictions")
+    skipped = summary.total_instances - summary.graded_now
+    if skipped:
+        table.add_row(str(skipped), "already graded (skipped)")
+    rate = f"{summary.resolved_rate:.1%}"
+    table.add_row(f"[green]{summary.resolved_instances}[/]", f"resolved ({rate})")
+    for reason, count in summary.unresolved.items():
+        if count:
+            colour = "red" if reason is Resolution.INFRASTRUCTURE else "yellow"
+            table.add_row(f"[{colour}]{count}[/]", f"unresolved: {reason.value}")
+    stdout.print(table)
+    stdout.print(
+        f"wall time {summary.wall_time_s:.1f} s; reports: {report_dir.resolve()}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``evaluate`` to ``app``."""
+    app.command()(evaluate)

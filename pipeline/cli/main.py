@@ -1,0 +1,248 @@
+"""The ``taskforge`` command line (Typer).
+
+Every ``TaskforgeError`` ends the command with its one-line message and a non-zero exit (2 for
+bad input, 3 for infrastructure), never a traceback. A backfill whose ``--prs`` names PRs that
+cannot be mined runs the others, names those in its summary and exits 4 (``EXIT_PARTIAL``);
+when none of them can be mined it is bad input (2). Input is checked before Prefect starts, so
+a typo costs no server start-up; Prefect's start-up is paid once per run, and overlaps the
+loading of the flows (``pipeline.orchestration.prefect_server``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from extractors.github_api import DEFAULT_API_URL
+from pipeline.backfill.source import default_cache_dir, open_source
+from pipeline.backfill.steps import (
+    BackfillRequest,
+    BackfillSummary,
+    check_github_source,
+    select_pulls,
+)
+from pipeline.cli.console import console, render_summary, rich_progress
+from pipeline.cli.dataset import register
+from pipeline.cli.evaluate import register as register_evaluate
+from pipeline.cli.options import (
+    BloblessOption,
+    BranchOption,
+    CacheDirOption,
+    FirstParentOption,
+    LimitOption,
+    MaxFilesOption,
+    MaxLinesOption,
+    PrsOption,
+    RepoOption,
+    SinceOption,
+    Source,
+    TokenFileOption,
+    UntilOption,
+    iso_date,
+    pr_numbers,
+    repo_name,
+)
+from pipeline.cli.preview import register as register_preview
+from pipeline.cli.serve import register as register_serve
+from pipeline.cli.stopping import cleaned_up_on_stop
+from pipeline.core.errors import TaskforgeError, TransientError, UserInputError
+from pipeline.dataset.shards import DatasetLayout
+from pipeline.orchestration.prefect_server import local_api
+
+app = typer.Typer(
+    help="Turn merged pull requests into verified, executable tasks (Parquet).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+EXIT_PARTIAL = 4  # some listed PRs not found; the others ran and were written
+TASK_RUNNER = re.compile(r"^(threads|dask|dask://[\w.-]+:\d+)$")
+PREFECT_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",  # telemetry heartbeats fail offline
+    # The progress bar, the summary and one error line are the output: Prefect's own log lines
+    # (a failed task run logs its traceback) stay quiet unless PREFECT_LOGGING_LEVEL says so.
+    "PREFECT_LOGGING_LEVEL": "CRITICAL",
+}
+
+
+@app.command()
+def backfill(
+    source: Source,
+    out: Annotated[Path, typer.Option(help="Output dataset folder.")],
+    repo: RepoOption = None,
+    prs: PrsOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    limit: LimitOption = None,
+    branch: BranchOption = None,
+    first_parent: FirstParentOption = False,
+    blobless: BloblessOption = False,
+    workers: Annotated[int, typer.Option(min=1, help="Concurrent test runs.")] = (
+        os.cpu_count() or 1
+    ),
+    timeout: Annotated[int, typer.Option(min=1, help="Seconds per test run.")] = 900,
+    memory: Annotated[str, typer.Option(help="Memory limit per test run.")] = "2g",
+    max_files: MaxFilesOption = 50,
+    max_lines: MaxLinesOption = 3000,
+    repeat_before: Annotated[
+        int, typer.Option(min=1, help="Runs of base + test patch (flakiness check).")
+    ] = 2,
+    repeat_after: Annotated[
+        int, typer.Option(min=1, help="Runs of base + test patch + fix (flakiness check).")
+    ] = 3,
+    task_runner: Annotated[
+        str, typer.Option(help="threads, dask (a local cluster) or dask://HOST:PORT.")
+    ] = "threads",
+    api_url: Annotated[
+        str, typer.Option(envvar="GITHUB_API_URL", help="GitHub API (Enterprise: HOST/api/v3).")
+    ] = DEFAULT_API_URL,
+    token_file: TokenFileOption = None,
+    app_id: Annotated[
+        str | None, typer.Option(envvar="GITHUB_APP_ID", help="GitHub App id (App auth).")
+    ] = None,
+    app_key_file: Annotated[
+        Path | None, typer.Option(envvar="GITHUB_APP_KEY_FILE", help="The App's private key.")
+    ] = None,
+    installation_id: Annotated[
+        int | None,
+        typer.Option(envvar="GITHUB_APP_INSTALLATION_ID", help="The App's installation id."),
+    ] = None,
+    allow_no_issue: Annotated[
+        bool, typer.Option(help="Keep PRs linking no issue (description as problem statement).")
+    ] = False,
+    max_rate_wait: Annotated[
+        int, typer.Option(min=0, help="Seconds to wait at most for a rate limit to reset.")
+    ] = 900,
+    cache_dir: CacheDirOption = None,
+) -> None:
+    """Mine SOURCE's merged PRs, build its environment, verify, and write Parquet to OUT."""
+    request = BackfillRequest(
+        source=source,
+        repo=repo_name(source, repo),
+        out=out,
+        prs=pr_numbers(prs),
+        since=iso_date(since, "--since"),
+        until=iso_date(until, "--until", end_of_day=True),
+        limit=limit,
+        branch=branch,
+        first_parent=first_parent,
+        blobless=blobless,
+        workers=workers,
+        timeout_s=timeout,
+        memory=memory,
+        max_files=max_files,
+        max_changed_lines=max_lines,
+        before_repeats=repeat_before,
+        after_repeats=repeat_after,
+        task_runner=task_runner,
+        api_url=api_url,
+        token_file=token_file,
+        app_id=app_id,
+        app_key_file=app_key_file,
+        installation_id=installation_id,
+        allow_no_issue=allow_no_issue,
+        max_rate_wait_s=max_rate_wait,
+        cache_dir=cache_dir or default_cache_dir(),
+    )
+    _run(request)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Output dataset folder.")] = Path("data/demo"),
+    cache_dir: CacheDirOption = None,
+) -> None:
+    """Generate the sample repository and backfill it: the embedded default job."""
+    from pipeline.demo.sample_repo import SAMPLE_REPO_NAME, write_sample_repo
+
+    cache = cache_dir or default_cache_dir()
+    source = cache / "sample-repo"
+    if source.exists():
+        shutil.rmtree(source)
+    source.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=source.parent) as scratch:
+        write_sample_repo(Path(scratch) / "repo").rename(source)
+    console.print(f"sample repository written to {source}")
+    _run(BackfillRequest(source=str(source), repo=SAMPLE_REPO_NAME, out=out, cache_dir=cache))
+
+
+def _run(request: BackfillRequest) -> None:
+    _preflight(request)
+    for name, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    # Finished validations are persisted beside the dataset, so a rerun after a crash replays
+    # them instead of running their tests again (see pipeline/orchestration/tasks.py).
+    layout = DatasetLayout(request.out)
+    results = layout.root.resolve() / ".cache" / "results"
+    os.environ.setdefault("PREFECT_RESULTS_LOCAL_STORAGE_PATH", str(results))
+    with local_api(layout.logs_dir / "prefect-server.log") as wait_ready:
+        from pipeline.orchestration.flows import run_backfill  # imported while the server boots
+        from pipeline.orchestration.progress import reporting
+
+        wait_ready()
+        with rich_progress() as sink, reporting(sink):
+            summary: BackfillSummary = run_backfill(request)
+    render_summary(summary)
+    if summary.infrastructure:
+        raise TransientError(
+            f"{summary.infrastructure} candidates hit infrastructure failures and were not "
+            "written; rerun the same command to retry them"
+        )
+    if summary.not_found:
+        exit_partial(summary.not_found)
+
+
+def exit_partial(not_found: dict[int, str], done: str = "done") -> None:
+    """One line naming the listed PRs not found, and exit code 4: the rest was done."""
+    numbers = ", ".join(f"#{n}" for n in sorted(not_found))
+    console.print(
+        f"[bold yellow]partial:[/] {len(not_found)} listed PRs not found ({numbers}); "
+        f"the others were {done} (see the summary)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(EXIT_PARTIAL)
+
+
+def _preflight(request: BackfillRequest) -> None:
+    """Fail fast, before Prefect starts, on input that cannot work."""
+    if not TASK_RUNNER.match(request.task_runner):
+        raise UserInputError(
+            f"--task-runner takes threads, dask or dask://HOST:PORT, not {request.task_runner!r}"
+        )
+    DatasetLayout(request.out).prepare()
+    if request.from_github:
+        check_github_source(request)  # one request: credentials, repository (and --prs)
+    else:
+        repo = open_source(request.source, request.cache_dir)
+        if request.prs or request.branch:  # the history is read only when it can be wrong
+            select_pulls(repo, request)  # an error only if no listed PR is found
+    from pipeline.core.engine import docker_client
+
+    docker_client().close()  # reachable; the flow opens its own clients
+
+
+register(app)
+register_serve(app)
+register_evaluate(app)
+register_preview(app)
+
+
+def main() -> None:
+    """Entry point: one clear line and a non-zero exit for any TaskforgeError.
+
+    SIGTERM or Ctrl-C stops the command after removing its test containers (exit 143 or 130).
+    """
+    try:
+        with cleaned_up_on_stop():
+            app()
+    except TaskforgeError as error:
+        console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        raise SystemExit(3 if isinstance(error, TransientError) else 2) from None

@@ -1,0 +1,81 @@
+"""Options of the ``taskforge`` commands that mine (``backfill``, ``mine``), parsed once.
+
+The option types both commands declare are defined here once (``Source``, ``PrsOption``...);
+each parser turns a command-line string into its typed value or raises a ``UserInputError``
+whose one line names the option.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipeline.backfill.source import URL, check_repo_name, is_github_name, repo_name_from_url
+from pipeline.core.errors import UserInputError
+
+Source = Annotated[
+    str, typer.Argument(help="A git clone, a bare mirror, a git URL, or OWNER/NAME on GitHub.")
+]
+RepoOption = Annotated[str | None, typer.Option(help="OWNER/NAME (from the URL if omitted).")]
+PrsOption = Annotated[str | None, typer.Option(help="Only these PR numbers, e.g. 12,15.")]
+SinceOption = Annotated[str | None, typer.Option(help="Merged on or after (ISO date).")]
+UntilOption = Annotated[str | None, typer.Option(help="Merged on or before (ISO date).")]
+LimitOption = Annotated[int | None, typer.Option(min=1, help="At most N newest PRs.")]
+BranchOption = Annotated[str | None, typer.Option(help="Target branch (default: HEAD).")]
+CacheDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        envvar="TASKFORGE_CACHE",
+        help="Folder of git mirrors and the demo repository (default: data/cache).",
+    ),
+]
+FirstParentOption = Annotated[
+    bool, typer.Option(help="Mine only the target's first-parent line, not its whole ancestry.")
+]
+BloblessOption = Annotated[
+    bool,
+    typer.Option(help="Mirror a URL or GitHub source without file contents (fetched on demand)."),
+]
+MaxFilesOption = Annotated[int, typer.Option(min=1, help="Drop PRs changing more files.")]
+MaxLinesOption = Annotated[int, typer.Option(min=1, help="Drop PRs changing more lines.")]
+TokenFileOption = Annotated[
+    Path | None, typer.Option(help="File holding a GitHub token (else $GITHUB_TOKEN).")
+]
+
+
+def repo_name(source: str, repo: str | None) -> str:
+    if is_github_name(source):
+        if repo and repo != source:
+            raise UserInputError(f"SOURCE {source} names the GitHub repository; drop --repo {repo}")
+        return check_repo_name(source)
+    if repo:
+        return check_repo_name(repo)
+    if URL.match(source):
+        return repo_name_from_url(source)
+    raise UserInputError("--repo OWNER/NAME is required when SOURCE is a local path")
+
+
+def pr_numbers(text: str | None) -> list[int]:
+    if not text:
+        return []
+    try:
+        return [int(part.strip().lstrip("#")) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UserInputError(f"--prs takes numbers separated by commas, got {text!r}") from None
+
+
+def iso_date(text: str | None, option: str, end_of_day: bool = False) -> datetime | None:
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise UserInputError(
+            f"{option} takes an ISO date such as 2024-05-01, got {text!r}"
+        ) from None
+    if end_of_day and len(text) == 10:
+        value = value.replace(hour=23, minute=59, second=59)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,1 @@
+"""What uses a finished dataset: evaluation of predictions and RL environments over tasks."""

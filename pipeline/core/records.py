@@ -1,0 +1,234 @@
+"""The one Task record that travels through every stage.
+
+Each stage returns the record with its own fields filled in: the extractor sets the
+identity, commits and patches; the image builder sets ``image``; the validator sets
+``FAIL_TO_PASS``/``PASS_TO_PASS`` and the outcome. The Parquet schema is derived from this
+class (``pipeline.dataset.shards``), so there is exactly one definition of a task.
+
+Column names follow SWE-bench where they exist. Lists are real lists (``list<string>`` in
+Parquet), never JSON inside a string. This module imports nothing from the stages.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class MergeKind(enum.StrEnum):
+    """How a pull request reached the target branch."""
+
+    MERGE_COMMIT = "merge_commit"  # "Merge pull request #N from ..."
+    SQUASH = "squash"  # "Subject (#N)", one parent
+    REBASE = "rebase"  # PR commits replayed on the branch; found through refs/pull/N/head
+    LOCAL_MERGE = "local_merge"  # refs/pull/N/head reachable from the branch by another merge
+
+
+class SourceKind(enum.StrEnum):
+    """What the history was mined from."""
+
+    LOCAL_CLONE = "local_clone"
+    BARE_MIRROR = "bare_mirror"
+    GIT_URL = "git_url"
+    GITHUB_API = "github_api"
+
+
+class ProblemSource(enum.StrEnum):
+    """Where a task's problem statement came from."""
+
+    COMMIT_MESSAGE = "commit_message"  # the PR title and description as the merge carries them
+    PR_COMMITS = "pr_commits"  # messages of the PR's own commits (rebase merges)
+    LINKED_ISSUES = "linked_issues"  # titles and bodies of the issues the PR resolves (GitHub)
+    PR_DESCRIPTION = "pr_description"  # GitHub PR title and description: no linked issue
+
+
+class Outcome(enum.StrEnum):
+    """The fate of one candidate, each with a one-line reason in ``OUTCOME_REASONS``."""
+
+    VERIFIED = "verified"
+    # decided by the extractor, before any container runs
+    NO_TEST_CHANGE = "no_test_change"
+    NO_SOURCE_CHANGE = "no_source_change"
+    DOCS_ONLY = "docs_only"
+    BINARY_ONLY = "binary_only"
+    TOO_LARGE = "too_large"
+    UNSUPPORTED_ENCODING = "unsupported_encoding"
+    # decided by the validator
+    PATCH_DOES_NOT_APPLY = "patch_does_not_apply"
+    ENVIRONMENT_FAILED = "environment_failed"
+    TESTS_NOT_COLLECTED = "tests_not_collected"
+    NO_FAIL_TO_PASS = "no_fail_to_pass"
+    FIX_BREAKS_TESTS = "fix_breaks_tests"
+    FLAKY = "flaky"
+    TIMEOUT = "timeout"
+    RESOURCE_LIMIT = "resource_limit"
+    MISSING_OBJECT = "missing_object"
+    # never written as a rejection: retried, and reported apart
+    INFRASTRUCTURE = "infrastructure"
+
+
+OUTCOME_REASONS: dict[Outcome, str] = {
+    Outcome.VERIFIED: "tests fail before the fix and pass after it, nothing else breaks",
+    Outcome.NO_TEST_CHANGE: "the pull request changes no test file",
+    Outcome.NO_SOURCE_CHANGE: "the pull request changes tests only, no source file",
+    Outcome.DOCS_ONLY: "the pull request changes documentation or changelogs only",
+    Outcome.BINARY_ONLY: "the source change is binary files only",
+    Outcome.TOO_LARGE: "the change is larger than the configured limit",
+    Outcome.UNSUPPORTED_ENCODING: "the change is not UTF-8 text",
+    Outcome.PATCH_DOES_NOT_APPLY: "the test or fix patch does not apply at the base commit",
+    Outcome.ENVIRONMENT_FAILED: "the repository's environment image could not be built",
+    Outcome.TESTS_NOT_COLLECTED: "the test runner produced no usable report",
+    Outcome.NO_FAIL_TO_PASS: "no test fails before the fix and passes after it",
+    Outcome.FIX_BREAKS_TESTS: "the fix makes a test that passed before fail",
+    Outcome.FLAKY: "a FAIL_TO_PASS test changes outcome between identical runs",
+    Outcome.TIMEOUT: "a test run exceeded the wall-clock limit",
+    Outcome.RESOURCE_LIMIT: "a test run was killed for exceeding its memory limit",
+    Outcome.MISSING_OBJECT: "the repository lacks a git object the task needs (partial clone)",
+    Outcome.INFRASTRUCTURE: "the Docker engine or the machine failed, not the task",
+}
+
+
+class TestStatus(enum.StrEnum):
+    """One test's result in one run, as the structured report gives it."""
+
+    __test__ = False  # not a pytest test class
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+class ImageRef(BaseModel):
+    """The environment image a task runs in."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tag: str
+    id: str
+    fingerprint: str = ""  # the dependency fingerprint the tag is derived from
+
+
+class TestRun(BaseModel):
+    """One test run of one state of a candidate, for cost and debugging."""
+
+    model_config = ConfigDict(frozen=True)
+    __test__ = False
+
+    state: str  # "before" (base + test patch) or "after" (base + test patch + fix)
+    exit_code: int
+    duration_s: float
+    tests: int
+    collection_errors: list[str] = Field(default_factory=list)
+    repeat: int = 0  # which repeat of this state (flakiness checks run a state several times)
+    peak_memory_bytes: int = 0  # 0 when the engine did not report it
+
+
+class FlakyTest(BaseModel):
+    """A test whose outcome changed between repeats of the same state."""
+
+    model_config = ConfigDict(frozen=True)
+
+    test: str
+    flake_rate: float  # share of runs whose outcome differs from the majority
+
+
+class EnvAttempt(BaseModel):
+    """One try at building a repository's environment, kept so a reader sees why it failed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    python: str
+    extras: list[str] = Field(default_factory=list)
+    extra_packages: list[str] = Field(default_factory=list)
+    exclude_newer: datetime | None = None
+    requirement_files: list[str] = Field(default_factory=list)
+    dropped_requirements: list[str] = Field(default_factory=list)  # left out after a failure
+    local_requirements: list[str] = Field(default_factory=list)  # installed at run time
+    succeeded: bool
+    reason: str = ""  # why it failed, one line (the resolver's own where it gave one)
+    log_path: str = ""
+
+
+class InstallConfig(BaseModel):
+    """How a repository's environment is installed; enough to rebuild the image by hand."""
+
+    model_config = ConfigDict(frozen=True)
+
+    python: str  # "3.11"
+    base_image: str  # "python:3.11-slim" or "taskforge/debian:bookworm-py3.11"
+    extras: list[str] = Field(default_factory=list)  # installed as ".[extra,...]"
+    requirement_files: list[str] = Field(default_factory=list)
+    dependency_groups: list[str] = Field(default_factory=list)  # PEP 735 groups
+    extra_packages: list[str] = Field(default_factory=list)  # always includes the runner
+    system_packages: list[str] = Field(default_factory=list)  # Debian packages (overrides)
+    environment: list[str] = Field(default_factory=list)  # "KEY=VALUE" set in the image
+    exclude_newer: datetime | None = None  # packages as of this date (uv --exclude-newer)
+    test_runner: str = "pytest"
+    # local path requirements ("-e plugins/x", "./sub"): never in the image, which holds no
+    # code of the repository; installed from each task's tree at run time, without dependencies
+    local_requirements: list[str] = Field(default_factory=list)
+    # distribution names left out of the requirement files after an attempt failed on them
+    dropped_requirements: list[str] = Field(default_factory=list)
+    # the project compiles native extensions: a C toolchain in both stages of the image
+    native_build: bool = False
+
+
+class Task(BaseModel):
+    """A candidate task; verified when ``outcome`` is ``Outcome.VERIFIED``."""
+
+    model_config = ConfigDict(populate_by_name=True, validate_assignment=True)
+
+    # SWE-bench's columns
+    instance_id: str
+    repo: str
+    base_commit: str
+    patch: str
+    test_patch: str
+    problem_statement: str
+    hints_text: str = ""
+    created_at: datetime
+    version: str = ""
+    FAIL_TO_PASS: list[str] = Field(default_factory=list)
+    PASS_TO_PASS: list[str] = Field(default_factory=list)
+    environment_setup_commit: str = ""
+
+    # provenance
+    pull_number: int
+    fix_commit: str
+    merge_kind: MergeKind
+    problem_source: ProblemSource
+    referenced_issues: list[int] = Field(default_factory=list)
+    source_kind: SourceKind = SourceKind.LOCAL_CLONE
+    pr_url: str = ""
+    license: str = ""  # SPDX id of the licence file at the base commit, "" when unknown
+    pipeline_version: str = ""
+    mined_at: datetime | None = None
+
+    # the change, split by the extractor
+    test_files: list[str] = Field(default_factory=list)
+    source_files: list[str] = Field(default_factory=list)
+    excluded_files: list[str] = Field(default_factory=list)  # docs, changelogs, CI config
+
+    # validation
+    outcome: Outcome | None = None
+    outcome_detail: str = ""
+    PASS_TO_FAIL: list[str] = Field(default_factory=list)
+    # skipped in every run before and after the fix (a missing optional extra, often)
+    skipped_tests: list[str] = Field(default_factory=list)
+    image: ImageRef | None = None
+    install_config: InstallConfig | None = None
+    env_attempts: list[EnvAttempt] = Field(default_factory=list)
+    runs: list[TestRun] = Field(default_factory=list)
+    flaky_tests: list[FlakyTest] = Field(default_factory=list)
+
+    @property
+    def verified(self) -> bool:
+        return self.outcome is Outcome.VERIFIED
+
+
+def instance_id_for(repo: str, pull_number: int) -> str:
+    """SWE-bench's instance id: ``owner__name-N``."""
+    return f"{repo.replace('/', '__')}-{pull_number}"

@@ -1,0 +1,1 @@
+"""The Parquet dataset: layout, shards, manifest, card, compaction, export and browsing."""

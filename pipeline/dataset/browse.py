@@ -1,0 +1,253 @@
+"""Browsing a dataset: ``taskforge stats`` (figures per repository), ``taskforge show`` (a task).
+
+Both read only what they need: ``stats`` reads four columns of every shard (so it stays well
+under a second on 100,000 tasks), ``show`` reads the row groups whose statistics can hold the
+instance id. Both skip a bad shard (another schema version, unreadable) and report it, with every
+disagreement between the manifest and the files, as warnings of one line each; the figures are
+for the newest row per instance id of the shards that could be read.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+import polars as pl
+import pyarrow.compute as pc
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from pipeline.core.errors import UserInputError
+from pipeline.core.records import OUTCOME_REASONS, Outcome, Task
+from pipeline.dataset.manifest import manifest_problems
+from pipeline.dataset.shards import load_table
+from pipeline.dataset.storage import DatasetLayout
+
+STATS_COLUMNS = ["instance_id", "repo", "outcome", "FAIL_TO_PASS"]
+# FAIL_TO_PASS sizes of verified tasks, as (label, lowest, highest) with None for "no limit"
+SIZE_BUCKETS: list[tuple[str, int, int | None]] = [
+    ("1", 1, 1),
+    ("2-5", 2, 5),
+    ("6-20", 6, 20),
+    ("21+", 21, None),
+]
+
+
+@dataclass(frozen=True)
+class RepoStats:
+    repo: str
+    verified: int
+    rejected: dict[str, int]  # outcome -> candidates, most frequent first
+    fail_to_pass_sizes: dict[str, int]  # SIZE_BUCKETS label -> verified tasks
+    fail_to_pass_median: float
+    fail_to_pass_max: int
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(self.rejected.values())
+
+
+@dataclass
+class DatasetStats:
+    repos: list[RepoStats]
+    shards: int
+    size_bytes: int
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def verified(self) -> int:
+        return sum(r.verified for r in self.repos)
+
+    @property
+    def rejected(self) -> int:
+        return sum(r.rejected_total for r in self.repos)
+
+
+def dataset_stats(layout: DatasetLayout) -> DatasetStats:
+    """Figures per repository for the newest row of every task in the readable shards."""
+    layout.require()
+    loaded = load_table(layout, STATS_COLUMNS, skip_bad=True)
+    table = loaded.table
+    frame = pl.DataFrame(
+        {
+            "repo": table.column("repo"),
+            "outcome": pc.fill_null(table.column("outcome"), "undecided"),
+            "size": pc.list_value_length(table.column("FAIL_TO_PASS")),
+        }
+    )
+    shards = layout.shards()
+    return DatasetStats(
+        repos=_repo_stats(frame),
+        shards=len(shards),
+        size_bytes=sum(s.stat().st_size for s in shards),
+        warnings=[str(error) for error in loaded.skipped] + manifest_problems(layout),
+    )
+
+
+def _repo_stats(frame: pl.DataFrame) -> list[RepoStats]:
+    """One ``RepoStats`` per repository of a frame of (repo, outcome, size), sorted by repo."""
+    is_verified = pl.col("outcome") == Outcome.VERIFIED.value
+    size = pl.col("size")
+    buckets = [
+        (size >= low if high is None else size.is_between(low, high)).sum().alias(label)
+        for label, low, high in SIZE_BUCKETS
+    ]
+    figures = [pl.len().alias("tasks"), size.median().alias("median"), size.max().alias("max")]
+    verified = {
+        row["repo"]: row
+        for row in frame.filter(is_verified).group_by("repo").agg(*figures, *buckets).to_dicts()
+    }
+    rejected: dict[str, dict[str, int]] = {}
+    for row in (
+        frame.filter(~is_verified).group_by("repo", "outcome").len().sort("len", descending=True)
+    ).to_dicts():
+        rejected.setdefault(row["repo"], {})[row["outcome"]] = row["len"]
+    repos = []
+    for repo in sorted(set(verified) | set(rejected)):
+        counts = verified.get(repo, {})
+        repos.append(
+            RepoStats(
+                repo=repo,
+                verified=counts.get("tasks", 0),
+                rejected=rejected.get(repo, {}),
+                fail_to_pass_sizes={label: counts.get(label, 0) for label, _, _ in SIZE_BUCKETS},
+                fail_to_pass_median=float(counts.get("median", 0.0)),
+                fail_to_pass_max=counts.get("max", 0),
+            )
+        )
+    return repos
+
+
+def render_stats(stats: DatasetStats, layout: DatasetLayout, out: Console) -> None:
+    repos = "1 repository" if len(stats.repos) == 1 else f"{len(stats.repos)} repositories"
+    out.print(
+        f"{layout.root}: {repos}, {stats.verified} verified, {stats.rejected} rejected "
+        f"({stats.shards} shards, {stats.size_bytes / 1e6:.1f} MB)",
+        highlight=False,
+    )
+    if not stats.repos:
+        out.print("no tasks yet")
+        return
+    out.print(_yield_table(stats.repos))
+    if stats.rejected:
+        out.print(_rejected_table(stats.repos))
+    if stats.verified:
+        out.print(_sizes_table(stats.repos))
+
+
+def _yield_table(repos: list[RepoStats]) -> Table:
+    table = Table(title="tasks per repository", title_justify="left")
+    for name in ("repository", "verified", "rejected", "verified share"):
+        table.add_column(name, justify="left" if name == "repository" else "right")
+    for r in repos:
+        total = r.verified + r.rejected_total
+        table.add_row(r.repo, str(r.verified), str(r.rejected_total), f"{r.verified / total:.0%}")
+    return table
+
+
+def _rejected_table(repos: list[RepoStats]) -> Table:
+    table = Table(title="rejected by reason", title_justify="left")
+    table.add_column("repository")
+    table.add_column("reason")
+    table.add_column("candidates", justify="right")
+    for r in repos:
+        for reason, count in r.rejected.items():
+            known = reason in Outcome.__members__.values()
+            why = f" ({OUTCOME_REASONS[Outcome(reason)]})" if known else ""
+            table.add_row(r.repo, f"{reason}{why}", str(count))
+    return table
+
+
+def _sizes_table(repos: list[RepoStats]) -> Table:
+    table = Table(title="FAIL_TO_PASS tests per verified task", title_justify="left")
+    table.add_column("repository")
+    for label, _, _ in SIZE_BUCKETS:
+        table.add_column(label, justify="right")
+    table.add_column("median", justify="right")
+    table.add_column("max", justify="right")
+    for r in repos:
+        counts = [str(r.fail_to_pass_sizes[label]) for label, _, _ in SIZE_BUCKETS]
+        table.add_row(r.repo, *counts, f"{r.fail_to_pass_median:g}", str(r.fail_to_pass_max))
+    return table
+
+
+def find_task(layout: DatasetLayout, instance_id: str) -> tuple[Task, list[str]]:
+    """The newest row of ``instance_id``, and warnings about shards that could not be read."""
+    layout.require()
+    loaded = load_table(layout, filters=[("instance_id", "=", instance_id)], skip_bad=True)
+    warnings = [str(error) for error in loaded.skipped]
+    if loaded.table.num_rows == 0:
+        ids = load_table(layout, ["instance_id"], skip_bad=True).table.column("instance_id")
+        close = difflib.get_close_matches(instance_id, ids.to_pylist(), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise UserInputError(f"no task {instance_id} in {layout.root}{hint}")
+    return Task.model_validate(loaded.table.to_pylist()[-1]), warnings
+
+
+def render_task(task: Task, out: Console) -> None:
+    colour = "green" if task.verified else "yellow"
+    outcome = task.outcome.value if task.outcome else "undecided"
+    out.rule(f"[bold]{task.instance_id}[/] [{colour}]{outcome}[/]")
+    out.print(_facts(task))
+    statement = Text(visible(task.problem_statement))
+    out.print(Panel(statement, title="problem statement", title_align="left"))
+    for title, patch in (("patch", task.patch), ("test_patch", task.test_patch)):
+        out.print(Panel(_diff(patch), title=title, title_align="left"))
+    out.print(_tests(task))
+
+
+def _facts(task: Task) -> Table:
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column()
+    rows = {
+        "repository": task.repo,
+        "pull request": task.pr_url or f"#{task.pull_number}",
+        "base commit": task.base_commit,
+        "fix commit": task.fix_commit,
+        "created at": task.created_at.isoformat(),
+        "merge": task.merge_kind.value,
+        "image": task.image.tag if task.image else "",
+        "python": task.install_config.python if task.install_config else "",
+        "license": task.license,
+        "outcome detail": task.outcome_detail,
+    }
+    for name, value in rows.items():
+        if value:
+            facts.add_row(name, Text(visible(value)))
+    return facts
+
+
+def _diff(patch: str) -> RenderableType:
+    if not patch:
+        return Text("(empty)", style="dim")
+    return Syntax(visible(patch.removesuffix("\n")), "diff", theme="ansi_dark", word_wrap=True)
+
+
+# C0 controls but newline and tab, and DEL, as their Unicode pictures (U+2400...): a patch's
+# ESC would otherwise reach the terminal as an escape sequence, and CR would hide its line.
+CONTROL_PICTURES = {code: 0x2400 + code for code in range(0x20) if chr(code) not in "\n\t"}
+CONTROL_PICTURES[0x7F] = 0x2421
+
+
+def visible(text: str) -> str:
+    """``text`` with control characters shown as symbols, safe to print to a terminal."""
+    return text.translate(CONTROL_PICTURES)
+
+
+def _tests(task: Task) -> Group:
+    lists = {
+        "FAIL_TO_PASS": task.FAIL_TO_PASS,
+        "PASS_TO_PASS": task.PASS_TO_PASS,
+        "PASS_TO_FAIL": task.PASS_TO_FAIL,
+        "flaky": [f"{f.test} (flake rate {f.flake_rate:.0%})" for f in task.flaky_tests],
+    }
+    parts: list[RenderableType] = []
+    for name, tests in lists.items():
+        if tests or name in ("FAIL_TO_PASS", "PASS_TO_PASS"):
+            parts.append(Text(f"{name} ({len(tests)})", style="bold"))
+            parts.extend(Text(f"  {visible(test)}") for test in tests)
+    return Group(*parts)

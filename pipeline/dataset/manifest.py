@@ -1,0 +1,165 @@
+"""The manifest: every shard of a dataset with its table, rows, size, sha256 and schema version.
+
+``OUT/manifest.json`` is rewritten whole (``storage.replace_atomically``) by a writer holding the
+dataset lock, and only after the shards it lists are complete on disk. So at any moment:
+
+- every shard it lists was complete when listed, with the checksum it had then;
+- a shard on disk that it does not list was renamed into place by a writer killed before it
+  updated the manifest (or is being compacted away); the next ``refresh_manifest`` lists it;
+- an entry whose file is gone (``compact`` removed it) is dropped by the next refresh.
+
+Readers never need the manifest to read the data (the shards are found by their names, as polars
+and Hugging Face ``datasets`` find them); it is what ``stats`` and ``compact`` check the files
+against, and what a consumer uses to verify a copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final, Literal
+
+import pyarrow.parquet as pq
+from pydantic import BaseModel, ValidationError
+
+from pipeline.core.errors import BadShardError
+from pipeline.dataset.storage import (
+    METADATA_KEY,
+    SCHEMA_VERSION,
+    DatasetLayout,
+    DatasetTable,
+    replace_atomically,
+)
+
+MANIFEST_FORMAT: Final = "taskforge-manifest"
+
+
+class ShardEntry(BaseModel):
+    """One shard as it was when it was listed."""
+
+    path: str  # relative to the dataset root, with forward slashes
+    table: DatasetTable
+    rows: int
+    size_bytes: int
+    sha256: str
+    schema_version: str
+
+
+class Manifest(BaseModel):
+    format: Literal["taskforge-manifest"] = MANIFEST_FORMAT
+    schema_version: str = SCHEMA_VERSION
+    updated_at: datetime
+    rows: dict[DatasetTable, int]  # per table, before duplicates are resolved
+    shards: list[ShardEntry]
+
+
+def sha256_of(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def describe_shard(layout: DatasetLayout, shard: Path) -> ShardEntry:
+    """A shard's entry, from its Parquet footer and its bytes."""
+    try:
+        footer = pq.read_metadata(shard)
+    except (OSError, ValueError) as error:
+        raise BadShardError(shard, f"not a readable Parquet file ({error})") from None
+    stamp = (footer.metadata or {}).get(METADATA_KEY, b"").decode() or "none"
+    return ShardEntry(
+        path=layout.relative(shard),
+        table=layout.table_of(shard),
+        rows=footer.num_rows,
+        size_bytes=shard.stat().st_size,
+        sha256=sha256_of(shard),
+        schema_version=stamp,
+    )
+
+
+def load_manifest(layout: DatasetLayout) -> Manifest | None:
+    """The manifest, or None when there is none; a manifest that does not parse is an error."""
+    try:
+        text = layout.manifest_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    try:
+        return Manifest.model_validate_json(text)
+    except ValidationError as error:
+        first = error.errors()[0]["msg"]
+        raise BadShardError(layout.manifest_path, f"not a taskforge manifest ({first})") from None
+
+
+def refresh_manifest(layout: DatasetLayout, exclude: Collection[Path] = ()) -> list[str]:
+    """Make the manifest list exactly the shards on disk (but ``exclude``); hold the lock.
+
+    Entries of unchanged files are kept as they are (a shard is never rewritten), new files are
+    read and hashed once. Returns one line per shard that could not be listed.
+    """
+    try:
+        previous = load_manifest(layout)
+    except BadShardError:
+        previous = None  # rebuilt from the files below
+    known = {entry.path: entry for entry in previous.shards} if previous else {}
+    entries, problems = [], []
+    for shard in layout.shards():
+        if shard in exclude:
+            continue
+        entry = known.get(layout.relative(shard))
+        if entry is None or entry.size_bytes != shard.stat().st_size:
+            try:
+                entry = describe_shard(layout, shard)
+            except BadShardError as error:
+                problems.append(str(error))
+                continue
+        entries.append(entry)
+    write_manifest(layout, entries)
+    return problems
+
+
+def write_manifest(layout: DatasetLayout, entries: list[ShardEntry]) -> Manifest:
+    rows = {table: sum(e.rows for e in entries if e.table is table) for table in DatasetTable}
+    manifest = Manifest(updated_at=datetime.now(UTC), rows=rows, shards=entries)
+    text = manifest.model_dump_json(indent=2) + "\n"
+    replace_atomically(layout.manifest_path, lambda handle: handle.write(text.encode()))
+    return manifest
+
+
+def manifest_problems(layout: DatasetLayout, verify_checksums: bool = False) -> list[str]:
+    """One line per disagreement between the manifest and the files; empty when they agree.
+
+    Sizes are always compared; checksums only when asked (it reads every byte).
+    """
+    try:
+        manifest = load_manifest(layout)
+    except BadShardError as error:
+        return [f"{error}; shards are read without checking them"]
+    if manifest is None:
+        return [
+            f"{layout.manifest_path} is missing; shards are read without checking them "
+            f"(taskforge compact {layout.root} writes it again)"
+        ]
+    problems = []
+    if manifest.schema_version != SCHEMA_VERSION:
+        problems.append(
+            f"{layout.manifest_path} is for schema version {manifest.schema_version}, "
+            f"this taskforge reads version {SCHEMA_VERSION}"
+        )
+    listed = {entry.path: entry for entry in manifest.shards}
+    on_disk = {layout.relative(shard): shard for shard in layout.shards()}
+    for path in sorted(set(listed) - set(on_disk)):
+        problems.append(f"{layout.manifest_path} lists {path}, which does not exist")
+    for path, shard in on_disk.items():
+        entry = listed.get(path)
+        if entry is None:
+            problems.append(
+                f"{shard} is not in {layout.manifest_path} (a write was interrupted); "
+                "it is read all the same"
+            )
+        elif entry.size_bytes != shard.stat().st_size:
+            problems.append(
+                f"{shard} has {shard.stat().st_size} bytes, the manifest says {entry.size_bytes}"
+            )
+        elif verify_checksums and sha256_of(shard) != entry.sha256:
+            problems.append(f"{shard} does not match its sha256 in {layout.manifest_path}")
+    return problems

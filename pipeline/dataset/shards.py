@@ -1,0 +1,258 @@
+"""The Parquet dataset: a schema derived from ``Task``, atomic shard writes, and checked reads.
+
+The layout and the file-level guarantees are in ``pipeline.dataset.storage``; the manifest in
+``pipeline.dataset.manifest``. Invariants kept here:
+
+- a shard is written whole (zstd, row groups of at most ``ROW_GROUP_SIZE`` rows) through a
+  temporary file, under the dataset lock, and never rewritten; the manifest is refreshed after
+  it, under the same lock;
+- a batch that Parquet cannot store (a string that is not valid Unicode) is refused before
+  anything is written, naming the task and the field;
+- a shard of another schema (version stamp or columns) or an unreadable one is never read as
+  if it were fine: it raises ``BadShardError`` naming the file, or is skipped and reported;
+- on read, the newest row per ``instance_id`` wins, across both tables (a candidate that timed
+  out and later verified is verified).
+"""
+
+from __future__ import annotations
+
+import enum
+import types
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pydantic import BaseModel
+
+from pipeline.core.errors import BadShardError, UnwritableTaskError
+from pipeline.core.records import Outcome, Task
+from pipeline.dataset.manifest import refresh_manifest
+from pipeline.dataset.storage import METADATA_KEY as METADATA_KEY
+from pipeline.dataset.storage import SCHEMA_VERSION as SCHEMA_VERSION
+from pipeline.dataset.storage import DatasetLayout as DatasetLayout
+from pipeline.dataset.storage import (
+    DatasetTable,
+    dataset_lock,
+    remove_stale_temporaries,
+    replace_atomically,
+)
+
+ROW_GROUP_SIZE = 10_000
+
+
+def arrow_type(annotation: Any) -> tuple[pa.DataType, bool]:
+    """The Arrow type of a pydantic field annotation, and whether it is nullable."""
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        members = [a for a in get_args(annotation) if a is not type(None)]
+        return arrow_type(members[0])[0], True
+    if origin is list:
+        return pa.list_(arrow_type(get_args(annotation)[0])[0]), False
+    if isinstance(annotation, type):
+        if issubclass(annotation, BaseModel):
+            return pa.struct(model_fields(annotation)), False
+        if issubclass(annotation, enum.Enum) or annotation is str:
+            return pa.string(), False
+        scalars: dict[type, pa.DataType] = {
+            bool: pa.bool_(),
+            int: pa.int64(),
+            float: pa.float64(),
+            datetime: pa.timestamp("us", tz="UTC"),
+        }
+        if annotation in scalars:
+            return scalars[annotation], False
+    raise TypeError(f"no Arrow type for {annotation!r}")
+
+
+def model_fields(model: type[BaseModel]) -> list[pa.Field]:
+    fields = []
+    for name, info in model.model_fields.items():
+        data_type, nullable = arrow_type(info.annotation)
+        fields.append(pa.field(name, data_type, nullable=nullable))
+    return fields
+
+
+TASK_SCHEMA = pa.schema(model_fields(Task), metadata={METADATA_KEY: SCHEMA_VERSION.encode()})
+
+
+def write_tasks(layout: DatasetLayout, tasks: list[Task]) -> list[Path]:
+    """Write verified and rejected tasks as new shards, then refresh the manifest.
+
+    Returns the new shards. Nothing is written when any task cannot be stored.
+    """
+    batches = {
+        DatasetTable.TRAIN: [t for t in tasks if t.outcome is Outcome.VERIFIED],
+        DatasetTable.REJECTED: [t for t in tasks if t.outcome is not Outcome.VERIFIED],
+    }
+    tables = {kind: tasks_table(batch) for kind, batch in batches.items() if batch}
+    if not tables:
+        return []
+    with dataset_lock(layout):
+        remove_stale_temporaries(layout)
+        written = [write_shard(layout, kind, table) for kind, table in tables.items()]
+        refresh_manifest(layout)
+    return written
+
+
+def tasks_table(tasks: list[Task]) -> pa.Table:
+    """Tasks as an Arrow table of ``TASK_SCHEMA``; ``UnwritableTaskError`` names a bad value."""
+    rows = [t.model_dump() for t in tasks]
+    try:
+        return pa.Table.from_pylist(rows, schema=TASK_SCHEMA)
+    except UnicodeEncodeError:
+        for row in rows:
+            where = _unencodable(row)
+            if where:
+                raise UnwritableTaskError(
+                    f"task {row['instance_id']}: {where} holds bytes that are not UTF-8 "
+                    f"(decoded with surrogate escapes); Parquet strings must be UTF-8, so "
+                    f"none of the {len(rows)} tasks of this batch was written"
+                ) from None
+        raise
+
+
+def _unencodable(value: Any, where: str = "") -> str:
+    """The path of the first string in ``value`` that UTF-8 cannot encode, or ``""``."""
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError as error:
+            return f"{where} (character {error.start})"
+        return ""
+    items: list[tuple[str, Any]] = []
+    if isinstance(value, dict):
+        items = [(f"{where}.{k}" if where else str(k), v) for k, v in value.items()]
+    elif isinstance(value, list):
+        items = [(f"{where}[{i}]", v) for i, v in enumerate(value)]
+    for path, item in items:
+        found = _unencodable(item, path)
+        if found:
+            return found
+    return ""
+
+
+def write_shard(layout: DatasetLayout, kind: DatasetTable, table: pa.Table) -> Path:
+    """Write one new shard of ``kind`` atomically; the caller holds the dataset lock."""
+    final = layout.new_shard(kind)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    replace_atomically(
+        final,
+        lambda handle: pq.write_table(
+            table.replace_schema_metadata(TASK_SCHEMA.metadata),
+            handle,
+            compression="zstd",
+            row_group_size=ROW_GROUP_SIZE,
+        ),
+    )
+    return final
+
+
+def open_shard(shard: Path) -> pq.ParquetFile:
+    """A shard's Parquet file after checking its footer, version stamp and columns."""
+    try:
+        parquet = pq.ParquetFile(shard)
+    except (OSError, ValueError) as error:
+        raise BadShardError(
+            shard, f"not a readable Parquet file ({error}); skip or remove it"
+        ) from None
+    problem = schema_problem(parquet.schema_arrow)
+    if problem:
+        parquet.close()
+        raise BadShardError(shard, problem)
+    return parquet
+
+
+def schema_problem(schema: pa.Schema) -> str:
+    """Why a shard of ``schema`` cannot be read as ``TASK_SCHEMA``, or ``""``."""
+    stamp = (schema.metadata or {}).get(METADATA_KEY, b"").decode()
+    if stamp != SCHEMA_VERSION:
+        return (
+            f"schema version {stamp or 'missing'}, this taskforge reads version "
+            f"{SCHEMA_VERSION}; convert it with the taskforge that wrote it or remove it"
+        )
+    if schema.remove_metadata() == TASK_SCHEMA.remove_metadata():
+        return ""
+    theirs, ours = set(schema.names), set(TASK_SCHEMA.names)
+    return (
+        f"schema version {stamp} but other columns (missing: "
+        f"{', '.join(sorted(ours - theirs)) or '-'}; extra: "
+        f"{', '.join(sorted(theirs - ours)) or '-'}; or other types)"
+    )
+
+
+def read_shard(shard: Path, columns: list[str] | None = None, filters: Any = None) -> pa.Table:
+    """One checked shard's rows (all columns unless ``columns``)."""
+    with open_shard(shard) as parquet:
+        try:
+            if filters is None:
+                return parquet.read(columns=columns)
+            schema = parquet.schema_arrow
+            return pq.read_table(shard, columns=columns, filters=filters, schema=schema)
+        except (OSError, ValueError) as error:
+            raise BadShardError(
+                shard, f"not a readable Parquet file ({error}); skip or remove it"
+            ) from None
+
+
+@dataclass
+class LoadedTable:
+    """The newest row per instance id, and the shards that were skipped (``skip_bad``)."""
+
+    table: pa.Table
+    skipped: list[BadShardError] = field(default_factory=list)
+
+
+def load_table(
+    layout: DatasetLayout,
+    columns: list[str] | None = None,
+    *,
+    only: DatasetTable | None = None,
+    filters: Any = None,
+    skip_bad: bool = False,
+    keep_duplicates: bool = False,
+) -> LoadedTable:
+    """Rows of every shard (of one table if given), newest row per instance id.
+
+    A bad shard raises ``BadShardError``, or with ``skip_bad`` is skipped and reported.
+    With ``keep_duplicates`` every row is kept, in shard order.
+    """
+    wanted = None if columns is None else list(dict.fromkeys(["instance_id", *columns]))
+    parts, skipped = [], []
+    for shard in layout.shards(only):
+        try:
+            parts.append(read_shard(shard, wanted, filters))
+        except BadShardError as error:
+            if not skip_bad:
+                raise
+            skipped.append(error)
+    schema = pa.schema([TASK_SCHEMA.field(n) for n in wanted]) if wanted else TASK_SCHEMA
+    table = pa.concat_tables(parts) if parts else schema.empty_table()
+    return LoadedTable(table if keep_duplicates else newest_rows(table), skipped)
+
+
+def newest_rows(table: pa.Table) -> pa.Table:
+    """Keep the last row of each ``instance_id`` (rows are in shard order), in that order."""
+    if table.num_rows == 0:
+        return table
+    numbered = pa.table(
+        {"instance_id": table.column("instance_id"), "row": pa.array(range(table.num_rows))}
+    )
+    last = numbered.group_by("instance_id").aggregate([("row", "max")]).column("row_max")
+    if len(last) == table.num_rows:
+        return table
+    return table.take(pc.take(last, pc.array_sort_indices(last)))
+
+
+def read_tasks(layout: DatasetLayout) -> list[Task]:
+    """All tasks in the dataset, the newest row per instance id."""
+    return [Task.model_validate(row) for row in load_table(layout).table.to_pylist()]
+
+
+def finished_instance_ids(layout: DatasetLayout) -> set[str]:
+    """Instance ids already written, verified or rejected: a rerun skips them."""
+    ids = load_table(layout, ["instance_id"]).table.column("instance_id").to_pylist()
+    return set(ids)

@@ -1,0 +1,1 @@
+"""The demo repository *tinytext*, generated with a history that exercises every path."""

@@ -1,0 +1,67 @@
+"""Repository groups backfilled on a schedule, read from ``schedules.toml``.
+
+The committed groups ship inside the package (``pipeline/orchestration/schedules.toml``, read
+with ``importlib.resources``), so a wheel install serves the same groups as a checkout; an
+``out`` that is a relative path is relative to the working folder of the run.
+
+Each ``[[group]]`` has a ``name``, a ``cron`` expression, an output folder ``out`` and its
+``repos`` (``source`` as ``taskforge backfill`` takes it, and ``repo`` as OWNER/NAME). A
+scheduled run of a group backfills each repository in turn; work already in the output is
+skipped, so each run only does what is new.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from pipeline.backfill.steps import BackfillRequest
+from pipeline.core.errors import UserInputError
+
+DEFAULT_SCHEDULES: Traversable = resources.files("pipeline.orchestration") / "schedules.toml"
+
+
+class ScheduledRepo(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: str
+    repo: str
+
+
+class ScheduleGroup(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    cron: str
+    out: Path
+    repos: list[ScheduledRepo]
+    timeout_s: int = 900
+
+    def request_for(self, entry: ScheduledRepo) -> BackfillRequest:
+        return BackfillRequest(
+            source=entry.source, repo=entry.repo, out=self.out, timeout_s=self.timeout_s
+        )
+
+
+class Schedules(BaseModel):
+    groups: list[ScheduleGroup]
+
+    def get(self, name: str) -> ScheduleGroup | None:
+        return next((g for g in self.groups if g.name == name), None)
+
+
+def load_schedules(path: Path | Traversable | None = None) -> Schedules:
+    """The groups of ``path``, or of the packaged schedules file when ``path`` is None."""
+    path = DEFAULT_SCHEDULES if path is None else path
+    try:
+        raw = tomllib.loads(path.read_text())
+        return Schedules(groups=raw.get("group", []))
+    except FileNotFoundError:
+        raise UserInputError(f"no schedules file at {path}") from None
+    except (tomllib.TOMLDecodeError, ValidationError) as error:
+        first = str(error).splitlines()[0]
+        raise UserInputError(f"{path} is not a valid schedules file: {first}") from None
