@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: help demo test check lint typecheck bench docker base-image clean
+.PHONY: help demo test check lint layers typecheck bench docker base-image clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -28,9 +28,12 @@ demo: $(STAMP) docker base-image  ## mine, build, verify and write the sample re
 test: $(STAMP) docker base-image  ## the whole suite, Docker tests included
 	$(BIN)/python -m pytest -ra
 
-lint: $(STAMP)  ## ruff
+lint: $(STAMP) layers  ## ruff, and the layering contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+layers: $(STAMP)  ## import-linter: the core imports no stage, stages only the core (pyproject.toml)
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)  ## mypy --strict
 	$(BIN)/mypy
