@@ -68,7 +68,7 @@ def vary_after_failure(
     if len({line.name for line in blamed}) < len(blamed) and len(conflicting) > 1:
         last = [p for p in config.requirement_files if p in conflicting][-1]
         kept = [p for p in config.requirement_files if p != last]
-        return config.model_copy(update={"requirement_files": kept})
+        return config.revised(requirement_files=kept)
     update: dict[str, object] = {}
     names = sorted({line.name for line in blamed} - set(config.dropped_requirements))
     if names:
@@ -79,7 +79,7 @@ def vary_after_failure(
     extras = _extras_naming(files, config.extras, words) if not update else []
     if extras:
         update["extras"] = [e for e in config.extras if e not in extras]
-    return config.model_copy(update=update) if update else None
+    return config.revised(**update) if update else None
 
 
 def _extras_naming(files: dict[str, str], chosen: list[str], words: set[str]) -> list[str]:
@@ -107,7 +107,7 @@ def after_missing_module(
     requirement = requirement_for(module.group(1), config.python)
     extras = [e for e in extras_providing(files, _name(requirement)) if e not in config.extras]
     if extras:
-        return config.model_copy(update={"extras": [*config.extras, *extras]})
+        return config.revised(extras=[*config.extras, *extras])
     if requirement in config.extra_packages:
         return None
-    return config.model_copy(update={"extra_packages": [*config.extra_packages, requirement]})
+    return config.revised(extra_packages=[*config.extra_packages, requirement])

@@ -107,7 +107,7 @@ def _image_of_earlier_run(client: docker.DockerClient, plan: EnvPlan) -> EnvSpec
         for base_tag in BASES[config.python].tags:
             if not client.images.list(name=base_tag):
                 continue
-            config = config.model_copy(update={"base_image": base_tag})
+            config = config.revised(base_image=base_tag)
             spec = EnvSpec(
                 plan.repo, plan.setup_commit, config, client.images.get(base_tag).id, plan.files
             )
@@ -118,7 +118,7 @@ def _image_of_earlier_run(client: docker.DockerClient, plan: EnvPlan) -> EnvSpec
 
 def _spec(client: docker.DockerClient, plan: EnvPlan, config: InstallConfig) -> EnvSpec:
     base_tag = ensure_base_image(client, config.python)
-    config = config.model_copy(update={"base_image": base_tag})
+    config = config.revised(base_image=base_tag)
     return EnvSpec(plan.repo, plan.setup_commit, config, client.images.get(base_tag).id, plan.files)
 
 
@@ -140,6 +140,8 @@ def _attempt(
 
 
 class EnvironmentFailed(TerminalError):
+    """Every attempt of a dependency state failed; ``attempts`` says how each did."""
+
     def __init__(self, repo: str, attempts: list[EnvAttempt], reasons: str) -> None:
         super().__init__(f"no environment for {repo} after {len(attempts)} attempts: {reasons}")
         self.attempts = attempts

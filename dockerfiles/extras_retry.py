@@ -32,7 +32,7 @@ def with_every_extra(plan: EnvPlan) -> EnvPlan | None:
     """``plan`` with every non-docs extra in each attempt; None when no attempt gains one."""
     extras = every_extra(plan.files)
     attempts = [
-        a.model_copy(update={"extras": list(dict.fromkeys([*a.extras, *extras]))})
+        a.revised(extras=list(dict.fromkeys([*a.extras, *extras])))
         for a in plan.attempts
         if not set(extras) <= set(a.extras)
     ]
@@ -48,11 +48,11 @@ def after_retry(first: Task, second: Task | None, extras: list[str], why: str = 
     note = RETRIED.format(extras=", ".join(extras), count=len(first.skipped_tests))
     if second is None:  # the second environment did not build
         detail = f"{first.outcome_detail}; {note}: {why}"[:2000]
-        return first.model_copy(update={"outcome_detail": detail})
+        return first.with_detail(detail)
     attempts = [*first.env_attempts, *second.env_attempts]
     better = second.outcome is not Outcome.NO_FAIL_TO_PASS
     kept = second if better else first
     detail = f"{kept.outcome_detail}; {note}"
     if not better:
         detail += f" (still {len(second.skipped_tests)} skipped)"
-    return kept.model_copy(update={"outcome_detail": detail[:2000], "env_attempts": attempts})
+    return kept.with_detail(detail[:2000], attempts)

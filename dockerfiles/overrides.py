@@ -79,4 +79,4 @@ def apply_override(config: InstallConfig, override: Override | None) -> InstallC
         update["environment"] = [f"{k}={v}" for k, v in sorted(override.environment.items())]
     if override.pin_dependencies is False:
         update["exclude_newer"] = None
-    return config.model_copy(update=update)
+    return config.revised(**update)

@@ -95,17 +95,17 @@ def planned_attempts(
         richer = None
         if not (override and override.extras is not None):
             extras = richer_extras(files, detected.extras)
-            richer = detected.model_copy(update={"extras": extras}) if extras else None
+            richer = detected.revised(extras=extras) if extras else None
         pin = pinned if python == era and pins_dates(python) else None
         if pin is not None:
-            first.append(detected.model_copy(update={"exclude_newer": pin}))
+            first.append(detected.revised(exclude_newer=pin))
             if richer is not None:
-                first.append(richer.model_copy(update={"exclude_newer": pin}))
+                first.append(richer.revised(exclude_newer=pin))
         if python == with_alternatives:
             count = len(requirement_alternatives(files))
             for selection in range(1, min(count, MAX_ALTERNATIVES + 1)):
                 other = apply_override(detect_recipe(files, python, "", selection), override)
-                alternatives.append(other.model_copy(update={"exclude_newer": pin}))
+                alternatives.append(other.revised(exclude_newer=pin))
         unpinned.append(richer or detected)
     ordered = [*first, *alternatives, *unpinned] if first else [*unpinned[:1], *alternatives]
     ordered += [] if first else unpinned[1:]

@@ -18,6 +18,7 @@ import git
 from unidiff.patch import PatchedFile
 
 from extractors.git_history import MergedPull, opened_at
+from extractors.project_facts import licence_id, project_version
 from extractors.pull_diffs import file_sections, missing_object_detail, pull_diffs
 from pipeline.core.paths import FileKind, classify_path
 from pipeline.core.records import Outcome, Task, instance_id_for
@@ -62,7 +63,10 @@ def unreadable_candidate(repo: git.Repo, repo_name: str, pull: MergedPull) -> Ta
 
 def _task(repo: git.Repo, repo_name: str, pull: MergedPull, **fields: Any) -> Task:
     """The Task of ``pull`` with what the history says of it, and ``fields``."""
+    base = _base_tree(repo, pull.base_commit)
     return Task(
+        license=licence_id(base) if base else "",
+        version=project_version(base) if base else "",
         instance_id=instance_id_for(repo_name, pull.number),
         repo=repo_name,
         base_commit=pull.base_commit,
@@ -112,14 +116,10 @@ def build_candidate(
     if rejection is None and not _is_utf8(task.patch + task.test_patch):
         rejection = Outcome.UNSUPPORTED_ENCODING, "the patch is not UTF-8 text"
     if rejection is not None:
-        task = task.model_copy(
-            update={
-                "outcome": rejection[0],
-                "outcome_detail": rejection[1],
-                "patch": _printable(task.patch),
-                "test_patch": _printable(task.test_patch),
-            }
+        printable = task.revised(
+            patch=_printable(task.patch), test_patch=_printable(task.test_patch)
         )
+        task = printable.rejected(*rejection)
     return task
 
 
@@ -168,6 +168,14 @@ def _patch(sections: list[tuple[PatchedFile, str]], paths: set[str]) -> str:
     candidate is dropped (``unsupported_encoding``): Parquet strings and patch tools need UTF-8.
     """
     return "".join(text for patched, text in sections if str(patched.path) in paths)
+
+
+def _base_tree(repo: git.Repo, commit: str) -> git.Tree | None:
+    """The tree of ``commit``, None when the repository lacks it (the task says why)."""
+    try:
+        return repo.commit(commit).tree
+    except (ValueError, git.GitError):
+        return None
 
 
 def referenced_issues(message: str, own_number: int) -> list[int]:

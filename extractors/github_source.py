@@ -217,7 +217,7 @@ def with_github_fields(task: Task, pull: GithubPull, issues: list[LinkedIssue]) 
             "referenced_issues": sorted(same_repo),
             "problem_source": ProblemSource.LINKED_ISSUES,
         }
-    return task.model_copy(update=update)
+    return task.revised(**update)
 
 
 def pr_description(api: ApiPull) -> str:

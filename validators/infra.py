@@ -59,6 +59,8 @@ SIGNATURES: list[tuple[InfraKind, re.Pattern[str]]] = [
 
 
 class InfrastructureError(TransientError):
+    """The engine, the disk or the runtime failed during a run; ``kind`` says which."""
+
     def __init__(self, kind: InfraKind, detail: str) -> None:
         super().__init__(f"infrastructure ({kind.value}): {detail[:300]}")
         self.kind = kind

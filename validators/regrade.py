@@ -15,8 +15,10 @@ The tree holds a candidate change: a model's patch applied to the base commit
    pure ``judge``: resolved iff every one passed in a run whose exit code agrees with its
    report (``validators.grading.run_problem``).
 
-Invariants: the tree is changed in place (callers pass a scratch copy); an engine failure is
-retried ``attempts`` times and then raised as ``InfrastructureError``, never a resolution;
+Invariants: the tree is changed in place (callers pass a scratch copy); the run is tried up
+to ``attempts`` times in all (``attempts - 1`` retries after an engine failure, each pause
+longer than the last), and a failure of the last try is raised as ``InfrastructureError``,
+never a resolution;
 ``Resolution.INFRASTRUCTURE`` is only ever recorded by callers that catch it.
 """
 

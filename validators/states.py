@@ -17,6 +17,7 @@ from pathlib import Path
 
 import git
 
+from pipeline.core.errors import TerminalError
 from pipeline.core.git_trees import archive_tree
 from pipeline.core.paths import is_test_module
 from pipeline.core.records import Task
@@ -24,8 +25,8 @@ from pipeline.core.records import Task
 SANDBOX_UID = 1000
 
 
-class PatchDoesNotApply(Exception):
-    pass
+class PatchDoesNotApply(TerminalError):
+    """A patch does not apply at the base commit; the message names the patch and git's line."""
 
 
 @dataclass(frozen=True)

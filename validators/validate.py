@@ -19,8 +19,8 @@ import docker
 import git
 from docker.models.containers import Container
 
-from pipeline.core.errors import MissingObjectError
-from pipeline.core.records import ImageRef, Outcome, Task, TestRun
+from pipeline.core.errors import MissingObjectError, TerminalError
+from pipeline.core.records import ImageRef, Outcome, RunState, Task, TestRun
 from validators.grading import RunResult, grade
 from validators.infra import InfrastructureError
 from validators.runner import COLLECT, peak_memory, prepare_tests, run_result
@@ -36,7 +36,7 @@ class Repeats:
     after: int = 3
 
 
-class Stopped(Exception):
+class RunStopped(TerminalError):
     """A run ended the validation early (timeout, memory)."""
 
     def __init__(self, outcome: Outcome, detail: str) -> None:
@@ -54,7 +54,7 @@ def validate_candidate(
 ) -> Task:
     """The task with its verdict, test lists, flaky tests and runs filled in."""
     repeats = repeats or Repeats()
-    task = task.model_copy(update={"image": image})
+    task = task.with_image(image)
     try:
         states = prepare_states(repo, task)
     except PatchDoesNotApply as error:
@@ -63,11 +63,11 @@ def validate_candidate(
         return _rejected(task, Outcome.MISSING_OBJECT, str(error))
     if not states.targets:
         return _rejected(task, Outcome.TESTS_NOT_COLLECTED, "the test patch leaves no test file")
-    results: dict[str, list[RunResult]] = {"base": [], "before": [], "after": []}
+    results: dict[RunState, list[RunResult]] = {state: [] for state in RunState}
     plan = [
-        ("base", states.base, states.base_targets, 1 if states.base_targets else 0),
-        ("before", states.before, states.targets, repeats.before),
-        ("after", states.after, states.targets, repeats.after),
+        (RunState.BASE, states.base, states.base_targets, 1 if states.base_targets else 0),
+        (RunState.BEFORE, states.before, states.targets, repeats.before),
+        (RunState.AFTER, states.after, states.targets, repeats.after),
     ]
     runs = [
         _Run(state, repeat, tree, targets)
@@ -90,30 +90,28 @@ def validate_candidate(
                 upcoming = pool.submit(prepare, following) if following else None
                 run = run_prepared(container, COLLECT, limits, lambda c: pool.submit(discard, c))
                 result = run_result(run, planned.targets)
-                task.runs = [*task.runs, _test_run(planned.state, planned.repeat, run, result)]
+                task = task.with_run(_test_run(planned.state, planned.repeat, run, result))
                 _stop_if_killed(run, planned.state, limits)
                 results[planned.state].append(result)
-        except Stopped as stop:
+        except RunStopped as stop:
             return _rejected(task, stop.outcome, str(stop))
         finally:
             _discard_pending(upcoming)
-    verdict = grade(results["before"], results["after"], results["base"])
-    return task.model_copy(
-        update={
-            "outcome": verdict.outcome,
-            "outcome_detail": verdict.detail,
-            "FAIL_TO_PASS": verdict.fail_to_pass,
-            "PASS_TO_PASS": verdict.pass_to_pass,
-            "PASS_TO_FAIL": verdict.pass_to_fail,
-            "skipped_tests": verdict.skipped,
-            "flaky_tests": verdict.flaky,
-        }
+    verdict = grade(results[RunState.BEFORE], results[RunState.AFTER], results[RunState.BASE])
+    return task.with_verdict(
+        verdict.outcome,
+        verdict.detail,
+        fail_to_pass=verdict.fail_to_pass,
+        pass_to_pass=verdict.pass_to_pass,
+        pass_to_fail=verdict.pass_to_fail,
+        skipped=verdict.skipped,
+        flaky=verdict.flaky,
     )
 
 
 @dataclass(frozen=True)
 class _Run:
-    state: str
+    state: RunState
     repeat: int
     tree: bytes
     targets: list[str]
@@ -130,15 +128,15 @@ def _discard_pending(upcoming: Future[Container] | None) -> None:
     discard(container)
 
 
-def _stop_if_killed(run: SandboxRun, state: str, limits: SandboxLimits) -> None:
-    where = "at the base commit" if state == "base" else f"{state} the fix"
+def _stop_if_killed(run: SandboxRun, state: RunState, limits: SandboxLimits) -> None:
+    where = "at the base commit" if state is RunState.BASE else f"{state.value} the fix"
     if run.timed_out:
-        raise Stopped(Outcome.TIMEOUT, f"{where}: over {limits.timeout_s} s, killed")
+        raise RunStopped(Outcome.TIMEOUT, f"{where}: over {limits.timeout_s} s, killed")
     if run.oom_killed:
-        raise Stopped(Outcome.RESOURCE_LIMIT, f"{where}: out of memory (limit {limits.memory})")
+        raise RunStopped(Outcome.RESOURCE_LIMIT, f"{where}: out of memory (limit {limits.memory})")
 
 
-def _test_run(state: str, repeat: int, run: SandboxRun, result: RunResult) -> TestRun:
+def _test_run(state: RunState, repeat: int, run: SandboxRun, result: RunResult) -> TestRun:
     report = result.report
     return TestRun(
         state=state,
@@ -152,4 +150,4 @@ def _test_run(state: str, repeat: int, run: SandboxRun, result: RunResult) -> Te
 
 
 def _rejected(task: Task, outcome: Outcome, detail: str) -> Task:
-    return task.model_copy(update={"outcome": outcome, "outcome_detail": detail})
+    return task.rejected(outcome, detail)

@@ -26,7 +26,8 @@ from pydantic import BaseModel, ConfigDict
 
 from extractors.candidates import SizeLimits, build_candidates
 from extractors.git_history import MergedPull
-from pipeline.backfill.steps import BackfillRequest, open_repository, select_pulls
+from pipeline.backfill.request import BackfillRequest
+from pipeline.backfill.steps import open_repository, select_pulls
 from pipeline.core.errors import UserInputError
 from pipeline.core.records import MergeKind, Task
 

@@ -11,114 +11,32 @@ mined is a ``UserInputError``.
 
 A SOURCE named ``OWNER/NAME`` is mined through GitHub's API (``extractors.github_source``):
 without ``--since`` or ``--prs`` it resumes after the repository's cursor
-(``pipeline.backfill.cursor``), which ``advance_cursor`` moves once the run's tasks are written. The
-request names where the credentials are, never the credentials: Prefect records it.
+(``pipeline.backfill.cursor``), which ``advance_cursor`` moves once the run's tasks are written.
+The request and the summary are in ``pipeline.backfill.request``.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 import git
-from pydantic import BaseModel, ConfigDict, Field
 
 from extractors.candidates import SizeLimits, build_candidates
 from extractors.git_history import MergedPull, find_merged_pulls, target_branch
-from extractors.github_api import DEFAULT_API_URL, GithubAccess, GithubClient
+from extractors.github_api import GithubClient
 from extractors.github_source import GithubPull, github_candidates, github_pulls, listed_pulls
 from pipeline.backfill.cursor import advanced, read_cursor, write_cursor
+from pipeline.backfill.request import BackfillRequest
 from pipeline.backfill.source import (
     URL,
-    default_cache_dir,
-    is_github_name,
     open_github_source,
     open_source,
 )
 from pipeline.core.errors import UserInputError
-from pipeline.core.records import Outcome, SourceKind, Task
+from pipeline.core.records import SourceKind, Task
 from pipeline.dataset.shards import DatasetLayout, finished_instance_ids
-
-
-class BackfillRequest(BaseModel):
-    """What one ``taskforge backfill`` run is asked to do."""
-
-    model_config = ConfigDict(frozen=True)
-
-    source: str
-    repo: str
-    out: Path
-    prs: list[int] = Field(default_factory=list)
-    since: datetime | None = None
-    until: datetime | None = None
-    limit: int | None = None
-    branch: str | None = None
-    first_parent: bool = False  # mine only the target's first-parent line
-    blobless: bool = False  # mirror URL and GitHub sources with --filter=blob:none
-    workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
-    task_runner: str = "threads"  # or "dask" (a local cluster) or "dask://HOST:PORT"
-    python: str = "3.11"
-    memory: str = "2g"
-    cpus: float = 1.0
-    timeout_s: int = 900
-    before_repeats: int = 2  # runs of base + test patch, to expose flaky tests
-    after_repeats: int = 3  # runs of base + test patch + fix
-    max_files: int = 50
-    max_changed_lines: int = 3000
-    cache_dir: Path = Field(default_factory=default_cache_dir)
-    # GitHub sources (SOURCE = OWNER/NAME); the token is read from $GITHUB_TOKEN or token_file
-    api_url: str = Field(default_factory=lambda: os.environ.get("GITHUB_API_URL", DEFAULT_API_URL))
-    token_file: Path | None = None
-    app_id: str | None = None
-    app_key_file: Path | None = None
-    installation_id: int | None = None
-    allow_no_issue: bool = False  # keep PRs without a linked issue (description as problem)
-    max_rate_wait_s: int = 900  # a longer wait for a rate limit to reset stops the run
-
-    @property
-    def from_github(self) -> bool:
-        return is_github_name(self.source)
-
-    def github_access(self) -> GithubAccess:
-        return GithubAccess(
-            api_url=self.api_url,
-            token_file=self.token_file,
-            app_id=self.app_id,
-            app_key_file=self.app_key_file,
-            installation_id=self.installation_id,
-            max_rate_wait_s=self.max_rate_wait_s,
-        )
-
-
-class BackfillSummary(BaseModel):
-    """The yield funnel of one run."""
-
-    repo: str
-    out: Path
-    mined: int = 0  # merged PRs selected in this run
-    skipped: int = 0  # already in the output from an earlier run
-    verified: int = 0
-    rejected: dict[str, int] = Field(default_factory=dict)  # outcome -> count
-    infrastructure: int = 0  # not written; a rerun retries them
-    infrastructure_retries: int = 0  # engine failures retried (and then passed or counted above)
-    environments: int = 0  # dependency states with a working environment
-    environments_failed: int = 0  # dependency states no attempt could build
-    images_built: int = 0
-    wall_time_s: float = 0.0
-    not_found: dict[int, str] = Field(default_factory=dict)  # listed PR -> why it is not mined
-
-    def count(self, tasks: list[Task]) -> None:
-        reasons = Counter(self.rejected)
-        for task in tasks:
-            if task.outcome is Outcome.VERIFIED:
-                self.verified += 1
-            elif task.outcome is not None:
-                reasons[task.outcome.value] += 1
-        self.rejected = dict(reasons)
 
 
 def open_repository(request: BackfillRequest) -> git.Repo:

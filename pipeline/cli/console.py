@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipeline.backfill.steps import BackfillSummary
-from pipeline.core.records import OUTCOME_REASONS, Outcome, Task
+from pipeline.backfill.request import BackfillSummary
+from pipeline.core.records import OUTCOME_REASONS, Task
 
 console = Console(stderr=True)
 stdout = Console()
@@ -59,9 +59,8 @@ def render_summary(summary: BackfillSummary) -> None:
         for number, why in sorted(summary.not_found.items()):
             table.add_row("", f"  #{number}: {why}")
     table.add_row(f"[green]{summary.verified}[/]", "verified")
-    for reason, count in sorted(summary.rejected.items(), key=lambda item: -item[1]):
-        outcome = Outcome(reason)
-        table.add_row(str(count), f"rejected: {reason} ({OUTCOME_REASONS[outcome]})")
+    for outcome, count in sorted(summary.rejected.items(), key=lambda item: -item[1]):
+        table.add_row(str(count), f"rejected: {outcome.value} ({OUTCOME_REASONS[outcome]})")
     if summary.infrastructure_retries:
         table.add_row(str(summary.infrastructure_retries), "infrastructure failures retried")
     if summary.infrastructure:

@@ -1,7 +1,8 @@
 """The ``taskforge`` command line (Typer).
 
-Every ``TaskforgeError`` ends the command with its one-line message and a non-zero exit (2 for
-bad input, 3 for infrastructure), never a traceback. A backfill whose ``--prs`` names PRs that
+Every ``TaskforgeError`` ends the command with its one-line message and its branch's exit code
+(``pipeline.core.errors``: 2 bad input, 3 infrastructure, 5 an object that cannot be
+processed), never a traceback. A backfill whose ``--prs`` names PRs that
 cannot be mined runs the others, names those in its summary and exits 4 (``EXIT_PARTIAL``);
 when none of them can be mined it is bad input (2). Input is checked before Prefect starts, so
 a typo costs no server start-up; Prefect's start-up is paid once per run, and overlaps the
@@ -11,7 +12,6 @@ loading of the flows (``pipeline.orchestration.prefect_server``).
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -20,13 +20,9 @@ from typing import Annotated
 import typer
 
 from extractors.github_api import DEFAULT_API_URL
+from pipeline.backfill.request import BackfillRequest, BackfillSummary, TaskRunnerSpec
 from pipeline.backfill.source import default_cache_dir, open_source
-from pipeline.backfill.steps import (
-    BackfillRequest,
-    BackfillSummary,
-    check_github_source,
-    select_pulls,
-)
+from pipeline.backfill.steps import check_github_source, select_pulls
 from pipeline.cli.console import console, render_summary, rich_progress
 from pipeline.cli.dataset import register
 from pipeline.cli.evaluate import register as register_evaluate
@@ -51,7 +47,12 @@ from pipeline.cli.options import (
 from pipeline.cli.preview import register as register_preview
 from pipeline.cli.serve import register as register_serve
 from pipeline.cli.stopping import cleaned_up_on_stop
-from pipeline.core.errors import TaskforgeError, TransientError, UserInputError
+from pipeline.core.errors import (
+    EXIT_PARTIAL,
+    TaskforgeError,
+    TransientError,
+    exit_code,
+)
 from pipeline.dataset.shards import DatasetLayout
 from pipeline.orchestration.prefect_server import local_api
 
@@ -62,8 +63,6 @@ app = typer.Typer(
     add_completion=False,
 )
 
-EXIT_PARTIAL = 4  # some listed PRs not found; the others ran and were written
-TASK_RUNNER = re.compile(r"^(threads|dask|dask://[\w.-]+:\d+)$")
 PREFECT_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",  # telemetry heartbeats fail offline
     # The progress bar, the summary and one error line are the output: Prefect's own log lines
@@ -141,7 +140,7 @@ def backfill(
         max_changed_lines=max_lines,
         before_repeats=repeat_before,
         after_repeats=repeat_after,
-        task_runner=task_runner,
+        task_runner=TaskRunnerSpec.parse(task_runner),
         api_url=api_url,
         token_file=token_file,
         app_id=app_id,
@@ -177,11 +176,9 @@ def _run(request: BackfillRequest) -> None:
     _preflight(request)
     for name, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
-    # Finished validations are persisted beside the dataset, so a rerun after a crash replays
-    # them instead of running their tests again (see pipeline/orchestration/tasks.py).
+    # Finished validations are persisted beside the dataset by run_backfill itself, for every
+    # entry point alike (pipeline/orchestration/tasks.py: results_beside).
     layout = DatasetLayout(request.out)
-    results = layout.root.resolve() / ".cache" / "results"
-    os.environ.setdefault("PREFECT_RESULTS_LOCAL_STORAGE_PATH", str(results))
     with local_api(layout.logs_dir / "prefect-server.log") as wait_ready:
         from pipeline.orchestration.flows import run_backfill  # imported while the server boots
         from pipeline.orchestration.progress import reporting
@@ -213,10 +210,6 @@ def exit_partial(not_found: dict[int, str], done: str = "done") -> None:
 
 def _preflight(request: BackfillRequest) -> None:
     """Fail fast, before Prefect starts, on input that cannot work."""
-    if not TASK_RUNNER.match(request.task_runner):
-        raise UserInputError(
-            f"--task-runner takes threads, dask or dask://HOST:PORT, not {request.task_runner!r}"
-        )
     DatasetLayout(request.out).prepare()
     if request.from_github:
         check_github_source(request)  # one request: credentials, repository (and --prs)
@@ -245,4 +238,4 @@ def main() -> None:
             app()
     except TaskforgeError as error:
         console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-        raise SystemExit(3 if isinstance(error, TransientError) else 2) from None
+        raise SystemExit(exit_code(error)) from None

@@ -18,7 +18,7 @@ import typer
 
 from extractors.github_api import DEFAULT_API_URL
 from pipeline.backfill.preview import Preview, check_output, preview, write_preview
-from pipeline.backfill.steps import BackfillRequest
+from pipeline.backfill.request import BackfillRequest
 from pipeline.cli.console import console
 from pipeline.cli.options import (
     BloblessOption,

@@ -1,17 +1,44 @@
-"""The exception hierarchy of taskforge.
+"""The exception hierarchy of taskforge, drawn once; every class raised anywhere is in it.
 
     TaskforgeError                 base; its message is one line a user can act on
-    ├── UserInputError             bad input: wrong path, unknown PR, output folder is a file
+    ├── UserInputError             bad input (CLI exit 2)
+    │   │                          raised when a path, option, PR list, token or schedules/
+    │   │                          overrides file cannot be used as given, before work starts
+    │   └── UnknownObject          raised when GitHub answers 404 for what was asked
+    │                              (extractors.github_api)
     ├── TerminalError              this object cannot be processed; record it and move on
-    │   ├── ImageBuildError        the environment image failed to build (names the log)
-    │   ├── BadShardError          a dataset file is unreadable or of another schema (names it)
-    │   ├── MissingObjectError     the repository lacks a git object a tree needs (names both)
-    │   └── UnwritableTaskError    a task cannot be stored as given (names the task and field)
+    │   │                          (CLI exit 5 when it ends a command)
+    │   ├── ImageBuildError        raised when an image build fails (names the build log)
+    │   │   └── EnvBuildFailed     raised when an environment build fails; carries the
+    │   │                          resolver's own line (dockerfiles.builder)
+    │   ├── EnvironmentFailed      raised when every attempt of a dependency state's fallback
+    │   │                          chain failed; carries the attempts (dockerfiles.environment)
+    │   ├── BadShardError          raised when a dataset file is unreadable or of another
+    │   │                          schema (names the file)
+    │   ├── MissingObjectError     raised when the repository lacks a git object a tree needs
+    │   │                          (names both; pipeline.core.git_trees)
+    │   ├── UnwritableTaskError    raised when a task holds a value Parquet cannot store
+    │   │                          (names the task and the field)
+    │   ├── GithubAnswerError      raised when GitHub's answer lacks a field or has it of a
+    │   │                          wrong type (extractors.github_answers)
+    │   ├── PatchDoesNotApply      raised when a test patch, fix or model patch does not apply
+    │   │                          at the base commit (validators.states)
+    │   ├── RunStopped             raised inside a validation when a run times out or is
+    │   │                          killed for memory; becomes the verdict (validators.validate)
+    │   └── TreeTooLarge           raised when an agent's /repo is larger than an RL
+    │                              environment copies out (pipeline.consumers.rollouts)
     └── TransientError             the infrastructure failed; retry, never record as rejected
-        └── DockerUnavailable      the Docker engine does not answer
+        │                          (CLI exit 3)
+        ├── DockerUnavailable      raised when the Docker engine does not answer
+        │                          (pipeline.core.engine)
+        └── InfrastructureError    raised when the engine, the disk or the runtime fails during
+                                   a run, by the signature table of validators.infra
 
 Retries key on the split: only ``TransientError`` is retried. The CLI prints the message of
-any ``TaskforgeError`` as a single line and exits non-zero, never a traceback.
+any ``TaskforgeError`` as a single line and exits with its branch's code (``exit_code``), never
+a traceback; exit 4 (a partial result: some listed PRs not found, the rest written) is not an
+exception. Classes defined in a stage's module subclass a branch here, so the stage needs no
+import beyond the core.
 """
 
 from __future__ import annotations
@@ -31,7 +58,24 @@ class TerminalError(TaskforgeError):
     """Processing this object cannot succeed by retrying."""
 
 
+EXIT_INPUT = 2
+EXIT_INFRASTRUCTURE = 3
+EXIT_PARTIAL = 4  # not an exception: some listed PRs not found, the others done
+EXIT_TERMINAL = 5
+
+
+def exit_code(error: TaskforgeError) -> int:
+    """The CLI's exit code for ``error``'s branch of the tree."""
+    if isinstance(error, UserInputError):
+        return EXIT_INPUT
+    if isinstance(error, TransientError):
+        return EXIT_INFRASTRUCTURE
+    return EXIT_TERMINAL
+
+
 class ImageBuildError(TerminalError):
+    """An image failed to build; the message names its log."""
+
     def __init__(self, image: str, reason: str, log_path: str) -> None:
         super().__init__(f"building image {image} failed: {reason} (see {log_path})")
         self.image = image
@@ -71,6 +115,8 @@ class TransientError(TaskforgeError):
 
 
 class DockerUnavailable(TransientError):
+    """The Docker engine does not answer."""
+
     def __init__(self, detail: str) -> None:
         super().__init__(
             f"Docker is not reachable ({detail}); start the engine "

@@ -1,9 +1,16 @@
 """The one Task record that travels through every stage.
 
-Each stage returns the record with its own fields filled in: the extractor sets the
-identity, commits and patches; the image builder sets ``image``; the validator sets
-``FAIL_TO_PASS``/``PASS_TO_PASS`` and the outcome. The Parquet schema is derived from this
-class (``pipeline.dataset.shards``), so there is exactly one definition of a task.
+Each stage returns the record with its own fields filled in, through the typed transitions
+below (never ``model_copy(update=...)``, which validates nothing): the extractor creates it
+with the identity, commits, patches, licence and version, and rejects what it drops
+(``rejected``); the backfill stamps ``with_provenance``; the validator sets the environment's
+image when it starts (``with_image``), appends each run (``with_run``) and sets the verdict
+(``with_verdict``, or ``rejected``); the Prefect task adds how the environment was installed
+(``with_environment``). Every transition builds a new, validated record: a misspelt field or a
+value of the wrong type raises ``pydantic.ValidationError``. Records are frozen.
+
+The Parquet schema is derived from this class (``pipeline.dataset.shards``), so there is
+exactly one definition of a task.
 
 Column names follow SWE-bench where they exist. Lists are real lists (``list<string>`` in
 Parquet), never JSON inside a string. This module imports nothing from the stages.
@@ -12,7 +19,9 @@ Parquet), never JSON inside a string. This module imports nothing from the stage
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -65,8 +74,6 @@ class Outcome(enum.StrEnum):
     TIMEOUT = "timeout"
     RESOURCE_LIMIT = "resource_limit"
     MISSING_OBJECT = "missing_object"
-    # never written as a rejection: retried, and reported apart
-    INFRASTRUCTURE = "infrastructure"
 
 
 OUTCOME_REASONS: dict[Outcome, str] = {
@@ -86,7 +93,6 @@ OUTCOME_REASONS: dict[Outcome, str] = {
     Outcome.TIMEOUT: "a test run exceeded the wall-clock limit",
     Outcome.RESOURCE_LIMIT: "a test run was killed for exceeding its memory limit",
     Outcome.MISSING_OBJECT: "the repository lacks a git object the task needs (partial clone)",
-    Outcome.INFRASTRUCTURE: "the Docker engine or the machine failed, not the task",
 }
 
 
@@ -101,23 +107,38 @@ class TestStatus(enum.StrEnum):
     SKIPPED = "skipped"
 
 
-class ImageRef(BaseModel):
-    """The environment image a task runs in."""
+class RunState(enum.StrEnum):
+    """Which tree a test run ran on."""
 
-    model_config = ConfigDict(frozen=True)
+    BASE = "base"  # the base commit as it is: which touched tests exist and pass already
+    BEFORE = "before"  # base + test patch
+    AFTER = "after"  # base + test patch + fix
+
+
+class Record(BaseModel):
+    """A frozen record whose revisions are validated like a new one."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def revised(self, **changes: Any) -> Self:
+        """A copy with ``changes``; an unknown field or an invalid value raises ValidationError."""
+        return self.model_validate({**dict(self), **changes})
+
+
+class ImageRef(Record):
+    """The environment image a task runs in."""
 
     tag: str
     id: str
     fingerprint: str = ""  # the dependency fingerprint the tag is derived from
 
 
-class TestRun(BaseModel):
+class TestRun(Record):
     """One test run of one state of a candidate, for cost and debugging."""
 
-    model_config = ConfigDict(frozen=True)
     __test__ = False
 
-    state: str  # "before" (base + test patch) or "after" (base + test patch + fix)
+    state: RunState
     exit_code: int
     duration_s: float
     tests: int
@@ -126,19 +147,15 @@ class TestRun(BaseModel):
     peak_memory_bytes: int = 0  # 0 when the engine did not report it
 
 
-class FlakyTest(BaseModel):
+class FlakyTest(Record):
     """A test whose outcome changed between repeats of the same state."""
-
-    model_config = ConfigDict(frozen=True)
 
     test: str
     flake_rate: float  # share of runs whose outcome differs from the majority
 
 
-class EnvAttempt(BaseModel):
+class EnvAttempt(Record):
     """One try at building a repository's environment, kept so a reader sees why it failed."""
-
-    model_config = ConfigDict(frozen=True)
 
     python: str
     extras: list[str] = Field(default_factory=list)
@@ -152,10 +169,8 @@ class EnvAttempt(BaseModel):
     log_path: str = ""
 
 
-class InstallConfig(BaseModel):
+class InstallConfig(Record):
     """How a repository's environment is installed; enough to rebuild the image by hand."""
-
-    model_config = ConfigDict(frozen=True)
 
     python: str  # "3.11"
     base_image: str  # "python:3.11-slim" or "taskforge/debian:bookworm-py3.11"
@@ -166,6 +181,9 @@ class InstallConfig(BaseModel):
     system_packages: list[str] = Field(default_factory=list)  # Debian packages (overrides)
     environment: list[str] = Field(default_factory=list)  # "KEY=VALUE" set in the image
     exclude_newer: datetime | None = None  # packages as of this date (uv --exclude-newer)
+    # Always "pytest" today, and read by nothing yet; kept because it is a field of the
+    # ``install_config`` struct column: removing it changes the Parquet schema (and its
+    # fingerprint), which the next language profile (a runner other than pytest) would undo.
     test_runner: str = "pytest"
     # local path requirements ("-e plugins/x", "./sub"): never in the image, which holds no
     # code of the repository; installed from each task's tree at run time, without dependencies
@@ -176,10 +194,8 @@ class InstallConfig(BaseModel):
     native_build: bool = False
 
 
-class Task(BaseModel):
+class Task(Record):
     """A candidate task; verified when ``outcome`` is ``Outcome.VERIFIED``."""
-
-    model_config = ConfigDict(populate_by_name=True, validate_assignment=True)
 
     # SWE-bench's columns
     instance_id: str
@@ -190,7 +206,7 @@ class Task(BaseModel):
     problem_statement: str
     hints_text: str = ""
     created_at: datetime
-    version: str = ""
+    version: str = ""  # the project's version at the base commit, as its packaging files state it
     FAIL_TO_PASS: list[str] = Field(default_factory=list)
     PASS_TO_PASS: list[str] = Field(default_factory=list)
     environment_setup_commit: str = ""
@@ -226,7 +242,74 @@ class Task(BaseModel):
 
     @property
     def verified(self) -> bool:
+        """Whether the task passed validation."""
         return self.outcome is Outcome.VERIFIED
+
+    @property
+    def decided(self) -> bool:
+        """Whether the task has an outcome (verified or rejected), or still awaits validation."""
+        return self.outcome is not None
+
+    def rejected(
+        self, outcome: Outcome, detail: str, env_attempts: Sequence[EnvAttempt] | None = None
+    ) -> Task:
+        """The task rejected for ``outcome``, with a one-line ``detail`` (and the attempts made)."""
+        task = self.revised(outcome=outcome, outcome_detail=detail)
+        if task.outcome is Outcome.VERIFIED:
+            raise ValueError(f"{self.instance_id}: a rejection cannot be {outcome!r}")
+        return task if env_attempts is None else task.revised(env_attempts=list(env_attempts))
+
+    def with_detail(self, detail: str, env_attempts: Sequence[EnvAttempt] | None = None) -> Task:
+        """The same verdict with another ``outcome_detail`` (and attempts), e.g. after a retry."""
+        task = self.revised(outcome_detail=detail)
+        return task if env_attempts is None else task.revised(env_attempts=list(env_attempts))
+
+    def with_provenance(
+        self, source_kind: SourceKind, pipeline_version: str, mined_at: datetime
+    ) -> Task:
+        """The task stamped with what it was mined from, by which version, and when."""
+        return self.revised(
+            source_kind=source_kind, pipeline_version=pipeline_version, mined_at=mined_at
+        )
+
+    def with_image(self, image: ImageRef) -> Task:
+        """The task with the environment image it is validated in."""
+        return self.revised(image=image)
+
+    def with_run(self, run: TestRun) -> Task:
+        """The task with one more test run recorded."""
+        return self.revised(runs=[*self.runs, run])
+
+    def with_verdict(
+        self,
+        outcome: Outcome,
+        detail: str,
+        fail_to_pass: Sequence[str] = (),
+        pass_to_pass: Sequence[str] = (),
+        pass_to_fail: Sequence[str] = (),
+        skipped: Sequence[str] = (),
+        flaky: Sequence[FlakyTest] = (),
+    ) -> Task:
+        """The task with the grading's verdict and test lists."""
+        return self.revised(
+            outcome=outcome,
+            outcome_detail=detail,
+            FAIL_TO_PASS=list(fail_to_pass),
+            PASS_TO_PASS=list(pass_to_pass),
+            PASS_TO_FAIL=list(pass_to_fail),
+            skipped_tests=list(skipped),
+            flaky_tests=list(flaky),
+        )
+
+    def with_environment(
+        self, config: InstallConfig, setup_commit: str, attempts: Sequence[EnvAttempt]
+    ) -> Task:
+        """The task with how its environment was installed, from which commit, after which tries."""
+        return self.revised(
+            install_config=config,
+            environment_setup_commit=setup_commit,
+            env_attempts=list(attempts),
+        )
 
 
 def instance_id_for(repo: str, pull_number: int) -> str:

@@ -63,6 +63,11 @@ class DatasetLayout:
         return self.root / "logs"
 
     @property
+    def results_dir(self) -> Path:
+        """Prefect's persisted validations, replayed by a rerun after a crash."""
+        return self.root / ".cache" / "results"
+
+    @property
     def manifest_path(self) -> Path:
         return self.root / "manifest.json"
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from pipeline.backfill.steps import BackfillRequest
+from pipeline.backfill.request import BackfillRequest
 from pipeline.core.errors import UserInputError
 
 DEFAULT_SCHEDULES: Traversable = resources.files("pipeline.orchestration") / "schedules.toml"

@@ -1,50 +1,67 @@
-"""Prefect tasks over the stages' plain functions; retries and caching are declared here only.
+"""Prefect tasks over the stages' plain functions; retries, caching and result storage are
+declared here only, for every entry point alike (the CLI, ``taskforge serve``, ``prefect deploy``).
 
-- Only ``TransientError`` (infrastructure) is retried, twice, 5 s apart; each retry is counted
-  and shown.
-- A validation's result is persisted (the CLI points Prefect's local result storage at
-  ``OUT/.cache/results``) and keyed by what decides
-  it — instance id, base and fix commits, both patches, the environment's fingerprint, the
-  repeats and limits, and the pipeline version — so a rerun after a crash replays finished
-  validations instead of running their tests again.
+- Only ``TransientError`` (infrastructure) is retried, twice, 5 s apart. Each task returns its
+  value with the retries it took (``Attempted``, from Prefect's own run count), so retries on
+  Dask worker processes are counted too; a result replayed from the cache took none.
+- A validation's result is persisted beside the dataset, in ``OUT/.cache/results``
+  (``results_beside``, entered by ``pipeline.orchestration.flows.run_backfill`` around each
+  flow run), and keyed by what decides it — instance id, base and fix commits, both patches,
+  the environment's fingerprint, the repeats and limits, and the pipeline version — so a rerun
+  after a crash replays finished validations instead of running their tests again.
 - Environments are not cached here: their images are content-addressed, and
   ``build_environment`` reuses an image that exists.
+- Grouping candidates by dependency state is ``pipeline.backfill.grouping``'s policy.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 import git
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import task_run
+from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH, temporary_settings
 from pydantic import BaseModel
 
 from dockerfiles.environment import Environment, EnvPlan, build_environment, plan_environment
 from dockerfiles.overrides import load_overrides
-from pipeline.backfill.steps import (
-    BackfillRequest,
-    mine_candidates,
-    open_repository,
-    select_pulls,
-    source_kind,
-)
+from pipeline.backfill.grouping import Group, Planned, group_by_dependency_state
+from pipeline.backfill.request import BackfillRequest
+from pipeline.backfill.steps import mine_candidates, open_repository, select_pulls, source_kind
 from pipeline.core import PIPELINE_VERSION
 from pipeline.core.engine import docker_client
-from pipeline.core.errors import MissingObjectError, TransientError
-from pipeline.core.records import ImageRef, InstallConfig, Outcome, Task, instance_id_for
+from pipeline.core.errors import TransientError
+from pipeline.core.records import ImageRef, InstallConfig, Task, instance_id_for
 from pipeline.dataset.shards import DatasetLayout, finished_instance_ids
 from pipeline.orchestration.progress import sink
 from validators.collect import collection_problem
 from validators.sandbox import SandboxLimits
 from validators.validate import Repeats, validate_candidate
 
-RETRIES: list[str] = []  # infrastructure failures retried in this process, for the summary
+Value = TypeVar("Value")
+RESULT_FORMAT = 2  # of a persisted validation; 2: ``Attempted[Task]`` (1 was a bare ``Task``)
+
+
+@dataclass(frozen=True)
+class Attempted(Generic[Value]):
+    """A task's value and how many infrastructure failures were retried before it."""
+
+    value: Value
+    retries: int
+
+
+def _attempted(value: Value) -> Attempted[Value]:
+    """``value`` with the retries of the running task (Prefect counts runs from 1)."""
+    return Attempted(value, max(0, task_run.run_count - 1))
 
 
 def _is_transient(_task: Any, run: Any, state: Any) -> bool:
@@ -53,22 +70,27 @@ def _is_transient(_task: Any, run: Any, state: Any) -> bool:
         state.result()
     except TransientError as error:
         sink().stage(f"retrying {getattr(run, 'name', 'a task')}: {str(error)[:80]}")
-        RETRIES.append(str(error))
         return True
     except Exception:
         return False
     return False
 
 
-@dataclass
-class Group:
-    """Candidates that share a dependency state, and the plan of their environment."""
+@contextmanager
+def results_beside(out: Path) -> Iterator[Path]:
+    """Persist the flow runs started inside the block in ``OUT/.cache/results``.
 
-    plan: EnvPlan
-    candidates: list[Task]
+    Prefect fixes a flow run's result storage when it starts, and hands it to the task runs
+    of the flow (in threads or on Dask workers), so the setting is entered around the run.
+    """
+    results = DatasetLayout(out).results_dir.resolve()
+    with temporary_settings(updates={PREFECT_RESULTS_LOCAL_STORAGE_PATH: results}):
+        yield results
 
 
 class Mined(BaseModel):
+    """What mining found: the candidates, and the counts and cursor data of the funnel."""
+
     candidates: list[Task]
     selected: int  # merged PRs the request selects
     skipped: int  # of those, already in the output
@@ -78,6 +100,7 @@ class Mined(BaseModel):
 
 
 def _limits(request: BackfillRequest) -> SandboxLimits:
+    """The sandbox limits the request asks for."""
     return SandboxLimits(memory=request.memory, cpus=request.cpus, timeout_s=request.timeout_s)
 
 
@@ -89,13 +112,10 @@ def mine(request: BackfillRequest) -> Mined:
     pulls = selection.pulls
     done = finished_instance_ids(DatasetLayout(request.out))
     fresh = [p for p in pulls if instance_id_for(request.repo, p.number) not in done]
-    provenance = {
-        "source_kind": source_kind(request, repo),
-        "pipeline_version": PIPELINE_VERSION,
-        "mined_at": datetime.now(UTC),
-    }
+    kind, mined_at = source_kind(request, repo), datetime.now(UTC)
+    candidates = mine_candidates(repo, request, fresh)
     return Mined(
-        candidates=[c.model_copy(update=provenance) for c in mine_candidates(repo, request, fresh)],
+        candidates=[c.with_provenance(kind, PIPELINE_VERSION, mined_at) for c in candidates],
         selected=len(pulls),
         skipped=len(pulls) - len(fresh),
         repo_path=str(repo.git_dir if repo.bare else repo.working_dir),
@@ -104,36 +124,23 @@ def mine(request: BackfillRequest) -> Mined:
     )
 
 
-@dataclass
-class Planned:
-    """The groups to build, and the candidates whose environment cannot even be planned."""
-
-    groups: list[Group]
-    unplannable: list[Task]  # rejected: their dependency files cannot be read
-
-
 @task(cache_policy=NO_CACHE)
 def plan_environments(request: BackfillRequest, repo_path: str, runnable: list[Task]) -> Planned:
-    """Candidates grouped by dependency state; each group gets one environment."""
+    """Candidates grouped by dependency state (``pipeline.backfill.grouping``)."""
     repo = git.Repo(repo_path)
     overrides = load_overrides()
-    groups: dict[str, Group] = {}
-    unplannable: list[Task] = []
-    for candidate in sorted(runnable, key=lambda t: t.created_at):
-        try:
-            plan = plan_environment(repo, request.repo, candidate.base_commit, overrides)
-        except MissingObjectError as error:  # one PR's missing file never costs the run
-            update = {"outcome": Outcome.MISSING_OBJECT, "outcome_detail": str(error)}
-            unplannable.append(candidate.model_copy(update=update))
-            continue
-        group = groups.setdefault(plan.key, Group(plan=plan, candidates=[]))
-        group.candidates.append(candidate)
-        group.plan = plan  # the newest base of the group sets up the environment
-    return Planned(list(groups.values()), unplannable)
+
+    def plan_for(candidate: Task) -> EnvPlan:
+        return plan_environment(repo, request.repo, candidate.base_commit, overrides)
+
+    return group_by_dependency_state(runnable, plan_for)
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=_is_transient)
-def build_group_environment(request: BackfillRequest, repo_path: str, group: Group) -> Environment:
+def build_group_environment(
+    request: BackfillRequest, repo_path: str, group: Group
+) -> Attempted[Environment]:
+    """The environment of ``group``'s dependency state, built or reused, checked to collect."""
     repo = git.Repo(repo_path)
     test_files = [f for c in group.candidates for f in c.test_files]
     log_dir = DatasetLayout(request.out).logs_dir
@@ -143,7 +150,7 @@ def build_group_environment(request: BackfillRequest, repo_path: str, group: Gro
             setup = group.plan.setup_commit
             return collection_problem(client, repo, image, setup, test_files, _limits(request))
 
-        return build_environment(client, repo, group.plan, log_dir, check=collects)
+        return _attempted(build_environment(client, repo, group.plan, log_dir, check=collects))
 
 
 def validation_key(_context: Any, parameters: dict[str, Any]) -> str:
@@ -159,11 +166,13 @@ def validation_key(_context: Any, parameters: dict[str, Any]) -> str:
         "repeats": [request.before_repeats, request.after_repeats],
         "limits": [request.memory, request.cpus, request.timeout_s],
         "pipeline_version": PIPELINE_VERSION,
+        "result_format": RESULT_FORMAT,
     }
     return "validation-" + _sha(json.dumps(decided_by, sort_keys=True))
 
 
 def _sha(text: str) -> str:
+    """The SHA-256 of ``text``, in hex."""
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -174,16 +183,13 @@ def _sha(text: str) -> str:
     retry_delay_seconds=5,
     retry_condition_fn=_is_transient,
 )
-def validate(request: BackfillRequest, repo_path: str, candidate: Task, env: Environment) -> Task:
+def validate(
+    request: BackfillRequest, repo_path: str, candidate: Task, env: Environment
+) -> Attempted[Task]:
+    """The candidate validated in ``env``, with how the environment was installed."""
     repeats = Repeats(before=request.before_repeats, after=request.after_repeats)
     with closing(docker_client()) as client:  # one connection pool per validation, closed
         validated = validate_candidate(
             candidate, git.Repo(repo_path), client, env.image, _limits(request), repeats
         )
-    return validated.model_copy(
-        update={
-            "install_config": env.config,
-            "environment_setup_commit": env.setup_commit,
-            "env_attempts": env.attempts,
-        }
-    )
+    return _attempted(validated.with_environment(env.config, env.setup_commit, env.attempts))

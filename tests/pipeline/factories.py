@@ -72,4 +72,4 @@ def make_task(
         ],
         flaky_tests=[FlakyTest(test="tests/test_x.py::test_flaky", flake_rate=0.25)],
     )
-    return task.model_copy(update=changes)
+    return task.revised(**changes)

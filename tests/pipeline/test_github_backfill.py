@@ -16,7 +16,8 @@ import git
 import pytest
 
 from pipeline.backfill.cursor import read_cursor
-from pipeline.backfill.steps import BackfillRequest, advance_cursor, check_github_source
+from pipeline.backfill.request import BackfillRequest
+from pipeline.backfill.steps import advance_cursor, check_github_source
 from pipeline.core.records import ProblemSource, SourceKind
 from pipeline.dataset.shards import DatasetLayout, read_tasks, write_tasks
 from pipeline.demo.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME, History

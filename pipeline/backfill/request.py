@@ -1,0 +1,136 @@
+"""What a backfill is asked to do (``BackfillRequest``) and what it did (``BackfillSummary``).
+
+The request is parsed once, at the edge (the CLI, a schedules file), into typed values: the task
+runner is a ``TaskRunnerSpec``, not a string parsed again where the flow starts. It names where
+the credentials are, never the credentials: Prefect records it as the flow run's parameter.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from extractors.github_api import DEFAULT_API_URL, GithubAccess
+from pipeline.backfill.source import default_cache_dir, is_github_name
+from pipeline.core.errors import UserInputError
+from pipeline.core.records import Outcome, Task
+
+DASK_ADDRESS = re.compile(r"^dask://([\w.-]+:\d+)$")
+
+
+class RunnerKind(enum.StrEnum):
+    """Where validations run."""
+
+    THREADS = "threads"  # a thread pool in this process
+    DASK = "dask"  # a local Dask cluster, one single-threaded worker process per worker
+    DASK_ADDRESS = "dask_address"  # an existing Dask scheduler
+
+
+class TaskRunnerSpec(BaseModel):
+    """A parsed ``--task-runner``: ``threads``, ``dask`` or ``dask://HOST:PORT``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: RunnerKind = RunnerKind.THREADS
+    address: str = ""  # HOST:PORT of the Dask scheduler (``DASK_ADDRESS`` only)
+
+    @classmethod
+    def parse(cls, text: str) -> TaskRunnerSpec:
+        """The spec ``text`` names, or a ``UserInputError`` naming the option."""
+        if text in (RunnerKind.THREADS, RunnerKind.DASK):
+            return cls(kind=RunnerKind(text))
+        address = DASK_ADDRESS.match(text)
+        if address:
+            return cls(kind=RunnerKind.DASK_ADDRESS, address=address.group(1))
+        raise UserInputError(f"--task-runner takes threads, dask or dask://HOST:PORT, not {text!r}")
+
+    def __str__(self) -> str:
+        """The spec as the command line writes it."""
+        if self.kind is RunnerKind.DASK_ADDRESS:
+            return f"dask://{self.address}"
+        return self.kind.value
+
+
+class BackfillRequest(BaseModel):
+    """What one ``taskforge backfill`` run is asked to do."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    repo: str
+    out: Path
+    prs: list[int] = Field(default_factory=list)
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int | None = None
+    branch: str | None = None
+    first_parent: bool = False  # mine only the target's first-parent line
+    blobless: bool = False  # mirror URL and GitHub sources with --filter=blob:none
+    workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    task_runner: TaskRunnerSpec = Field(default_factory=TaskRunnerSpec)
+    memory: str = "2g"
+    cpus: float = 1.0
+    timeout_s: int = 900
+    before_repeats: int = 2  # runs of base + test patch, to expose flaky tests
+    after_repeats: int = 3  # runs of base + test patch + fix
+    max_files: int = 50
+    max_changed_lines: int = 3000
+    cache_dir: Path = Field(default_factory=default_cache_dir)
+    # GitHub sources (SOURCE = OWNER/NAME); the token is read from $GITHUB_TOKEN or token_file
+    api_url: str = Field(default_factory=lambda: os.environ.get("GITHUB_API_URL", DEFAULT_API_URL))
+    token_file: Path | None = None
+    app_id: str | None = None
+    app_key_file: Path | None = None
+    installation_id: int | None = None
+    allow_no_issue: bool = False  # keep PRs without a linked issue (description as problem)
+    max_rate_wait_s: int = 900  # a longer wait for a rate limit to reset stops the run
+
+    @property
+    def from_github(self) -> bool:
+        """Whether the source is a GitHub repository named ``OWNER/NAME``."""
+        return is_github_name(self.source)
+
+    def github_access(self) -> GithubAccess:
+        """Where the GitHub API is and where its credentials are."""
+        return GithubAccess(
+            api_url=self.api_url,
+            token_file=self.token_file,
+            app_id=self.app_id,
+            app_key_file=self.app_key_file,
+            installation_id=self.installation_id,
+            max_rate_wait_s=self.max_rate_wait_s,
+        )
+
+
+class BackfillSummary(BaseModel):
+    """The yield funnel of one run."""
+
+    repo: str
+    out: Path
+    mined: int = 0  # merged PRs selected in this run
+    skipped: int = 0  # already in the output from an earlier run
+    verified: int = 0
+    rejected: dict[Outcome, int] = Field(default_factory=dict)
+    infrastructure: int = 0  # not written; a rerun retries them
+    infrastructure_retries: int = 0  # engine failures retried (and then passed or counted above)
+    environments: int = 0  # dependency states with a working environment
+    environments_failed: int = 0  # dependency states no attempt could build
+    images_built: int = 0
+    wall_time_s: float = 0.0
+    not_found: dict[int, str] = Field(default_factory=dict)  # listed PR -> why it is not mined
+
+    def count(self, tasks: list[Task]) -> None:
+        """Add written tasks to the funnel."""
+        reasons = Counter(self.rejected)
+        for task in tasks:
+            if task.outcome is Outcome.VERIFIED:
+                self.verified += 1
+            elif task.outcome is not None:
+                reasons[task.outcome] += 1
+        self.rejected = dict(reasons)
