@@ -142,7 +142,7 @@ def ensure_base_image(client: docker.DockerClient, python: str = DEFAULT_PYTHON)
 
 
 def bootstrap_debian(client: docker.DockerClient, base: BaseImage) -> None:
-    """debootstrap the suite into a temporary folder and import it as ``base.bootstrap_tag``."""
+    """Run debootstrap for the suite in a temporary folder; import it as ``base.bootstrap_tag``."""
     if shutil.which("debootstrap") is None:
         raise UserInputError(
             "debootstrap is not installed and no registry answers; "

@@ -1,4 +1,4 @@
-"""The issues a merged pull request resolves: GitHub's own links first, closing keywords else.
+r"""The issues a merged pull request resolves: GitHub's own links first, closing keywords else.
 
 GitHub links a PR to the issues it closes (``closingIssuesReferences`` in GraphQL: set from
 closing keywords in the PR description, or by hand in the sidebar). Those links are read for
@@ -16,7 +16,7 @@ field the query asked for keeps no GitHub links and falls back to its closing ke
 issue node of the wrong shape is skipped, each with one line naming the request and the field;
 an answer without its ``repository`` ends the run with that line.
 
-Invariant: every string spliced into a query is an integer or a JSON-quoted ``[\\w.-]+``
+Invariant: every string spliced into a query is an integer or a JSON-quoted ``[\w.-]+``
 name, so no text of a PR ever becomes GraphQL.
 """
 

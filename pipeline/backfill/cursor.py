@@ -23,6 +23,8 @@ from pipeline.dataset.storage import replace_atomically
 
 
 class Cursor(BaseModel):
+    """How far a GitHub repository's merged PRs are written: the newest merge time covered."""
+
     model_config = ConfigDict(frozen=True)
 
     repo: str
@@ -37,10 +39,12 @@ class Cursor(BaseModel):
 
 
 def cursor_path(out: Path, repo: str) -> Path:
+    """Where the cursor of ``repo`` lives in the output ``out``."""
     return out / "cursors" / f"{repo.replace('/', '__')}.json"
 
 
 def read_cursor(out: Path, repo: str) -> Cursor | None:
+    """The cursor of ``repo`` in ``out``; None before the first run that moves it."""
     path = cursor_path(out, repo)
     try:
         return Cursor.model_validate_json(path.read_bytes())
@@ -54,6 +58,7 @@ def read_cursor(out: Path, repo: str) -> Cursor | None:
 
 
 def write_cursor(out: Path, cursor: Cursor) -> None:
+    """Write ``cursor`` into ``out``, replacing the previous one atomically."""
     path = cursor_path(out, cursor.repo)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = cursor.model_dump_json(indent=2).encode() + b"\n"

@@ -51,6 +51,7 @@ class PreviewRow(BaseModel):
 
     @classmethod
     def of(cls, pull: MergedPull, task: Task) -> PreviewRow:
+        """The row of ``pull`` and the extractor's verdict on its candidate."""
         return cls(
             number=pull.number,
             merge_kind=pull.kind,
@@ -73,9 +74,11 @@ class Preview:
     wall_time_s: float = 0.0
 
     def merge_kinds(self) -> Counter[str]:
+        """How many previewed PRs reached the branch each way."""
         return Counter(row.merge_kind.value for row in self.rows)
 
     def outcomes(self) -> Counter[str]:
+        """How many previewed candidates the extractor keeps or drops, by outcome."""
         return Counter(row.outcome for row in self.rows)
 
 
@@ -104,6 +107,7 @@ def preview(request: BackfillRequest) -> Preview:
 
 
 def preview_frame(rows: list[PreviewRow]) -> pl.DataFrame:
+    """The preview's rows as one polars frame, for JSON lines, CSV and Parquet alike."""
     schema = pl.Schema(
         {
             "number": pl.Int64(),

@@ -38,12 +38,14 @@ def default_cache_dir() -> Path:
 
 
 def check_repo_name(name: str) -> str:
+    """``name`` if it is ``OWNER/NAME``, else a ``UserInputError`` naming it."""
     if not REPO_NAME.match(name):
         raise UserInputError(f"--repo must be OWNER/NAME, got {name!r}")
     return name
 
 
 def repo_name_from_url(url: str) -> str:
+    """``OWNER/NAME`` from a git URL's last two path parts."""
     parts = re.split(r"[/:]", url.rstrip("/").removesuffix(".git"))
     if len(parts) < 2 or not parts[-1] or not parts[-2]:
         raise UserInputError(f"cannot tell OWNER/NAME from {url}; pass --repo OWNER/NAME")

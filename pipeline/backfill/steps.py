@@ -48,6 +48,7 @@ def open_repository(request: BackfillRequest) -> git.Repo:
 
 
 def source_kind(request: BackfillRequest, repo: git.Repo) -> SourceKind:
+    """What ``request``'s source is: a GitHub name, a git URL, a bare mirror or a clone."""
     if request.from_github:
         return SourceKind.GITHUB_API
     if URL.match(request.source):
@@ -82,6 +83,7 @@ def select_pulls(repo: git.Repo, request: BackfillRequest, resume: bool = True) 
 
 
 def no_listed_pull(request: BackfillRequest, not_found: dict[int, str]) -> str:
+    """The one line saying that none of the listed PRs can be mined, and why each not."""
     reasons = "; ".join(f"#{n}: {why}" for n, why in sorted(not_found.items()))
     return f"none of the listed PRs can be mined from {request.source}: {reasons}"
 
@@ -155,6 +157,7 @@ def _from_github(repo: git.Repo, request: BackfillRequest, resume: bool) -> Sele
 def mine_candidates(
     repo: git.Repo, request: BackfillRequest, pulls: list[MergedPull]
 ) -> list[Task]:
+    """The candidates of ``pulls``, from the history or from GitHub's API as the source says."""
     limits = SizeLimits(request.max_files, request.max_changed_lines)
     if not request.from_github:
         return build_candidates(repo, request.repo, pulls, limits)

@@ -50,6 +50,8 @@ from validators.states import PatchDoesNotApply, apply_patch
 
 @dataclass(frozen=True)
 class EvaluationRequest:
+    """What one ``taskforge evaluate`` run is asked to do."""
+
     out: Path  # the dataset
     predictions: Path
     report_dir: Path

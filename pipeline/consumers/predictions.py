@@ -45,6 +45,7 @@ class Prediction(BaseModel):
 
     @property
     def patch_sha256(self) -> str:
+        """The SHA-256 of the model's patch, which keys a finished report."""
         return hashlib.sha256(self.model_patch.encode(errors="surrogatepass")).hexdigest()
 
 
@@ -68,6 +69,7 @@ class InstanceReport(BaseModel):
     def of(
         cls, prediction: Prediction, grade: Grade, duration_s: float, at: datetime
     ) -> InstanceReport:
+        """The report of one graded prediction."""
         return cls(
             instance_id=prediction.instance_id,
             model_name_or_path=prediction.model_name_or_path,
@@ -99,12 +101,14 @@ class EvaluationSummary(BaseModel):
 
     @property
     def infrastructure(self) -> int:
+        """Predictions not graded for an infrastructure failure (a rerun grades them)."""
         return self.unresolved[Resolution.INFRASTRUCTURE]
 
 
 def summarise(
     reports: list[InstanceReport], graded_now: int, wall_time_s: float
 ) -> EvaluationSummary:
+    """The run's summary over every report, ``graded_now`` of them graded in this run."""
     reasons = [r for r in Resolution if r is not Resolution.RESOLVED]
     ids = {
         reason: sorted(r.instance_id for r in reports if r.reason is reason) for reason in reasons
@@ -174,15 +178,19 @@ class ReportLayout:
 
     @property
     def summary_path(self) -> Path:
+        """The run's ``summary.json``."""
         return self.root / "summary.json"
 
     def report_path(self, instance_id: str) -> Path:
+        """Where the report of ``instance_id`` is written."""
         return self.root / f"{instance_id}.json"
 
     def log_path(self, instance_id: str) -> Path:
+        """Where the test output of ``instance_id`` is written."""
         return self.root / "logs" / f"{instance_id}.log"
 
     def prepare(self) -> None:
+        """Create the report folder; a file in its place is bad input."""
         if self.root.exists() and not self.root.is_dir():
             raise UserInputError(f"report folder {self.root} is a file; give a folder path")
         (self.root / "logs").mkdir(parents=True, exist_ok=True)
@@ -205,11 +213,13 @@ class ReportLayout:
         )
 
     def write(self, report: InstanceReport, output: str) -> None:
+        """Write one instance's report and its test output, each atomically."""
         log = output.encode(errors="replace")
         replace_atomically(self.log_path(report.instance_id), lambda handle: handle.write(log))
         text = report.model_dump_json(indent=2).encode()
         replace_atomically(self.report_path(report.instance_id), lambda h: h.write(text))
 
     def write_summary(self, summary: EvaluationSummary) -> None:
+        """Write the run's summary atomically."""
         text = summary.model_dump_json(indent=2).encode()
         replace_atomically(self.summary_path, lambda handle: handle.write(text))

@@ -80,6 +80,7 @@ class CommandResult(NamedTuple):
 
     @property
     def timed_out(self) -> bool:
+        """Whether the command ran out of its time limit."""
         return self.exit_code == TIMED_OUT
 
 
@@ -122,18 +123,22 @@ class TaskEnvironment:
 
     @property
     def instance_id(self) -> str:
+        """The task's instance id."""
         return self.task.instance_id
 
     @property
     def problem_statement(self) -> str:
+        """The task's problem statement, what the agent is asked to solve."""
         return self.task.problem_statement
 
     @property
     def container_id(self) -> str:
+        """The id of the environment's container."""
         return self._ids[0] if self._ids else ""
 
     @property
     def closed(self) -> bool:
+        """Whether the environment was closed (its container removed)."""
         return not self._finalizer.alive
 
     def _start(self, image: str, lifetime_s: int) -> None:

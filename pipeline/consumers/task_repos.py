@@ -89,6 +89,7 @@ def cached_repositories(cache_dir: Path) -> list[Path]:
 
 
 def has_commit(repo_path: Path, commit: str) -> bool:
+    """Whether the repository at ``repo_path`` holds ``commit``."""
     repo = git.Repo(repo_path)
     try:
         repo.git.cat_file("-e", f"{commit}^{{commit}}")

@@ -62,6 +62,8 @@ CI_FILES = frozenset(
 
 
 class FileKind(enum.StrEnum):
+    """What a changed file is, by its path: a test, source, documentation or CI file."""
+
     TEST = "test"
     SOURCE = "source"
     DOCS = "docs"

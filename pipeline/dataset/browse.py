@@ -38,6 +38,8 @@ SIZE_BUCKETS: list[tuple[str, int, int | None]] = [
 
 @dataclass(frozen=True)
 class RepoStats:
+    """One repository's counts in a dataset."""
+
     repo: str
     verified: int
     rejected: dict[str, int]  # outcome -> candidates, most frequent first
@@ -47,11 +49,14 @@ class RepoStats:
 
     @property
     def rejected_total(self) -> int:
+        """Rejected candidates of every outcome."""
         return sum(self.rejected.values())
 
 
 @dataclass
 class DatasetStats:
+    """A dataset's counts per repository, and its shards."""
+
     repos: list[RepoStats]
     shards: int
     size_bytes: int
@@ -59,10 +64,12 @@ class DatasetStats:
 
     @property
     def verified(self) -> int:
+        """Verified tasks over every repository."""
         return sum(r.verified for r in self.repos)
 
     @property
     def rejected(self) -> int:
+        """Rejected candidates over every repository."""
         return sum(r.rejected_total for r in self.repos)
 
 
@@ -122,6 +129,7 @@ def _repo_stats(frame: pl.DataFrame) -> list[RepoStats]:
 
 
 def render_stats(stats: DatasetStats, layout: DatasetLayout, out: Console) -> None:
+    """Print ``stats`` of the dataset at ``layout`` (``taskforge stats``)."""
     repos = "1 repository" if len(stats.repos) == 1 else f"{len(stats.repos)} repositories"
     out.print(
         f"{layout.root}: {repos}, {stats.verified} verified, {stats.rejected} rejected "
@@ -188,6 +196,7 @@ def find_task(layout: DatasetLayout, instance_id: str) -> tuple[Task, list[str]]
 
 
 def render_task(task: Task, out: Console) -> None:
+    """Print one task's fields (``taskforge show``)."""
     colour = "green" if task.verified else "yellow"
     outcome = task.outcome.value if task.outcome else "undecided"
     out.rule(f"[bold]{task.instance_id}[/] [{colour}]{outcome}[/]")

@@ -45,6 +45,7 @@ def finalize(layout: DatasetLayout) -> list[str]:
 
 
 def render_card(layout: DatasetLayout, stats: DatasetStats) -> str:
+    """The dataset card (README.md, Hugging Face's format) of the dataset at ``layout``."""
     repos = ", ".join(r.repo for r in stats.repos) or "no repository yet"
     lines = ["---", *_front_matter(layout, stats, repos), "---", GENERATED_MARK, ""]
     lines += [

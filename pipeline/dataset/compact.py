@@ -36,6 +36,8 @@ ROWS_PER_SHARD = 50_000
 
 @dataclass(frozen=True)
 class CompactReport:
+    """What a compaction did: shards and rows before and after."""
+
     rows_before: int
     rows_after: int
     shards_before: int
@@ -43,6 +45,7 @@ class CompactReport:
 
     @property
     def changed(self) -> bool:
+        """Whether the compaction rewrote anything."""
         return (self.rows_before, self.shards_before) != (self.rows_after, self.shards_after)
 
 

@@ -31,6 +31,8 @@ from pipeline.dataset.storage import DatasetLayout, replace_atomically
 
 
 class ExportFormat(enum.StrEnum):
+    """The formats ``taskforge export`` writes."""
+
     SWEBENCH = "swebench"
 
 

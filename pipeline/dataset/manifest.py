@@ -48,6 +48,8 @@ class ShardEntry(BaseModel):
 
 
 class Manifest(BaseModel):
+    """Every shard of a dataset with its table, rows and checksum (``manifest.json``)."""
+
     format: Literal["taskforge-manifest"] = MANIFEST_FORMAT
     schema_version: str = SCHEMA_VERSION
     updated_at: datetime
@@ -56,6 +58,7 @@ class Manifest(BaseModel):
 
 
 def sha256_of(path: Path) -> str:
+    """The SHA-256 of the file at ``path``."""
     with path.open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
@@ -118,6 +121,7 @@ def refresh_manifest(layout: DatasetLayout, exclude: Collection[Path] = ()) -> l
 
 
 def write_manifest(layout: DatasetLayout, entries: list[ShardEntry]) -> Manifest:
+    """Write the manifest of ``entries`` atomically and return it."""
     rows = {table: sum(e.rows for e in entries if e.table is table) for table in DatasetTable}
     manifest = Manifest(updated_at=datetime.now(UTC), rows=rows, shards=entries)
     text = manifest.model_dump_json(indent=2) + "\n"

@@ -69,6 +69,7 @@ def arrow_type(annotation: Any) -> tuple[pa.DataType, bool]:
 
 
 def model_fields(model: type[BaseModel]) -> list[pa.Field]:
+    """The Arrow fields of a pydantic model, in field order (nested models as structs)."""
     fields = []
     for name, info in model.model_fields.items():
         data_type, nullable = arrow_type(info.annotation)

@@ -52,14 +52,17 @@ class DatasetLayout:
 
     @property
     def verified_dir(self) -> Path:
+        """The folder of verified tasks (the ``train`` table)."""
         return self.root / "data"
 
     @property
     def rejected_dir(self) -> Path:
+        """The folder of every other candidate (the ``rejected`` table)."""
         return self.root / "rejected"
 
     @property
     def logs_dir(self) -> Path:
+        """Build logs and the Prefect server's log."""
         return self.root / "logs"
 
     @property
@@ -69,20 +72,25 @@ class DatasetLayout:
 
     @property
     def manifest_path(self) -> Path:
+        """The manifest of every shard."""
         return self.root / "manifest.json"
 
     @property
     def card_path(self) -> Path:
+        """The dataset card."""
         return self.root / "README.md"
 
     @property
     def lock_path(self) -> Path:
+        """The lock every writer of the dataset holds."""
         return self.root / ".taskforge.lock"
 
     def folder(self, table: DatasetTable) -> Path:
+        """The folder of ``table``'s shards."""
         return self.verified_dir if table is DatasetTable.TRAIN else self.rejected_dir
 
     def prepare(self) -> None:
+        """Create the dataset's folders; a file in the root's place is bad input."""
         if self.root.exists() and not self.root.is_dir():
             raise UserInputError(f"output folder {self.root} is a file; give a folder path")
         for folder in (self.verified_dir, self.rejected_dir, self.logs_dir):
@@ -121,9 +129,11 @@ class DatasetLayout:
         return self.folder(table) / name
 
     def relative(self, path: Path) -> str:
+        """``path`` relative to the root, as the manifest names it."""
         return path.relative_to(self.root).as_posix()
 
     def table_of(self, shard: Path) -> DatasetTable:
+        """The table a shard belongs to, from its name."""
         return DatasetTable(shard.name.split("-", 1)[0])
 
 

@@ -12,6 +12,7 @@ from pipeline.core.records import OUTCOME_REASONS
 
 
 def funnel_rows(summary: BackfillSummary) -> list[dict[str, Any]]:
+    """The yield funnel of ``summary`` as the rows of a table artifact."""
     rows: list[dict[str, Any]] = [
         {"stage": "merged PRs selected", "count": summary.mined},
         {"stage": "already in the output", "count": summary.skipped},

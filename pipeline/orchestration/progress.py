@@ -14,11 +14,16 @@ from pipeline.core.records import Task
 
 
 class ProgressSink(Protocol):
-    def stage(self, message: str) -> None: ...
+    """Where a run reports its progress (a progress bar, or nothing)."""
 
-    def planned(self, total: int) -> None: ...
+    def stage(self, message: str) -> None:
+        """A new stage of the run began."""
 
-    def finished(self, task: Task) -> None: ...
+    def planned(self, total: int) -> None:
+        """``total`` candidates will finish in this run."""
+
+    def finished(self, task: Task) -> None:
+        """One candidate finished with its outcome."""
 
 
 class _Silent:
@@ -36,11 +41,13 @@ _sink: ProgressSink = _Silent()
 
 
 def sink() -> ProgressSink:
+    """The sink of the current run; one that discards everything outside ``reporting``."""
     return _sink
 
 
 @contextmanager
 def reporting(new_sink: ProgressSink) -> Iterator[None]:
+    """Report the progress of runs inside the block to ``new_sink``."""
     global _sink
     previous, _sink = _sink, new_sink
     try:

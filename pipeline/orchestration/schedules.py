@@ -26,6 +26,8 @@ DEFAULT_SCHEDULES: Traversable = resources.files("pipeline.orchestration") / "sc
 
 
 class ScheduledRepo(BaseModel):
+    """One repository of a group: its source as ``taskforge backfill`` takes it, and its name."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     source: str
@@ -33,6 +35,8 @@ class ScheduledRepo(BaseModel):
 
 
 class ScheduleGroup(BaseModel):
+    """A group of repositories backfilled into one output on one cron schedule."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
@@ -42,15 +46,19 @@ class ScheduleGroup(BaseModel):
     timeout_s: int = 900
 
     def request_for(self, entry: ScheduledRepo) -> BackfillRequest:
+        """The backfill request of ``entry`` in this group."""
         return BackfillRequest(
             source=entry.source, repo=entry.repo, out=self.out, timeout_s=self.timeout_s
         )
 
 
 class Schedules(BaseModel):
+    """Every group of a schedules file."""
+
     groups: list[ScheduleGroup]
 
     def get(self, name: str) -> ScheduleGroup | None:
+        """The group named ``name``, None when there is none."""
         return next((g for g in self.groups if g.name == name), None)
 
 
