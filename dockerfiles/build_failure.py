@@ -22,6 +22,12 @@ from dockerfiles.module_sources import requirement_for
 from dockerfiles.requirements import classify, expand
 from pipeline.core.records import InstallConfig
 
+# a source build that failed: uv's "Failed to build `x==1`", pip's "Failed building wheel for x",
+# or a compiler or header that is missing
+NEEDS_COMPILER = re.compile(
+    r"Failed to build `|Failed building wheel|command '(gcc|cc|x86_64-linux-gnu-gcc)' failed|"
+    r"Python\.h: No such file|error: command .*gcc"
+)
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # uv colours its errors; Docker marks stderr
 STEP = re.compile(r"^Step \d+/\d+ : ")
 ERROR = re.compile(r"^\s*(?:error:|ERROR:|\u00d7)\s*(?P<message>\S.*)$")
@@ -60,6 +66,9 @@ def vary_after_failure(
 ) -> InstallConfig | None:
     """The next attempt after ``config`` failed for ``reason``; None when nothing it names is
     in the recipe (then varying the recipe cannot help)."""
+    if not config.native_build and NEEDS_COMPILER.search(reason):
+        # a dependency without a wheel for this Python is built from source: give it a compiler
+        return config.model_copy(update={"native_build": True})
     words = named_in(reason)
     lines = [line for line in expand(files.get, config.requirement_files).remote if line.name]
     blamed = [line for line in lines if line.name in words and line.name != RUNNER]

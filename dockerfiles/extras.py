@@ -33,7 +33,18 @@ def declared_extras(files: dict[str, str]) -> dict[str, list[str]]:
     extras.update({k: v for k, v in _setup_cfg_extras(files.get("setup.cfg")).items()})
     for name, requirements in _setup_py_extras(files.get("setup.py", "")).items():
         extras.setdefault(name, requirements)
-    return extras
+    return _without_markers(extras)
+
+
+def _without_markers(extras: dict[str, list[str]]) -> dict[str, list[str]]:
+    """setuptools' ``"socks:sys_platform == 'win32'"`` keys are the extra ``socks`` with a
+    marker on those requirements (an empty name: the project's own conditional ones)."""
+    merged: dict[str, list[str]] = {}
+    for key, requirements in extras.items():
+        name = key.split(":", 1)[0].strip()
+        if name:
+            merged.setdefault(name, []).extend(requirements)
+    return merged
 
 
 def first_test_extra(files: dict[str, str]) -> str:

@@ -44,7 +44,10 @@ UV = Installer(
     wheel_tools="uv packaging",
     wheel_build="/opt/build/bin/uv build --wheel --out-dir",  # not quiet: a failure's cause
     venv_tools="&& /opt/venv/bin/python -m pip install --quiet uv",
-    install="uv pip install",
+    # bytecode compiled at install time, as pip does by default: a dependency whose source
+    # warns when compiled (blinker 1.4's invalid escape) would otherwise warn on import, which
+    # a project's ``filterwarnings = error`` turns into a SyntaxError; and no run compiles it
+    install="uv pip install --compile-bytecode",
     pins_dates=True,
 )
 PIP = Installer(

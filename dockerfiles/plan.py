@@ -121,10 +121,13 @@ def planned_attempts(
 
 def _era_python(pythons: list[str], pinned: datetime | None) -> str | None:
     """The preferred Python that existed at the pin date: packages pinned to a date before a
-    Python's release have no wheels for it (and an old sdist will not build there)."""
+    Python's release have no wheels for it (and an old sdist will not build there). When none
+    existed yet (a 2020 commit where only 3.9 and later can be had), the oldest tried, the
+    nearest to the era."""
     if pinned is None or not pythons:
         return None
-    return next((p for p in pythons if BASES[p].released <= pinned.date()), pythons[-1])
+    oldest = min(pythons, key=lambda p: BASES[p].released)
+    return next((p for p in pythons if BASES[p].released <= pinned.date()), oldest)
 
 
 def pin_date(

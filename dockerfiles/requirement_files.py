@@ -11,7 +11,10 @@ Some of them are *alternatives*, never installed together:
 - ``X.in`` beside ``X.txt`` is the source ``X.txt`` was compiled from (pip-tools): the compiled
   file comes first, its source after it;
 - ``X-min.txt``, ``X-minimum.txt``, ``X-oldest.txt``, ``X-pallets-min.txt`` pin the oldest
-  supported versions of what ``X.txt`` pins at their newest: tried after ``X``.
+  supported versions of what ``X.txt`` pins at their newest: tried after ``X``;
+- ``tests-dev.txt``, ``tests-pallets-dev.txt``, ``tests-latest.txt`` install what the tests
+  file ``tests.txt`` names from development sources (often URLs of other repositories): tried
+  last. Only a tests file has such variants: ``requirements-dev.txt`` is a file of its own.
 
 Files are grouped into families by that stem; the first selection takes every family's first
 choice, each later one tries one family's next choice with the other families' first.
@@ -30,6 +33,8 @@ REQUIREMENT_FILE = re.compile(
     rf"|requirements/{TEST_WORDS}([-_.][\w.-]*)?\.(txt|in))$"
 )
 MINIMUM_VARIANT = re.compile(r"^(?P<stem>.+?)[-_.](min|minimum|oldest|lowest)$")
+UPSTREAM_VARIANT = re.compile(r"^(?P<stem>.+?)[-_.](dev|latest|pre|upstream|nightly|main)$")
+TESTS_FILE = re.compile(r"^(tests?|testing)$")
 SEGMENT = re.compile(r"[-_.][^-_.]+$")
 MAX_SELECTIONS = 4
 
@@ -45,6 +50,11 @@ def family(path: str, stems: set[str]) -> tuple[str, int]:
     pure = PurePosixPath(path)
     stem, rank = pure.stem, 0
     minimum = MINIMUM_VARIANT.match(stem)
+    upstream = UPSTREAM_VARIANT.match(stem) if minimum is None else None
+    if upstream is not None:
+        found = _variant_of(pure, upstream.group("stem"), stems)
+        if found is not None and TESTS_FILE.match(PurePosixPath(found).name):
+            stem, rank = PurePosixPath(found).name, 3
     if minimum:
         stem, rank = minimum.group("stem"), 2
         candidate = stem
@@ -60,6 +70,17 @@ def family(path: str, stems: set[str]) -> tuple[str, int]:
     return str(pure.with_name(stem)), rank
 
 
+def _variant_of(pure: PurePosixPath, stem: str, stems: set[str]) -> str | None:
+    """The other file whose name ``stem`` (or a shorter prefix of it) is, if any."""
+    candidate = stem
+    while candidate:
+        if str(pure.with_name(candidate)) in stems:
+            return str(pure.with_name(candidate))
+        shorter = SEGMENT.sub("", candidate)
+        candidate = "" if shorter == candidate else shorter
+    return None
+
+
 def selections(paths: list[str]) -> list[list[str]]:
     """The requirement files to install, as alternatives in the order to try them.
 
@@ -69,6 +90,7 @@ def selections(paths: list[str]) -> list[list[str]]:
         str(PurePosixPath(p).with_suffix(""))
         for p in paths
         if not MINIMUM_VARIANT.match(PurePosixPath(p).stem)
+        and not UPSTREAM_VARIANT.match(PurePosixPath(p).stem)
     }
     families: dict[str, list[tuple[int, str]]] = {}
     for path in sorted(paths):

@@ -154,3 +154,19 @@ def test_a_missing_module_brings_the_extra_that_declares_it() -> None:
     old = after_missing_module(failed, "No module named 'pkg_resources'", files)
     assert old is not None and old.extra_packages == ["setuptools<81"]
     assert after_missing_module(old, "No module named 'pkg_resources'", files) is None
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "Failed to build `greenlet==0.4.17`: The build backend returned an error",
+        "ERROR: Failed building wheel for typed-ast",
+        "error: command 'gcc' failed: No such file or directory",
+    ],
+)
+def test_a_source_build_that_failed_gets_a_compiler_next_time(reason: str) -> None:
+    config = InstallConfig(python="3.11", base_image="b")
+    following = vary_after_failure(config, reason, {})
+    assert following is not None and following.native_build
+    # with a compiler already there, the same failure varies something else or nothing
+    assert vary_after_failure(following, reason, {}) is None

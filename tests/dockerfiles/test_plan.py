@@ -90,3 +90,18 @@ def test_pinned_attempts_use_a_python_of_the_era(tmp_path: Path) -> None:
         ("3.11", False),
         ("3.9", False),
     ]
+
+
+def test_before_every_python_available_the_oldest_is_pinned(tmp_path: Path) -> None:
+    """A 2020 commit claiming 3.5-3.8 where only 3.9 and later can be had: packages of its
+    era are pinned on 3.9, the nearest, not on a Python two years younger."""
+    repo = git.Repo.init(tmp_path / "older", initial_branch="main")
+    history = History(repo)
+    history.clock = datetime(2020, 4, 1, tzinfo=UTC)
+    text = pyproject().replace(
+        'requires-python = ">=3.8"',
+        'requires-python = ">=3.5"\nclassifiers = ["Programming Language :: Python :: 3.8"]',
+    )
+    sha = history.commit("Start", {"pyproject.toml": text, "evolving.py": "x = 1\n"})
+    attempts = plan_environment(repo, "o/older", sha, [], BOOTSTRAPPED).attempts
+    assert (attempts[0].python, attempts[0].exclude_newer is not None) == ("3.9", True)

@@ -111,3 +111,17 @@ def test_tox_extras_leave_factor_conditional_lines_whole() -> None:
     text = "[testenv]\nextras =\n    tests\n    py{36,37,38,39}-crypto-{linux,windows}: crypto\n"
     assert tox_extras(text) == ["tests"]  # not "37", "38" nor "windows}: crypto"
     assert tox_extras("[testenv]\nextras = tests, dev\n") == ["tests", "dev"]
+
+
+def test_an_extra_with_a_marker_in_its_key_is_the_extra() -> None:
+    from dockerfiles.extras import declared_extras, every_extra
+
+    setup_py = (
+        "from setuptools import setup\nsetup(extras_require={\n"
+        "    'security': [],\n    'socks': ['PySocks>=1.5.6'],\n"
+        "    'socks:sys_platform == \"win32\" and python_version == \"2.7\"': ['win_inet_pton'],\n"
+        "    ':python_version < \"3\"': ['chardet'],\n})\n"
+    )
+    declared = declared_extras({"setup.py": setup_py})
+    assert declared == {"security": [], "socks": ["PySocks>=1.5.6", "win_inet_pton"]}
+    assert every_extra({"setup.py": setup_py}) == ["security", "socks"]

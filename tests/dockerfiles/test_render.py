@@ -38,7 +38,7 @@ def test_old_python_uses_pip_without_a_date_pin() -> None:
 
 def test_uv_python_pins_the_date_and_names_local_requirements() -> None:
     text = render_dockerfile(spec("3.11"))
-    assert "uv pip install --exclude-newer 2019-05-01T00:00:00Z" in text
+    assert "uv pip install --compile-bytecode --exclude-newer 2019-05-01T00:00:00Z" in text
     assert 'TASKFORGE_LOCAL_REQUIREMENTS="-e ./plugins/example-plugin ./sub"' in text
     assert "for path in ./plugins/example-plugin ./sub; do" in text
 

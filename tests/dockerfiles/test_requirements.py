@@ -211,3 +211,22 @@ def test_a_marker_keeps_its_quotes_and_per_requirement_options_are_cut() -> None
         "foo==1.0",
     ]
     assert includes == []
+
+
+def test_development_variants_of_the_tests_file_are_tried_last() -> None:
+    files = [
+        "requirements/dev.txt",
+        "requirements/tests.txt",
+        "requirements/tests-pallets-dev.txt",
+        "requirements/tests-pallets-min.txt",
+    ]
+    found = selections(files)
+    assert found[0] == ["requirements/dev.txt", "requirements/tests.txt"]
+    assert found[1:] == [
+        ["requirements/dev.txt", "requirements/tests-pallets-min.txt"],
+        ["requirements/dev.txt", "requirements/tests-pallets-dev.txt"],
+    ]
+    # requirements-dev.txt is a file of its own, installed beside requirements.txt
+    assert selections(["requirements.txt", "requirements-dev.txt"]) == [
+        ["requirements-dev.txt", "requirements.txt"]
+    ]
