@@ -68,7 +68,7 @@ def vary_after_failure(
     in the recipe (then varying the recipe cannot help)."""
     if not config.native_build and NEEDS_COMPILER.search(reason):
         # a dependency without a wheel for this Python is built from source: give it a compiler
-        return config.model_copy(update={"native_build": True})
+        return config.revised(native_build=True)
     words = named_in(reason)
     lines = [line for line in expand(files.get, config.requirement_files).remote if line.name]
     blamed = [line for line in lines if line.name in words and line.name != RUNNER]

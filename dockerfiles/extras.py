@@ -37,7 +37,7 @@ def declared_extras(files: dict[str, str]) -> dict[str, list[str]]:
 
 
 def _without_markers(extras: dict[str, list[str]]) -> dict[str, list[str]]:
-    """setuptools' ``"socks:sys_platform == 'win32'"`` keys are the extra ``socks`` with a
+    """Setuptools' ``"socks:sys_platform == 'win32'"`` keys are the extra ``socks`` with a
     marker on those requirements (an empty name: the project's own conditional ones)."""
     merged: dict[str, list[str]] = {}
     for key, requirements in extras.items():

@@ -114,7 +114,7 @@ def test_a_compaction_killed_at_any_moment_loses_nothing(tmp_path: Path) -> None
     base = make_task(0)
     for first in range(0, 12_000, 2_000):  # overlapping batches: most tasks are written twice
         batch = [
-            base.model_copy(update={"instance_id": f"o__n-{n}", "patch": os.urandom(3000).hex()})
+            base.revised(instance_id=f"o__n-{n}", patch=os.urandom(3000).hex())
             for n in range(first, first + 4_000)
         ]
         write_tasks(layout, [*batch, make_task(first, Outcome.TIMEOUT)])

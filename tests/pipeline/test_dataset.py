@@ -99,8 +99,7 @@ def test_the_schema_of_each_version_is_pinned() -> None:
 def test_shards_are_zstd_with_bounded_row_groups(layout: DatasetLayout) -> None:
     base = make_task(0)
     tasks = [
-        base.model_copy(update={"instance_id": f"o__n-{n}", "pull_number": n})
-        for n in range(ROW_GROUP_SIZE + 1)
+        base.revised(instance_id=f"o__n-{n}", pull_number=n) for n in range(ROW_GROUP_SIZE + 1)
     ]
     (shard,) = write_tasks(layout, tasks)
     footer = pq.read_metadata(shard)

@@ -171,7 +171,7 @@ def test_an_image_that_is_gone_is_infrastructure_and_graded_again(
     demo: Demo, tmp_path: Path
 ) -> None:
     task: Task = demo.tasks[0]
-    gone = task.model_copy(update={"image": ImageRef(tag="taskforge-env/gone:nothing", id="")})
+    gone = task.with_image(ImageRef(tag="taskforge-env/gone:nothing", id=""))
     layout = DatasetLayout(tmp_path / "out")
     layout.prepare()
     write_tasks(layout, [gone])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -73,3 +74,15 @@ def test_run_states_store_as_the_strings_they_were() -> None:
     assert run.model_dump(mode="json")["state"] == "base"
     with pytest.raises(ValidationError):
         TestRun(state="during", exit_code=0, duration_s=0.0, tests=0)
+
+
+def test_no_unvalidated_copies_in_the_packages() -> None:
+    root = Path(__file__).resolve().parents[2]
+    packages = ("pipeline", "extractors", "dockerfiles", "validators")
+    offenders = [
+        str(path.relative_to(root))
+        for package in packages
+        for path in (root / package).rglob("*.py")
+        if "model_copy(update" in path.read_text().replace("``model_copy(update=...)``", "")
+    ]
+    assert offenders == [], "use Task's transitions or Record.revised, which validate"
