@@ -44,10 +44,12 @@ class BaseImage:
 
     @property
     def registry_tag(self) -> str:
+        """The image a registry serves for this Python (``python:X.Y-slim``)."""
         return f"python:{self.python}-slim"
 
     @property
     def bootstrap_tag(self) -> str:
+        """The tag of the image bootstrapped from Debian for this Python."""
         return f"taskforge/debian:{self.suite}-py{self.python}"
 
     @property

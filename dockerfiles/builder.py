@@ -68,6 +68,7 @@ class EnvSpec:
 
     @property
     def fingerprint(self) -> str:
+        """The hash of the base image, the template, the recipe and the dependency files."""
         payload = json.dumps(
             {
                 "base": self.base_image_id,
@@ -81,16 +82,19 @@ class EnvSpec:
 
     @property
     def tag(self) -> str:
+        """The image's tag, derived from the repository and the fingerprint."""
         return f"taskforge-env/{self.repo.replace('/', '__').lower()}:{self.fingerprint[:16]}"
 
 
 def template_text() -> str:
+    """The environment Dockerfile's template, as packaged."""
     return resources.files("dockerfiles").joinpath("env.Dockerfile").read_text()
 
 
 def env_spec(
     repo: git.Repo, repo_name: str, commit: str, config: InstallConfig, base_image_id: str
 ) -> EnvSpec:
+    """The spec of ``config``'s image for ``commit``, with the commit's dependency files."""
     return EnvSpec(repo_name, commit, config, base_image_id, dependency_files(repo.commit(commit)))
 
 
@@ -160,6 +164,7 @@ def native_packages(config: InstallConfig) -> list[str]:
 
 
 def render_dockerfile(spec: EnvSpec) -> str:
+    """The environment Dockerfile of ``spec``: the template with the recipe's steps filled in."""
     config = spec.config
     system_step = ""
     packages = [*config.system_packages, *native_packages(config)]

@@ -48,6 +48,7 @@ def _without_markers(extras: dict[str, list[str]]) -> dict[str, list[str]]:
 
 
 def first_test_extra(files: dict[str, str]) -> str:
+    """The first declared extra whose name says tests (``TEST_NAMES`` order), "" when none."""
     declared = declared_extras(files)
     return next((name for name in TEST_NAMES if name in declared), "")
 

@@ -60,12 +60,15 @@ PIP = Installer(
 
 
 def installer_for(python: str) -> Installer:
+    """The installer of ``python``: uv where uv supports it, pip for older Pythons."""
     return UV if Version(python) >= OLDEST_UV_PYTHON else PIP
 
 
 def pins_dates(python: str) -> bool:
+    """Whether the installer of ``python`` can pin packages to a date (uv's ``--exclude-newer``)."""
     return installer_for(python).pins_dates
 
 
 def pytest_floor(python: str) -> str:
+    """The oldest pytest requirement that runs on ``python``."""
     return PYTEST_FLOOR.get(python, "pytest")

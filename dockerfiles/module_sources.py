@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict
 
 
 class ModuleSource(BaseModel):
+    """A distribution that provides an import name pipreqs' mapping does not know."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     module: str
@@ -29,12 +31,14 @@ class ModuleSource(BaseModel):
 
 @functools.cache
 def module_sources() -> tuple[ModuleSource, ...]:
+    """The entries of the packaged ``module_sources.toml``, read once."""
     text = resources.files("dockerfiles").joinpath("module_sources.toml").read_text()
     return tuple(ModuleSource.model_validate(e) for e in tomllib.loads(text)["module"])
 
 
 @functools.cache
 def import_names() -> dict[str, str]:
+    """The import-name-to-distribution mapping of pipreqs, read once."""
     text = resources.files("dockerfiles").joinpath("import_names.txt").read_text()
     pairs = (line.strip().split(":", 1) for line in text.splitlines() if ":" in line)
     return {module: distribution for module, distribution in pairs}

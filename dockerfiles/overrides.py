@@ -24,6 +24,8 @@ DEFAULT_OVERRIDES: Traversable = resources.files("dockerfiles") / "overrides.tom
 
 
 class Override(BaseModel):
+    """One ``[[repo]]`` entry of an overrides file."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     repo: str
@@ -37,6 +39,7 @@ class Override(BaseModel):
     pin_dependencies: bool | None = None  # false: never use --exclude-newer
 
     def applies(self, repo: str, when: datetime) -> bool:
+        """Whether the entry applies to ``repo`` at the commit date ``when``."""
         if self.repo.lower() != repo.lower():
             return False
         return (self.since is None or when >= self.since) and (
@@ -66,6 +69,7 @@ def matching(overrides: list[Override], repo: str, when: datetime) -> Override |
 
 
 def apply_override(config: InstallConfig, override: Override | None) -> InstallConfig:
+    """``config`` with what ``override`` sets; ``config`` itself when there is none."""
     if override is None:
         return config
     update: dict[str, object] = {}

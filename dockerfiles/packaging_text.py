@@ -12,6 +12,7 @@ from packaging.utils import canonicalize_name
 
 
 def toml_table(text: str | None) -> dict[str, Any]:
+    """The TOML document ``text`` as a table; empty when absent or malformed."""
     if not text:
         return {}
     try:

@@ -47,6 +47,8 @@ DEPENDENCY_PATHSPECS = [
 
 @dataclass(frozen=True)
 class EnvPlan:
+    """A dependency state's environment: setup commit, dependency files, attempts in order."""
+
     repo: str
     setup_commit: str
     files: dict[str, str]
@@ -61,6 +63,7 @@ def plan_environment(
     overrides: list[Override],
     available: Sequence[str] | None = None,
 ) -> EnvPlan:
+    """The plan of the environment of ``base_commit``'s dependency state (see the module)."""
     commit = repo.commit(base_commit)
     files = dependency_files(commit)
     override = matching(overrides, repo_name, commit.committed_datetime)

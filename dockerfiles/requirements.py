@@ -58,6 +58,7 @@ class RequirementLine:
 
     @property
     def is_project(self) -> bool:
+        """Whether the line names the project itself (``.`` or ``-e .[extra]``)."""
         return self.local == "."
 
 
@@ -72,14 +73,17 @@ class Expanded:
 
     @property
     def remote(self) -> list[RequirementLine]:
+        """Requirements installed from an index."""
         return [line for line in self.requirements if not line.local]
 
     @property
     def local(self) -> list[RequirementLine]:
+        """Local path requirements other than the project (installed at run time)."""
         return [line for line in self.requirements if line.local and not line.is_project]
 
     @property
     def project_extras(self) -> list[str]:
+        """Extras of the project named by ``.[extra]`` lines, in order, once each."""
         found = [e for line in self.requirements if line.is_project for e in line.extras]
         return list(dict.fromkeys(found))
 

@@ -18,7 +18,7 @@ import git
 from unidiff.patch import PatchedFile
 
 from extractors.git_history import MergedPull, opened_at
-from extractors.project_facts import licence_id, project_version
+from extractors.project_facts import facts_at
 from extractors.pull_diffs import file_sections, missing_object_detail, pull_diffs
 from pipeline.core.paths import FileKind, classify_path
 from pipeline.core.records import Outcome, Task, instance_id_for
@@ -37,12 +37,15 @@ class SizeLimits:
 def build_candidates(
     repo: git.Repo, repo_name: str, pulls: list[MergedPull], limits: SizeLimits | None = None
 ) -> list[Task]:
-    """``build_candidate`` for many PRs, their diffs read in one batch."""
+    """``build_candidate`` for many PRs, their diffs, licences and versions read in batches."""
     diffs = pull_diffs(repo.git_dir, [(p.base_commit, p.head_commit) for p in pulls])
+    facts = facts_at(repo.git_dir, [p.base_commit for p in pulls])
     return [
-        build_candidate(repo, repo_name, p, limits, diffs[(p.base_commit, p.head_commit)])
-        if (p.base_commit, p.head_commit) in diffs
-        else unreadable_candidate(repo, repo_name, p)
+        (
+            build_candidate(repo, repo_name, p, limits, diffs[(p.base_commit, p.head_commit)])
+            if (p.base_commit, p.head_commit) in diffs
+            else unreadable_candidate(repo, repo_name, p)
+        ).revised(license=facts[p.base_commit].license, version=facts[p.base_commit].version)
         for p in pulls
     ]
 
@@ -63,10 +66,7 @@ def unreadable_candidate(repo: git.Repo, repo_name: str, pull: MergedPull) -> Ta
 
 def _task(repo: git.Repo, repo_name: str, pull: MergedPull, **fields: Any) -> Task:
     """The Task of ``pull`` with what the history says of it, and ``fields``."""
-    base = _base_tree(repo, pull.base_commit)
     return Task(
-        license=licence_id(base) if base else "",
-        version=project_version(base) if base else "",
         instance_id=instance_id_for(repo_name, pull.number),
         repo=repo_name,
         base_commit=pull.base_commit,
@@ -168,14 +168,6 @@ def _patch(sections: list[tuple[PatchedFile, str]], paths: set[str]) -> str:
     candidate is dropped (``unsupported_encoding``): Parquet strings and patch tools need UTF-8.
     """
     return "".join(text for patched, text in sections if str(patched.path) in paths)
-
-
-def _base_tree(repo: git.Repo, commit: str) -> git.Tree | None:
-    """The tree of ``commit``, None when the repository lacks it (the task says why)."""
-    try:
-        return repo.commit(commit).tree
-    except (ValueError, git.GitError):
-        return None
 
 
 def referenced_issues(message: str, own_number: int) -> list[int]:

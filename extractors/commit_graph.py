@@ -84,6 +84,8 @@ class Line:
 
 
 class CommitGraph:
+    """A branch's history read once (``git log``), with parents, authors' dates and its mainline."""
+
     def __init__(
         self,
         git_dir: str | os.PathLike[str],
@@ -195,6 +197,7 @@ class CommitGraph:
 
 
 def authored_datetime(timestamp: int) -> datetime:
+    """A git timestamp as an aware UTC datetime."""
     return datetime.fromtimestamp(timestamp, UTC)
 
 

@@ -71,6 +71,7 @@ class GithubAccess:
     secondary_wait_s: float = 60.0  # GitHub: "wait for at least one minute" without retry-after
 
     def describe_credentials(self) -> str:
+        """The credentials in use, named for a message (never their value)."""
         if self.app_id is not None:
             return f"GitHub App {self.app_id} (installation {self.installation_id})"
         if self.token_file is not None:
@@ -83,6 +84,8 @@ class UnknownObject(UserInputError):
 
 
 class ApiRepository(BaseModel):
+    """The repository as GitHub's API describes it."""
+
     model_config = ConfigDict(frozen=True)
 
     full_name: str
@@ -191,6 +194,7 @@ class GithubClient:
         }
 
     def repository(self) -> ApiRepository:
+        """The repository, read once (checks the credentials and that they see it)."""
         auth = self._github.requester.auth
         if isinstance(auth, AppInstallation):  # fetch its token first, so errors name the app
             with self.errors(f"installation {auth.installation_id} of GitHub App {auth.app_id}"):
@@ -235,6 +239,7 @@ class GithubClient:
                 yield pull
 
     def pull(self, number: int) -> ApiPull:
+        """Pull request ``number`` of the repository."""
         with self.errors(f"pull request #{number} of {self.repo}"):
             found = self._repository.get_pull(number)  # lazy: read in from_pull
             return ApiPull.from_pull(found, f"REST request 'pull request #{number} of {self.repo}'")

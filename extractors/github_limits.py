@@ -36,6 +36,7 @@ class RateLimit:
     reset_at: datetime | None = None
 
     def waiting(self) -> str:
+        """The line announcing the wait for the limit to reset."""
         if self.primary and self.reset_at is not None:
             return (
                 f"GitHub API rate limit reached: waiting {self.wait_s:.0f} s, until "
@@ -44,6 +45,7 @@ class RateLimit:
         return f"GitHub API secondary rate limit: retrying in {self.wait_s:.0f} s"
 
     def too_long(self, cap_s: float) -> str:
+        """The line saying the wait is longer than ``cap_s``, the run's limit."""
         until = f" (it resets at {self.reset_at:%Y-%m-%d %H:%M} UTC)" if self.reset_at else ""
         kind = "rate limit" if self.primary else "secondary rate limit"
         return (
@@ -98,6 +100,7 @@ class RateLimitRetry(GithubRetry):
         _pool: ConnectionPool | None = None,
         _stacktrace: TracebackType | None = None,
     ) -> Retry:
+        """The next retry; a rate-limit answer plans its own wait, or stops when it is too long."""
         limit = None
         if response is not None:
             limit = rate_limit(response.status, response.headers, self.secondary_rate_wait)
@@ -115,6 +118,7 @@ class RateLimitRetry(GithubRetry):
         return retry
 
     def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        """Wait as the planned rate limit says, or back off as urllib3 does."""
         if self.planned is not None:
             announce(self.planned.waiting())
             time.sleep(self.planned.wait_s)
@@ -126,6 +130,7 @@ class RateLimitRetry(GithubRetry):
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
+    """The header ``name`` (lowercase) of ``headers``, whatever its capitals; None if absent."""
     value = headers.get(name)
     if value is None:  # a plain dict from a test or PyGithub may keep GitHub's capitals
         value = next((v for k, v in headers.items() if k.lower() == name), None)

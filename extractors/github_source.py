@@ -172,6 +172,7 @@ def to_merged_pull(repo: git.Repo, api: ApiPull) -> GithubPull | None:
 
 
 def merge_kind(repo: git.Repo, fix: git.Commit, head: str, base: str) -> MergeKind:
+    """How the PR reached the branch, from the fix commit's parents and subject."""
     if len(fix.parents) >= 2:
         subject = str(fix.summary)
         by_github = MERGE_SUBJECT.match(subject) or SQUASH_SUBJECT.search(subject)
@@ -208,6 +209,7 @@ def github_candidates(
 
 
 def with_github_fields(task: Task, pull: GithubPull, issues: list[LinkedIssue]) -> Task:
+    """``task`` with what GitHub knows: the PR's URL and, when it links issues, their text."""
     update: dict[str, object] = {"source_kind": SourceKind.GITHUB_API, "pr_url": pull.api.html_url}
     if issues:
         same_repo = {i.number for i in issues if i.repo.lower() == task.repo.lower()}
@@ -221,6 +223,7 @@ def with_github_fields(task: Task, pull: GithubPull, issues: list[LinkedIssue]) 
 
 
 def pr_description(api: ApiPull) -> str:
+    """The PR's title and description as one problem statement."""
     return f"{api.title}\n\n{api.body}".strip()
 
 

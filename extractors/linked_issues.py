@@ -72,6 +72,8 @@ class IssueRef(BaseModel):
 
 
 class IssueComment(BaseModel):
+    """A comment on an issue, with its time (hints are the comments before the fix)."""
+
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
     body: str
@@ -92,10 +94,12 @@ class LinkedIssue(BaseModel):
 
     @property
     def ref(self) -> IssueRef:
+        """The issue's repository and number."""
         return IssueRef(repo=self.repo, number=self.number)
 
     @classmethod
     def from_node(cls, node: IssueNode) -> LinkedIssue:
+        """The issue of a GraphQL node."""
         return cls(
             repo=node.repository.name_with_owner,
             number=node.number,
@@ -113,10 +117,14 @@ class _Node(BaseModel):
 
 
 class RepositoryName(_Node):
+    """A repository's ``nameWithOwner``."""
+
     name_with_owner: str = Field(alias="nameWithOwner")
 
 
 class CommentConnection(_Node):
+    """An issue's comments."""
+
     nodes: list[IssueComment]
 
 
@@ -132,10 +140,14 @@ class IssueNode(_Node):
 
 
 class ClosingReferences(_Node):
+    """A PR's ``closingIssuesReferences``."""
+
     nodes: list[IssueNode | None]
 
 
 class PullNode(_Node):
+    """A PR as the linked-issues query answers it."""
+
     closing: ClosingReferences = Field(alias="closingIssuesReferences")
 
 

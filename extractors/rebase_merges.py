@@ -26,6 +26,8 @@ Files = tuple[str, ...]  # the paths a commit changes, sorted
 
 
 class PatchMatcher:
+    """Finds branch commits with the same patch as a PR's commits (rebase merges)."""
+
     def __init__(self, repo: git.Repo, branch: str) -> None:
         self.repo = repo
         self.by_files: dict[Files, list[str]] = {}

@@ -1,0 +1,1 @@
+"""Stage 3: hardened test runs, structured reports and pure grading; imports only the core."""

@@ -42,12 +42,16 @@ BAD = frozenset({TestStatus.FAILED, TestStatus.ERROR})
 
 @dataclass(frozen=True)
 class RunResult:
+    """One test run's exit code and its parsed report."""
+
     exit_code: int
     report: Report | None  # None when the runner wrote no report
 
 
 @dataclass(frozen=True)
 class Verdict:
+    """The grading's decision and the test lists it rests on."""
+
     outcome: Outcome
     detail: str
     fail_to_pass: list[str]
@@ -110,6 +114,7 @@ def _would_fail_to_pass(old: list[TestStatus | None], new: list[TestStatus | Non
 def grade(
     before: Sequence[RunResult], after: Sequence[RunResult], base: Sequence[RunResult] = ()
 ) -> Verdict:
+    """The verdict of a candidate from its runs (see the module)."""
     for state, runs in (("before", before), ("after", after)):
         for run in runs:
             problem = run_problem(run)

@@ -22,6 +22,8 @@ from pipeline.core.errors import TransientError
 
 
 class InfraKind(enum.StrEnum):
+    """The kinds of infrastructure failure, each with its signatures below."""
+
     ENGINE_DOWN = "engine_down"
     OUT_OF_DISK = "out_of_disk"
     IMAGE_MISSING = "image_missing"
@@ -84,6 +86,7 @@ def classify_engine_error(error: BaseException) -> InfraKind | None:
 
 
 def as_infrastructure(error: BaseException) -> InfrastructureError | None:
+    """``error`` as an ``InfrastructureError`` when the signature table says so, else None."""
     kind = classify_engine_error(error)
     if kind is None:
         return None

@@ -37,6 +37,7 @@ class Report:
 
     @property
     def empty(self) -> bool:
+        """Whether the report holds no test and no collection error."""
         return not self.statuses and not self.collection_errors
 
 

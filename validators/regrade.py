@@ -78,10 +78,12 @@ class Grade:
 
     @property
     def resolved(self) -> bool:
+        """Whether every FAIL_TO_PASS and PASS_TO_PASS test passed."""
         return self.resolution is Resolution.RESOLVED
 
     @property
     def reward(self) -> int:
+        """The RL reward: 1 when resolved, else 0."""
         return int(self.resolved)
 
 

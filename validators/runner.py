@@ -69,6 +69,7 @@ def pytest_command(
 
 
 def run_environment(python_path: str, repeat: int = 0) -> dict[str, str]:
+    """The environment of a test run: the tree first on the path, a home, a hash seed per repeat."""
     return {"PYTHONPATH": python_path, "HOME": "/home/taskforge", "PYTHONHASHSEED": str(repeat)}
 
 
@@ -98,11 +99,13 @@ def run_tests(
     extra_args: tuple[str, ...] = (),
     repeat: int = 0,
 ) -> SandboxRun:
+    """Prepare one test run and run it at once."""
     container = prepare_tests(client, image, tree, targets, python_path, limits, extra_args, repeat)
     return run_prepared(container, COLLECT, limits)
 
 
 def run_result(run: SandboxRun, targets: list[str]) -> RunResult:
+    """The run's exit code and its JUnit report, parsed for ``targets``."""
     xml = run.files.get(REPORT_PATH)
     if xml is None:
         return RunResult(run.exit_code, None)

@@ -89,6 +89,8 @@ class SandboxLimits:
 
 @dataclass
 class SandboxRun:
+    """What one sandboxed command did: its exit, time, output and the files asked back."""
+
     exit_code: int
     timed_out: bool
     duration_s: float

@@ -31,6 +31,8 @@ class PatchDoesNotApply(TerminalError):
 
 @dataclass(frozen=True)
 class States:
+    """The three trees of a candidate (tar archives) and the test files to run on them."""
+
     base: bytes
     before: bytes
     after: bytes
@@ -40,6 +42,7 @@ class States:
 
 
 def prepare_states(repo: git.Repo, task: Task) -> States:
+    """The base, before and after trees of ``task``, built from git objects."""
     with tempfile.TemporaryDirectory(prefix="taskforge-tree-") as work:
         tree = Path(work) / "repo"
         export_tree(repo, task.base_commit, tree)
@@ -71,6 +74,7 @@ def export_tree(repo: git.Repo, commit: str, tree: Path) -> None:
 
 
 def python_path_for(tree: Path) -> str:
+    """The container's PYTHONPATH for ``tree``: ``src/`` first when the project has one."""
     return ":".join(["/repo/src"] * (tree / "src").is_dir() + ["/repo"])
 
 
@@ -98,6 +102,7 @@ def tar_tree(tree: Path) -> bytes:
 
 
 def apply_patch(tree: Path, patch: str, name: str) -> None:
+    """Apply ``patch`` to ``tree`` with ``git apply``; ``PatchDoesNotApply`` names ``name``."""
     if not patch:
         return
     result = subprocess.run(

@@ -25,7 +25,7 @@ from validators.grading import RunResult, grade
 from validators.infra import InfrastructureError
 from validators.runner import COLLECT, peak_memory, prepare_tests, run_result
 from validators.sandbox import SandboxLimits, SandboxRun, discard, run_prepared
-from validators.states import PatchDoesNotApply, prepare_states
+from validators.states import PatchDoesNotApply, States, prepare_states
 
 
 @dataclass(frozen=True)
@@ -64,16 +64,7 @@ def validate_candidate(
     if not states.targets:
         return _rejected(task, Outcome.TESTS_NOT_COLLECTED, "the test patch leaves no test file")
     results: dict[RunState, list[RunResult]] = {state: [] for state in RunState}
-    plan = [
-        (RunState.BASE, states.base, states.base_targets, 1 if states.base_targets else 0),
-        (RunState.BEFORE, states.before, states.targets, repeats.before),
-        (RunState.AFTER, states.after, states.targets, repeats.after),
-    ]
-    runs = [
-        _Run(state, repeat, tree, targets)
-        for state, tree, targets, count in plan
-        for repeat in range(count)
-    ]
+    runs = _planned_runs(states, repeats)
 
     def prepare(run: _Run) -> Container:
         return prepare_tests(
@@ -115,6 +106,20 @@ class _Run:
     repeat: int
     tree: bytes
     targets: list[str]
+
+
+def _planned_runs(states: States, repeats: Repeats) -> list[_Run]:
+    """Every run of the validation in order: base once (if its tests exist), then the repeats."""
+    plan = [
+        (RunState.BASE, states.base, states.base_targets, 1 if states.base_targets else 0),
+        (RunState.BEFORE, states.before, states.targets, repeats.before),
+        (RunState.AFTER, states.after, states.targets, repeats.after),
+    ]
+    return [
+        _Run(state, repeat, tree, targets)
+        for state, tree, targets, count in plan
+        for repeat in range(count)
+    ]
 
 
 def _discard_pending(upcoming: Future[Container] | None) -> None:

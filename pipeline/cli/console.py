@@ -24,17 +24,21 @@ class RichSink:
         self.bar = progress.add_task("starting", total=None)
 
     def stage(self, message: str) -> None:
+        """Show the stage in the progress bar's label."""
         self.progress.update(self.bar, description=message)
 
     def planned(self, total: int) -> None:
+        """Set the bar's total."""
         self.progress.update(self.bar, total=total)
 
     def finished(self, task: Task) -> None:
+        """Advance the bar by one finished candidate."""
         self.progress.advance(self.bar)
 
 
 @contextmanager
 def rich_progress() -> Iterator[RichSink]:
+    """A progress bar on stderr for the run inside the block."""
     progress = Progress(
         TextColumn("{task.description:<22}"),
         BarColumn(),
@@ -48,6 +52,7 @@ def rich_progress() -> Iterator[RichSink]:
 
 
 def render_summary(summary: BackfillSummary) -> None:
+    """Print the run's yield table and where its output is."""
     table = Table(title=f"{summary.repo}: yield", title_justify="left")
     table.add_column("count", justify="right")
     table.add_column("what")

@@ -24,6 +24,7 @@ DatasetArgument = Annotated[Path, typer.Argument(help="Dataset folder (the --out
 
 
 def warn(lines: list[str]) -> None:
+    """Print each line as a warning."""
     for line in lines:
         console.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
 

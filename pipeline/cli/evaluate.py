@@ -74,6 +74,7 @@ def _print_graded(report: InstanceReport) -> None:
 
 
 def render_evaluation(summary: EvaluationSummary, report_dir: Path) -> None:
+    """Print the evaluation's summary table and where its reports are."""
     table = Table(title="evaluation", title_justify="left")
     table.add_column("count", justify="right")
     table.add_column("what")

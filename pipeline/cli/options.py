@@ -47,6 +47,7 @@ TokenFileOption = Annotated[
 
 
 def repo_name(source: str, repo: str | None) -> str:
+    """``--repo``, else the name a URL or GitHub source implies; bad input otherwise."""
     if is_github_name(source):
         if repo and repo != source:
             raise UserInputError(f"SOURCE {source} names the GitHub repository; drop --repo {repo}")
@@ -59,6 +60,7 @@ def repo_name(source: str, repo: str | None) -> str:
 
 
 def pr_numbers(text: str | None) -> list[int]:
+    """The PR numbers of ``--prs`` (``12,15``); bad input otherwise."""
     if not text:
         return []
     try:
@@ -68,6 +70,7 @@ def pr_numbers(text: str | None) -> list[int]:
 
 
 def iso_date(text: str | None, option: str, end_of_day: bool = False) -> datetime | None:
+    """``text`` as a UTC datetime (the day's end with ``end_of_day``); bad input otherwise."""
     if not text:
         return None
     try:

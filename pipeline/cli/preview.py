@@ -102,6 +102,7 @@ def print_rows(found: Preview) -> None:
 
 
 def print_summary(found: Preview, out: Path | None) -> None:
+    """Print the preview's summary line, and where its rows were written."""
     kinds = ", ".join(f"{kind} {n}" for kind, n in found.merge_kinds().most_common())
     outcomes = ", ".join(f"{outcome} {n}" for outcome, n in found.outcomes().most_common())
     where = f"; written to {out}" if out is not None else ""
@@ -116,4 +117,5 @@ def print_summary(found: Preview, out: Path | None) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``taskforge mine`` to ``app``."""
     app.command()(mine)

@@ -20,6 +20,7 @@ from pipeline.orchestration.schedules import DEFAULT_SCHEDULES, load_schedules
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``taskforge serve`` to ``app``."""
     app.command()(serve)
 
 

@@ -138,6 +138,7 @@ class History:
             yield
 
     def write(self, files: dict[str, str]) -> None:
+        """Write ``files`` into the work tree and stage everything."""
         root = Path(self.repo.working_dir)
         for path, text in files.items():
             (root / path).parent.mkdir(parents=True, exist_ok=True)
@@ -145,26 +146,32 @@ class History:
         self.repo.git.add("--all")
 
     def commit(self, message: str, files: dict[str, str], author: str = "alice") -> str:
+        """Commit ``files`` as ``author`` at the history's next date; returns the commit."""
         self.write(files)
         with self._dated(author):
             self.repo.git.commit("--quiet", "-m", message)
         return self.repo.head.commit.hexsha
 
     def branch(self, name: str, start: str = "main") -> None:
+        """Create and check out branch ``name`` at ``start``."""
         self.repo.git.checkout("--quiet", "-b", name, start)
 
     def checkout(self, name: str) -> None:
+        """Check out ``name``."""
         self.repo.git.checkout("--quiet", name)
 
     def merge(self, branch: str, message: str) -> None:
+        """Merge ``branch`` with a merge commit, as GitHub's merge button does."""
         with self._dated("maintainer"):
             self.repo.git.merge("--quiet", "--no-ff", branch, "-m", message)
 
     def cherry_pick(self, commits: str) -> None:
+        """Cherry-pick ``commits`` (a backport)."""
         with self._dated("maintainer"):
             self.repo.git.cherry_pick(commits)
 
     def pull_ref(self, number: int, branch: str) -> None:
+        """Keep ``branch`` as GitHub's ``refs/pull/N/head`` and delete the branch."""
         self.repo.git.update_ref(f"refs/pull/{number}/head", branch)
         self.repo.git.branch("-D", branch)
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import git
 import pytest
 
-from extractors.project_facts import licence_id, licence_of_text, project_version
+from extractors.project_facts import (
+    ProjectFacts,
+    facts_at,
+    licence_id,
+    licence_of_text,
+    project_version,
+)
 
 MIT = """MIT License
 
@@ -22,24 +27,6 @@ permitted ... 3. Neither the name of the copyright holder nor the names of its c
 APACHE = "          Apache License\n            Version 2.0, January 2004"
 
 
-MakeTree = Callable[[dict[str, str]], git.Tree]
-
-
-@pytest.fixture
-def make_tree(tmp_path: Path) -> Iterator[MakeTree]:
-    """A tree of a one-commit repository holding ``files``; the repository closed after."""
-    repo = git.Repo.init(tmp_path / "r")
-
-    def make(files: dict[str, str]) -> git.Tree:
-        for name, text in files.items():
-            (tmp_path / "r" / name).write_text(text)
-        repo.index.add(list(files))
-        return repo.index.commit("base").tree
-
-    yield make
-    repo.close()
-
-
 @pytest.mark.parametrize(
     ("text", "spdx"),
     [(MIT, "MIT"), (BSD3, "BSD-3-Clause"), (APACHE, "Apache-2.0"), ("all rights reserved", "")],
@@ -48,29 +35,48 @@ def test_licence_texts(text: str, spdx: str) -> None:
     assert licence_of_text(text) == spdx
 
 
-def test_packaging_statement_wins_over_the_file(make_tree: MakeTree) -> None:
+def test_packaging_statement_wins_over_the_file() -> None:
     pyproject = '[project]\nname = "x"\nversion = "2.1.0"\nlicense = "Apache-2.0"\n'
-    tree = make_tree({"pyproject.toml": pyproject, "LICENSE": MIT})
-    assert (licence_id(tree), project_version(tree)) == ("Apache-2.0", "2.1.0")
+    files = {"pyproject.toml": pyproject, "LICENSE": MIT}
+    assert (licence_id(files), project_version(files)) == ("Apache-2.0", "2.1.0")
 
 
-def test_licence_file_and_setup_py_version(make_tree: MakeTree) -> None:
+def test_licence_file_and_setup_py_version() -> None:
     setup = "from setuptools import setup\nsetup(name='x', version='0.9.1', packages=[])\n"
-    tree = make_tree({"setup.py": setup, "LICENSE.txt": BSD3})
-    assert (licence_id(tree), project_version(tree)) == ("BSD-3-Clause", "0.9.1")
+    files = {"setup.py": setup, "LICENSE.txt": BSD3}
+    assert (licence_id(files), project_version(files)) == ("BSD-3-Clause", "0.9.1")
 
 
-def test_unknown_is_empty(make_tree: MakeTree) -> None:
+def test_unknown_is_empty() -> None:
     pyproject = '[project]\nname = "x"\ndynamic = ["version"]\n'
     cfg = "[metadata]\nversion = attr: x.__version__\n"
-    tree = make_tree({"pyproject.toml": pyproject, "setup.cfg": cfg})
-    assert (licence_id(tree), project_version(tree)) == ("", "")
+    files = {"pyproject.toml": pyproject, "setup.cfg": cfg}
+    assert (licence_id(files), project_version(files)) == ("", "")
 
 
-def test_classifier_and_setup_cfg(make_tree: MakeTree) -> None:
+def test_classifier_and_setup_cfg() -> None:
     pyproject = (
         '[project]\nname = "x"\ndynamic = ["version"]\n'
         'classifiers = ["License :: OSI Approved :: MIT License"]\n'
     )
-    tree = make_tree({"pyproject.toml": pyproject, "setup.cfg": "[metadata]\nversion = 3.0\n"})
-    assert (licence_id(tree), project_version(tree)) == ("MIT", "3.0")
+    files = {"pyproject.toml": pyproject, "setup.cfg": "[metadata]\nversion = 3.0\n"}
+    assert (licence_id(files), project_version(files)) == ("MIT", "3.0")
+
+
+def test_facts_of_many_commits_in_one_batch(tmp_path: Path) -> None:
+    repo = git.Repo.init(tmp_path / "r")
+    work = tmp_path / "r"
+    (work / "LICENSE").write_text(MIT)
+    (work / "setup.py").write_text("from setuptools import setup\nsetup(version='1.0')\n")
+    repo.index.add(["LICENSE", "setup.py"])
+    first = repo.index.commit("first").hexsha
+    (work / "setup.py").write_text("from setuptools import setup\nsetup(version='1.1')\n")
+    repo.index.add(["setup.py"])
+    second = repo.index.commit("second").hexsha
+    repo.close()
+    facts = facts_at(repo.git_dir, [first, second, first, "0" * 40])
+    assert facts == {
+        first: ProjectFacts("MIT", "1.0"),
+        second: ProjectFacts("MIT", "1.1"),
+        "0" * 40: ProjectFacts(),
+    }
