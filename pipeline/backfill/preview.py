@@ -60,7 +60,7 @@ class PreviewRow(BaseModel):
             head_commit=pull.head_commit,
             merged_at=pull.merged_at,
             outcome=task.outcome.value if task.outcome is not None else CANDIDATE,
-            reason=task.outcome_detail if task.outcome is not None else "",
+            reason=task.outcome_detail if task.decided else "",
         )
 
 
