@@ -27,19 +27,31 @@ from pipeline.cli.console import console, render_summary, rich_progress
 from pipeline.cli.dataset import register
 from pipeline.cli.evaluate import register as register_evaluate
 from pipeline.cli.options import (
+    AllowNoIssueOption,
+    ApiUrlOption,
+    AppIdOption,
+    AppKeyFileOption,
     BloblessOption,
     BranchOption,
     CacheDirOption,
     FirstParentOption,
+    InstallationIdOption,
     LimitOption,
     MaxFilesOption,
     MaxLinesOption,
+    MaxRateWaitOption,
+    MemoryOption,
     PrsOption,
+    RepeatAfterOption,
+    RepeatBeforeOption,
     RepoOption,
     SinceOption,
     Source,
+    TaskRunnerOption,
+    TimeoutOption,
     TokenFileOption,
     UntilOption,
+    WorkersOption,
     iso_date,
     pr_numbers,
     repo_name,
@@ -63,6 +75,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
+CPUS = os.cpu_count() or 1  # the default of --workers
 PREFECT_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",  # telemetry heartbeats fail offline
     # The progress bar, the summary and one error line are the output: Prefect's own log lines
@@ -83,42 +96,21 @@ def backfill(
     branch: BranchOption = None,
     first_parent: FirstParentOption = False,
     blobless: BloblessOption = False,
-    workers: Annotated[int, typer.Option(min=1, help="Concurrent test runs.")] = (
-        os.cpu_count() or 1
-    ),
-    timeout: Annotated[int, typer.Option(min=1, help="Seconds per test run.")] = 900,
-    memory: Annotated[str, typer.Option(help="Memory limit per test run.")] = "2g",
+    workers: WorkersOption = CPUS,
+    timeout: TimeoutOption = 900,
+    memory: MemoryOption = "2g",
     max_files: MaxFilesOption = 50,
     max_lines: MaxLinesOption = 3000,
-    repeat_before: Annotated[
-        int, typer.Option(min=1, help="Runs of base + test patch (flakiness check).")
-    ] = 2,
-    repeat_after: Annotated[
-        int, typer.Option(min=1, help="Runs of base + test patch + fix (flakiness check).")
-    ] = 3,
-    task_runner: Annotated[
-        str, typer.Option(help="threads, dask (a local cluster) or dask://HOST:PORT.")
-    ] = "threads",
-    api_url: Annotated[
-        str, typer.Option(envvar="GITHUB_API_URL", help="GitHub API (Enterprise: HOST/api/v3).")
-    ] = DEFAULT_API_URL,
+    repeat_before: RepeatBeforeOption = 2,
+    repeat_after: RepeatAfterOption = 3,
+    task_runner: TaskRunnerOption = "threads",
+    api_url: ApiUrlOption = DEFAULT_API_URL,
     token_file: TokenFileOption = None,
-    app_id: Annotated[
-        str | None, typer.Option(envvar="GITHUB_APP_ID", help="GitHub App id (App auth).")
-    ] = None,
-    app_key_file: Annotated[
-        Path | None, typer.Option(envvar="GITHUB_APP_KEY_FILE", help="The App's private key.")
-    ] = None,
-    installation_id: Annotated[
-        int | None,
-        typer.Option(envvar="GITHUB_APP_INSTALLATION_ID", help="The App's installation id."),
-    ] = None,
-    allow_no_issue: Annotated[
-        bool, typer.Option(help="Keep PRs linking no issue (description as problem statement).")
-    ] = False,
-    max_rate_wait: Annotated[
-        int, typer.Option(min=0, help="Seconds to wait at most for a rate limit to reset.")
-    ] = 900,
+    app_id: AppIdOption = None,
+    app_key_file: AppKeyFileOption = None,
+    installation_id: InstallationIdOption = None,
+    allow_no_issue: AllowNoIssueOption = False,
+    max_rate_wait: MaxRateWaitOption = 900,
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Mine SOURCE's merged PRs, build its environment, verify, and write Parquet to OUT."""

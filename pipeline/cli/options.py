@@ -25,6 +25,37 @@ SinceOption = Annotated[str | None, typer.Option(help="Merged on or after (ISO d
 UntilOption = Annotated[str | None, typer.Option(help="Merged on or before (ISO date).")]
 LimitOption = Annotated[int | None, typer.Option(min=1, help="At most N newest PRs.")]
 BranchOption = Annotated[str | None, typer.Option(help="Target branch (default: HEAD).")]
+WorkersOption = Annotated[int, typer.Option(min=1, help="Concurrent test runs.")]
+TimeoutOption = Annotated[int, typer.Option(min=1, help="Seconds per test run.")]
+MemoryOption = Annotated[str, typer.Option(help="Memory limit per test run.")]
+RepeatBeforeOption = Annotated[
+    int, typer.Option(min=1, help="Runs of base + test patch (flakiness check).")
+]
+RepeatAfterOption = Annotated[
+    int, typer.Option(min=1, help="Runs of base + test patch + fix (flakiness check).")
+]
+TaskRunnerOption = Annotated[
+    str, typer.Option(help="threads, dask (a local cluster) or dask://HOST:PORT.")
+]
+ApiUrlOption = Annotated[
+    str, typer.Option(envvar="GITHUB_API_URL", help="GitHub API (Enterprise: HOST/api/v3).")
+]
+AppIdOption = Annotated[
+    str | None, typer.Option(envvar="GITHUB_APP_ID", help="GitHub App id (App auth).")
+]
+AppKeyFileOption = Annotated[
+    Path | None, typer.Option(envvar="GITHUB_APP_KEY_FILE", help="The App's private key.")
+]
+InstallationIdOption = Annotated[
+    int | None,
+    typer.Option(envvar="GITHUB_APP_INSTALLATION_ID", help="The App's installation id."),
+]
+AllowNoIssueOption = Annotated[
+    bool, typer.Option(help="Keep PRs linking no issue (description as problem statement).")
+]
+MaxRateWaitOption = Annotated[
+    int, typer.Option(min=0, help="Seconds to wait at most for a rate limit to reset.")
+]
 CacheDirOption = Annotated[
     Path | None,
     typer.Option(
