@@ -53,6 +53,7 @@ INDEX_SETTINGS = (
 )
 GROUP_REQUIREMENTS = "taskforge-dependency-groups.txt"
 REQUIREMENTS = "taskforge-requirements.txt"
+PROJECT_REQUIRES = Path(__file__).with_name("project_requires.py")
 CONSTRAINTS = "taskforge-constraints.txt"
 
 
@@ -68,11 +69,17 @@ class EnvSpec:
 
     @property
     def fingerprint(self) -> str:
-        """The hash of the base image, the template, the recipe and the dependency files."""
+        """The hash of what the build is given, as rendered, and of the recipe and the
+        dependency files."""
+        # what the build is given, as rendered: a change to how a recipe is rendered (an
+        # installer's options, how requirement lines are written) is a new image, not an old
+        # one taken for it
         payload = json.dumps(
             {
                 "base": self.base_image_id,
-                "template": template_text(),
+                "dockerfile": render_dockerfile(self),
+                "requirements": requirement_texts(self),
+                "project_requires": PROJECT_REQUIRES.read_text(),
                 "config": self.config.model_dump(mode="json"),
                 "dependencies": dependency_state(self.dependency_files),
             },
@@ -130,9 +137,7 @@ def _write_context(context: Path, repo: git.Repo, spec: EnvSpec) -> None:
     for name, lines in requirement_texts(spec).items():
         (deps / name).write_text("\n".join(lines) + "\n")
     shutil.copyfile(host_ca_bundle(), context / "host-ca.pem")
-    shutil.copyfile(
-        Path(__file__).with_name("project_requires.py"), context / "project_requires.py"
-    )
+    shutil.copyfile(PROJECT_REQUIRES, context / "project_requires.py")
     (context / "Dockerfile").write_text(render_dockerfile(spec))
 
 
