@@ -201,6 +201,7 @@ def render_dockerfile(spec: EnvSpec) -> str:
         extras_csv=",".join(config.extras),
         install_args=shlex.join(install_args(config, set(requirement_texts(spec)))),
         pytest_floor=pytest_floor(config.python),
+        floor_options=tools.floor_options,
         env_step=env_step,
     )
 

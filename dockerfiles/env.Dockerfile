@@ -71,7 +71,7 @@ COPY deps/ /tmp/deps/
 COPY --from=wheel /tmp/project-requirements.txt /tmp/deps/taskforge-project-requirements.txt
 RUN cd /tmp/deps \
     && ${install} ${exclude_newer} -r taskforge-project-requirements.txt ${install_args} \
-    && ${install} --quiet "${pytest_floor}" \
+    && ${install} --quiet ${floor_options} "${pytest_floor}" \
     && (${install} --quiet --upgrade ${build_requires} || true) \
     && rm -rf /tmp/deps \
     && chown -R taskforge:taskforge /opt/venv

@@ -38,6 +38,9 @@ class Installer:
     venv_tools: str  # a shell fragment run after the image's venv is made ("&& ...")
     install: str  # the install command in the image's venv
     pins_dates: bool  # whether ``--exclude-newer`` is understood
+    # raising pytest to the floor of a Python takes the oldest release that runs there, not the
+    # newest: a 2020 suite with filterwarnings = error fails on pytest 8's deprecations
+    floor_options: str = ""
 
 
 UV = Installer(
@@ -49,6 +52,7 @@ UV = Installer(
     # a project's ``filterwarnings = error`` turns into a SyntaxError; and no run compiles it
     install="uv pip install --compile-bytecode",
     pins_dates=True,
+    floor_options="--resolution lowest-direct",
 )
 PIP = Installer(
     wheel_tools="--upgrade pip packaging",

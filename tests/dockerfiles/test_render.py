@@ -51,3 +51,12 @@ def test_the_build_gets_no_path_and_no_dropped_line() -> None:
 def test_a_pinned_setuptools_is_not_upgraded_past() -> None:
     text = render_dockerfile(spec("3.11", extra_packages=["pytest", "setuptools<81"]))
     assert "--upgrade 'setuptools>=61' wheel 'setuptools<81' wheel" in text
+
+
+def test_pytest_is_raised_to_the_oldest_release_that_runs_on_the_python() -> None:
+    from dockerfiles.builder import EnvSpec, render_dockerfile
+    from pipeline.records import InstallConfig
+
+    spec = EnvSpec("o/n", "c", InstallConfig(python="3.9", base_image="b"), "id", {})
+    rendered = render_dockerfile(spec)
+    assert '--resolution lowest-direct "pytest>=6.2"' in rendered
