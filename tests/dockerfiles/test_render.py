@@ -55,7 +55,7 @@ def test_a_pinned_setuptools_is_not_upgraded_past() -> None:
 
 def test_pytest_is_raised_to_the_oldest_release_that_runs_on_the_python() -> None:
     from dockerfiles.builder import EnvSpec, render_dockerfile
-    from pipeline.records import InstallConfig
+    from pipeline.core.records import InstallConfig
 
     spec = EnvSpec("o/n", "c", InstallConfig(python="3.9", base_image="b"), "id", {})
     rendered = render_dockerfile(spec)
