@@ -17,6 +17,7 @@ bumps ``version`` does not make a new image.
 
 from __future__ import annotations
 
+import ast
 import configparser
 import re
 from pathlib import PurePosixPath
@@ -26,7 +27,7 @@ import git
 
 from dockerfiles.extras import TEST_NAMES, first_test_extra, richer_extras
 from dockerfiles.native import compiles_extensions
-from dockerfiles.packaging_text import toml_table
+from dockerfiles.packaging_text import requirement_name, toml_table
 from dockerfiles.requirement_files import REQUIREMENT_FILE, selections
 from dockerfiles.requirements import expand, included_files, parse_lines
 from pipeline.core.errors import MissingObjectError
@@ -138,9 +139,48 @@ def requirement_alternatives(files: dict[str, str]) -> list[list[str]]:
 
 
 def build_requires(files: dict[str, str]) -> list[str]:
-    """The build backend's requirements (PEP 518), installed unpinned before the project."""
+    """The build backend's requirements (PEP 518), installed unpinned before the project.
+
+    Without a ``build-system`` table, setuptools' own ``setup_requires`` (setup.py's literal
+    list, setup.cfg's option) are what the build needs: ``setuptools_scm`` writes the
+    ``_version.py`` a 2020 project imports, so a run-time reinstall without it leaves the
+    package unimportable.
+    """
     requires = toml_table(files.get("pyproject.toml")).get("build-system", {}).get("requires")
-    return list(requires) if requires else list(DEFAULT_BUILD_REQUIRES)
+    if requires:
+        return list(requires)
+    return list(dict.fromkeys([*DEFAULT_BUILD_REQUIRES, *setup_requires(files)]))
+
+
+def setup_requires(files: dict[str, str]) -> list[str]:
+    """``setup_requires`` of setup.py (a literal list) and of setup.cfg's ``[options]``."""
+    found: list[str] = []
+    setup_py = files.get("setup.py", "")
+    try:
+        tree = ast.parse(setup_py) if setup_py else None
+    except (SyntaxError, ValueError):
+        tree = None
+    scm = False
+    for node in ast.walk(tree) if tree is not None else []:
+        if not isinstance(node, ast.keyword):
+            continue
+        if node.arg == "setup_requires" and isinstance(node.value, ast.List | ast.Tuple):
+            found += [
+                e.value
+                for e in node.value.elts
+                if isinstance(e, ast.Constant) and isinstance(e.value, str)
+            ]
+        scm = scm or node.arg == "use_scm_version"
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(files.get("setup.cfg", ""))
+        raw = parser.get("options", "setup_requires", fallback="")
+    except configparser.Error:
+        raw = ""
+    found += [line.strip() for line in raw.replace(";", "\n").splitlines() if line.strip()]
+    if scm and not any(requirement_name(r) == "setuptools-scm" for r in found):
+        found.append("setuptools_scm")
+    return list(dict.fromkeys(found))
 
 
 def group_requirements(pyproject_text: str | None, group: str) -> list[str]:

@@ -125,3 +125,24 @@ def test_an_extra_with_a_marker_in_its_key_is_the_extra() -> None:
     declared = declared_extras({"setup.py": setup_py})
     assert declared == {"security": [], "socks": ["PySocks>=1.5.6", "win_inet_pton"]}
     assert every_extra({"setup.py": setup_py}) == ["security", "socks"]
+
+
+def test_setup_requires_are_build_requirements_without_a_build_system() -> None:
+    from dockerfiles.recipe import build_requires
+
+    setup_py = (
+        "from setuptools import setup\n"
+        "setup(use_scm_version={'write_to': 'src/pkg/_version.py'},"
+        " setup_requires=['setuptools_scm>=3'])\n"
+    )
+    assert build_requires({"setup.py": setup_py}) == [
+        "setuptools>=61",
+        "wheel",
+        "setuptools_scm>=3",
+    ]
+    scm_only = {"setup.py": "from setuptools import setup\nsetup(use_scm_version=True)\n"}
+    assert build_requires(scm_only)[-1] == "setuptools_scm"
+    setup_cfg = {"setup.cfg": "[options]\nsetup_requires =\n    setuptools_scm\n"}
+    assert build_requires(setup_cfg) == ["setuptools>=61", "wheel", "setuptools_scm"]
+    with_table = {"pyproject.toml": '[build-system]\nrequires = ["flit_core"]\n', **scm_only}
+    assert build_requires(with_table) == ["flit_core"]
