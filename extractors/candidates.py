@@ -52,7 +52,7 @@ def build_candidates(
 
 def unreadable_candidate(repo: git.Repo, repo_name: str, pull: MergedPull) -> Task:
     """The candidate of a PR whose diff needs objects the repository lacks, rejected."""
-    detail = missing_object_detail(repo.git_dir, pull.base_commit, pull.head_commit)
+    detail = missing_object_detail(repo, pull.base_commit, pull.head_commit)
     return _task(
         repo,
         repo_name,

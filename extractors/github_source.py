@@ -120,9 +120,7 @@ def listed_pulls(
         except GithubAnswerError as error:
             not_found[number] = str(error)
             continue
-        reason = unmerged_reason(api, branch, reached) if not any_base else None
-        if any_base and api.merged_at is None:
-            reason = unmerged_reason(api, branch)
+        reason = unmerged_reason(api, branch, reached, any_base)
         if reason is None:
             found.append(api)
         else:
@@ -130,15 +128,19 @@ def listed_pulls(
     return found, not_found
 
 
-def unmerged_reason(api: ApiPull, branch: str, reached: set[str] | None = None) -> str | None:
-    """Why a listed PR did not reach ``branch``; ``None`` when it did."""
+def unmerged_reason(
+    api: ApiPull, branch: str, reached: set[str] | None = None, any_base: bool = False
+) -> str | None:
+    """Why a listed PR did not reach ``branch``; ``None`` when it did (or may, ``any_base``)."""
     if api.merged_at is None:
         return "closed without being merged" if api.state == "closed" else "not merged (still open)"
-    if api.base_ref != branch and (reached is None or api.merge_commit_sha not in reached):
-        if reached is not None:
-            return f"merged into {api.base_ref}, which has not reached {branch}"
+    if any_base or api.base_ref == branch:
+        return None
+    if reached is None:
         return f"merged into {api.base_ref}, not {branch}"
-    return None
+    if api.merge_commit_sha in reached:
+        return None
+    return f"merged into {api.base_ref}, which has not reached {branch}"
 
 
 def to_merged_pull(repo: git.Repo, api: ApiPull) -> GithubPull | None:

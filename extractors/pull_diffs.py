@@ -20,7 +20,10 @@ import re
 import subprocess
 from collections import Counter
 
+import git
 from unidiff.patch import PatchedFile, PatchSet
+
+from pipeline.core.git_trees import path_of
 
 GIT = ("git", "-c", "core.quotePath=false")
 DIFF_OPTIONS = ("-p", "--binary", "--no-renames", "--full-index", "--no-color", "--no-ext-diff")
@@ -88,19 +91,17 @@ def file_sections(diff: str) -> list[tuple[PatchedFile, str]]:
     return sections
 
 
-def missing_object_detail(git_dir: str | os.PathLike[str], base: str, head: str) -> str:
+def missing_object_detail(repo: git.Repo, base: str, head: str) -> str:
     """Why the diff ``base..head`` cannot be read: the path and object, and git's own line."""
-    git = [*GIT, "--git-dir", str(git_dir)]
-    failed = subprocess.run([*git, "diff-tree", "-p", "--binary", base, head], capture_output=True)
+    git_dir = str(repo.git_dir)
+    failed = subprocess.run(
+        [*GIT, "--git-dir", git_dir, "diff-tree", "-p", "--binary", base, head],
+        capture_output=True,
+    )
     lines = failed.stderr.decode("utf-8", errors="replace").strip().splitlines()
     reason = lines[-1] if lines else "git could not read the diff"
     named = OBJECT_NAMED.search(reason)
-    path = ""
-    for commit in (base, head) if named else ():
-        listing = subprocess.run([*git, "ls-tree", "-r", "-z", commit], capture_output=True)
-        for entry in listing.stdout.decode("utf-8", errors="replace").split("\0"):
-            meta, _, name = entry.partition("\t")
-            if named is not None and meta.endswith(named.group(1)):
-                path = path or name
-    where = f"{path} (object {named.group(1)[:12]})" if path and named else "an object"
+    object_id = named.group(1) if named else ""
+    path = path_of(repo, base, object_id) or path_of(repo, head, object_id)
+    where = f"{path} (object {object_id[:12]})" if path else "an object"
     return f"{git_dir} lacks {where} of {base[:12]}..{head[:12]}: {reason}"

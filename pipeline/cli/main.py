@@ -52,9 +52,7 @@ from pipeline.cli.options import (
     TokenFileOption,
     UntilOption,
     WorkersOption,
-    iso_date,
-    pr_numbers,
-    repo_name,
+    mining_selection,
 )
 from pipeline.cli.preview import register as register_preview
 from pipeline.cli.serve import register as register_serve
@@ -114,17 +112,12 @@ def backfill(
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Mine SOURCE's merged PRs, build its environment, verify, and write Parquet to OUT."""
+    selection = mining_selection(
+        source, repo, prs, since, until, limit, branch, first_parent, blobless
+    )
     request = BackfillRequest(
-        source=source,
-        repo=repo_name(source, repo),
+        **selection,
         out=out,
-        prs=pr_numbers(prs),
-        since=iso_date(since, "--since"),
-        until=iso_date(until, "--until", end_of_day=True),
-        limit=limit,
-        branch=branch,
-        first_parent=first_parent,
-        blobless=blobless,
         workers=workers,
         timeout_s=timeout,
         memory=memory,

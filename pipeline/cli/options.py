@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -113,3 +113,28 @@ def iso_date(text: str | None, option: str, end_of_day: bool = False) -> datetim
     if end_of_day and len(text) == 10:
         value = value.replace(hour=23, minute=59, second=59)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def mining_selection(
+    source: str,
+    repo: str | None,
+    prs: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int | None,
+    branch: str | None,
+    first_parent: bool,
+    blobless: bool,
+) -> dict[str, Any]:
+    """The request fields ``backfill`` and ``mine`` share (what to mine), parsed once."""
+    return {
+        "source": source,
+        "repo": repo_name(source, repo),
+        "prs": pr_numbers(prs),
+        "since": iso_date(since, "--since"),
+        "until": iso_date(until, "--until", end_of_day=True),
+        "limit": limit,
+        "branch": branch,
+        "first_parent": first_parent,
+        "blobless": blobless,
+    }

@@ -33,9 +33,7 @@ from pipeline.cli.options import (
     Source,
     TokenFileOption,
     UntilOption,
-    iso_date,
-    pr_numbers,
-    repo_name,
+    mining_selection,
 )
 
 
@@ -61,17 +59,12 @@ def mine(
 ) -> None:
     """List every merged PR a backfill would mine, and the extractor's verdict (a dry run)."""
     check_output(out)
+    selection = mining_selection(
+        source, repo, prs, since, until, limit, branch, first_parent, blobless
+    )
     request = BackfillRequest(
-        source=source,
-        repo=repo_name(source, repo),
+        **selection,
         out=Path("."),  # unused: a preview reads no dataset and no cursor
-        prs=pr_numbers(prs),
-        since=iso_date(since, "--since"),
-        until=iso_date(until, "--until", end_of_day=True),
-        limit=limit,
-        branch=branch,
-        first_parent=first_parent,
-        blobless=blobless,
         max_files=max_files,
         max_changed_lines=max_lines,
         api_url=api_url,

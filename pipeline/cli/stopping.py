@@ -41,7 +41,7 @@ def cleaned_up_on_stop() -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
-        stopped.append(stopped[-1] if stopped else signal.SIGINT)
+        pass  # raised by ``interrupt``, which noted the signal: ``finally`` cleans up and exits
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -45,13 +45,13 @@ def missing_object(repo: git.Repo, commit: str, error: git.GitCommandError) -> M
     return MissingObjectError(
         str(repo.git_dir),
         commit,
-        _path_of(repo, commit, object_id),
+        path_of(repo, commit, object_id),
         object_id,
         reason or "git could not read the tree",
     )
 
 
-def _path_of(repo: git.Repo, commit: str, object_id: str) -> str:
+def path_of(repo: git.Repo, commit: str, object_id: str) -> str:
     """The path at which ``commit`` holds ``object_id`` (empty when it cannot be told)."""
     if not object_id:
         return ""
