@@ -2,8 +2,12 @@
 
 The session's Prefect server (``prefect_api``) stands in for the one a deployment needs. The
 test serves a schedules file with one group (the sample repository), checks the deployment
-and its cron schedule through the server's REST API, triggers a run, waits for it to complete,
+and its cron schedule through Prefect's own client, triggers a run, waits for it to complete,
 and reads the run's yield table and markdown summary back as artifacts.
+
+The client is Prefect's, not bare HTTP: a SQLite-backed server answers 503 while its database
+is locked by the worker's writes, and Prefect's client retries those answers as a deployment's
+clients do.
 """
 
 from __future__ import annotations
@@ -14,41 +18,42 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
+from uuid import UUID
 
 import docker
 import pytest
+from prefect.client.orchestration import SyncPrefectClient
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.objects import FlowRun
+from prefect.exceptions import ObjectNotFound
 
 from pipeline.demo.sample_repo import SAMPLE_REPO_NAME, write_sample_repo
 
 pytestmark = pytest.mark.docker
 
-
-def api(url: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    request = urllib.request.Request(
-        url + path,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"},
-        method="POST" if body is not None else "GET",
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return json.loads(answer.read() or b"null")
+T = TypeVar("T")
 
 
-def wait_for(probe: Any, what: str, timeout: float = 600) -> Any:
+def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 600) -> T:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             found = probe()
-        except OSError:
+        except ObjectNotFound:
             found = None
         if found:
             return found
         time.sleep(1)
     pytest.fail(f"timed out waiting for {what}")
+
+
+def finished(client: SyncPrefectClient, run_id: UUID) -> FlowRun | None:
+    run = client.read_flow_run(run_id)
+    return run if run.state is not None and run.state.is_final() else None
 
 
 def test_serve_a_scheduled_deployment(
@@ -77,42 +82,34 @@ def test_serve_a_scheduled_deployment(
             start_new_session=True,
             env={**os.environ},
         )
+    client = SyncPrefectClient(prefect_api)
     try:
-        deployment = wait_for(
-            lambda: api(prefect_api, "/deployments/name/taskforge-scheduled/backfill-sample"),
-            "the deployment",
-            timeout=120,
-        )
-        assert [s["schedule"]["cron"] for s in deployment["schedules"]] == ["0 4 * * *"]
-        run = api(prefect_api, f"/deployments/{deployment['id']}/create_flow_run", {})
-        final = wait_for(
-            lambda: (
-                lambda r: (
-                    r
-                    if r["state_type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
-                    else None
-                )
-            )(api(prefect_api, f"/flow_runs/{run['id']}")),
-            "the flow run",
-        )
-        assert final["state_type"] == "COMPLETED", (tmp_path / "serve.log").read_text()[-3000:]
+        with client:
+            deployment = wait_for(
+                lambda: client.read_deployment_by_name("taskforge-scheduled/backfill-sample"),
+                "the deployment",
+                timeout=120,
+            )
+            crons = [getattr(s.schedule, "cron", None) for s in deployment.schedules]
+            assert crons == ["0 4 * * *"]
+            run = client.create_flow_run_from_deployment(deployment.id)
+            final = wait_for(lambda: finished(client, run.id), "the flow run")
+            assert final.state is not None
+            assert final.state.is_completed(), (tmp_path / "serve.log").read_text()[-3000:]
+            artifacts = client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    key=ArtifactFilterKey(
+                        any_=["yield-taskforge-tinytext", "summary-taskforge-tinytext"]
+                    )
+                ),
+            )
     finally:
         os.killpg(serving.pid, signal.SIGTERM)
         serving.wait(timeout=60)
-    artifacts = api(
-        prefect_api,
-        "/artifacts/filter",
-        {
-            "artifacts": {
-                "key": {"any_": ["yield-taskforge-tinytext", "summary-taskforge-tinytext"]}
-            },
-            "sort": "CREATED_DESC",
-        },
-    )
-    fresh = [a for a in artifacts if a["created"] >= started.isoformat()]
-    kinds = {a["type"] for a in fresh}
-    assert kinds == {"table", "markdown"}
-    table = next(a for a in fresh if a["type"] == "table")
-    rows = json.loads(table["data"]) if isinstance(table["data"], str) else table["data"]
+    fresh = [a for a in artifacts if a.created is not None and a.created >= started]
+    assert {a.type for a in fresh} == {"table", "markdown"}
+    table = next(a for a in fresh if a.type == "table")
+    rows = json.loads(table.data) if isinstance(table.data, str) else table.data
+    assert isinstance(rows, list)
     assert {"stage": "verified", "count": 4} in rows
     assert list((tmp_path / "out" / "data").glob("train-*.parquet"))
