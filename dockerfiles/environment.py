@@ -11,6 +11,7 @@ the tests import is tried again with the extra that brings it, else with its dis
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,10 @@ class Environment:
     setup_commit: str
     built: bool  # False when an image with the same fingerprint already existed
     attempts: list[EnvAttempt] = field(default_factory=list)
+
+    def with_image(self, image: ImageRef) -> Environment:
+        """The same environment, its image recorded as ``image`` (pushed, with a digest)."""
+        return dataclasses.replace(self, image=image)
 
 
 def build_environment(

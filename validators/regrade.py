@@ -38,6 +38,7 @@ from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchSet
 
 from pipeline.core.git_trees import archive_tree
+from pipeline.core.images import ensure_image
 from pipeline.core.records import Task, TestStatus
 from validators.grading import RunResult, run_problem, status_in
 from validators.infra import InfrastructureError
@@ -117,9 +118,10 @@ def grade_tree(
         return unresolved(task, Resolution.PATCH_DOES_NOT_APPLY, str(error))
     targets = graded_files(task)
     archive, python_path = tar_tree(tree), python_path_for(tree)
+    image = ensure_image(client, task.image)  # pulled by digest where this engine lacks it
     for attempt in range(1, attempts + 1):
         try:
-            run = run_tests(client, task.image.tag, archive, targets, python_path, limits)
+            run = run_tests(client, image, archive, targets, python_path, limits)
         except InfrastructureError:
             if attempt == attempts:
                 raise

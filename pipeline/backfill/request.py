@@ -90,6 +90,10 @@ class BackfillRequest(BaseModel):
     installation_id: int | None = None
     allow_no_issue: bool = False  # keep PRs without a linked issue (description as problem)
     max_rate_wait_s: int = 900  # a longer wait for a rate limit to reset stops the run
+    # HOST[:PORT]/NAMESPACE: every environment (and instance) image is pushed there and
+    # recorded by digest, so other machines pull exactly what was validated
+    registry: str | None = None
+    instance_images: bool = False  # per verified task, an image with /testbed (SWE-bench's)
 
     @property
     def from_github(self) -> bool:

@@ -54,13 +54,16 @@ def export(
         ExportFormat.SWEBENCH.value
     ),
 ) -> None:
-    """Write the verified tasks for another harness (swebench: JSONL and Parquet, all strings)."""
+    """Write the verified tasks for another harness (swebench: what its harness grades)."""
     if export_format not in set(ExportFormat):
         choices = ", ".join(ExportFormat)
         raise UserInputError(f"--format takes one of: {choices}; got {export_format!r}")
-    written = export_swebench(DatasetLayout(out), to)
-    for path in written:
+    export = export_swebench(DatasetLayout(out), to)
+    for path in export.paths:
         stdout.print(f"wrote {path}", highlight=False, soft_wrap=True)
+    stdout.print(f"{len(export.instances)} instances exported", highlight=False)
+    for reason, count in export.left_out.most_common():
+        stdout.print(f"{count} verified tasks left out: {reason}", highlight=False, soft_wrap=True)
 
 
 def compact(out: DatasetArgument) -> None:

@@ -19,6 +19,7 @@ from typing import Annotated
 
 import typer
 
+from dockerfiles.registry import Registry
 from extractors.github_api import DEFAULT_API_URL
 from pipeline.backfill.request import BackfillRequest, BackfillSummary, TaskRunnerSpec
 from pipeline.backfill.source import default_cache_dir, open_source
@@ -26,6 +27,7 @@ from pipeline.backfill.steps import check_github_source, select_pulls
 from pipeline.cli.console import console, render_summary, rich_progress
 from pipeline.cli.dataset import register
 from pipeline.cli.evaluate import register as register_evaluate
+from pipeline.cli.images import register as register_images
 from pipeline.cli.options import (
     AllowNoIssueOption,
     ApiUrlOption,
@@ -36,12 +38,14 @@ from pipeline.cli.options import (
     CacheDirOption,
     FirstParentOption,
     InstallationIdOption,
+    InstanceImagesOption,
     LimitOption,
     MaxFilesOption,
     MaxLinesOption,
     MaxRateWaitOption,
     MemoryOption,
     PrsOption,
+    RegistryOption,
     RepeatAfterOption,
     RepeatBeforeOption,
     RepoOption,
@@ -110,6 +114,8 @@ def backfill(
     allow_no_issue: AllowNoIssueOption = False,
     max_rate_wait: MaxRateWaitOption = 900,
     cache_dir: CacheDirOption = None,
+    registry: RegistryOption = None,
+    instance_images: InstanceImagesOption = False,
 ) -> None:
     """Mine SOURCE's merged PRs, build its environment, verify, and write Parquet to OUT."""
     selection = mining_selection(
@@ -134,6 +140,8 @@ def backfill(
         allow_no_issue=allow_no_issue,
         max_rate_wait_s=max_rate_wait,
         cache_dir=cache_dir or default_cache_dir(),
+        registry=registry,
+        instance_images=instance_images,
     )
     _run(request)
 
@@ -142,6 +150,8 @@ def backfill(
 def demo(
     out: Annotated[Path, typer.Option(help="Output dataset folder.")] = Path("data/demo"),
     cache_dir: CacheDirOption = None,
+    registry: RegistryOption = None,
+    instance_images: InstanceImagesOption = False,
 ) -> None:
     """Generate the sample repository and backfill it: the embedded default job."""
     from pipeline.demo.sample_repo import SAMPLE_REPO_NAME, write_sample_repo
@@ -154,7 +164,15 @@ def demo(
     with tempfile.TemporaryDirectory(dir=source.parent) as scratch:
         write_sample_repo(Path(scratch) / "repo").rename(source)
     console.print(f"sample repository written to {source}")
-    _run(BackfillRequest(source=str(source), repo=SAMPLE_REPO_NAME, out=out, cache_dir=cache))
+    request = BackfillRequest(
+        source=str(source),
+        repo=SAMPLE_REPO_NAME,
+        out=out,
+        cache_dir=cache,
+        registry=registry,
+        instance_images=instance_images,
+    )
+    _run(request)
 
 
 def _run(request: BackfillRequest) -> None:
@@ -196,6 +214,8 @@ def exit_partial(not_found: dict[int, str], done: str = "done") -> None:
 def _preflight(request: BackfillRequest) -> None:
     """Fail fast, before Prefect starts, on input that cannot work."""
     DatasetLayout(request.out).prepare()
+    if request.registry:
+        Registry.parse(request.registry).answers()  # one line now, not after the first build
     if request.from_github:
         check_github_source(request)  # one request: credentials, repository (and --prs)
     else:
@@ -210,6 +230,7 @@ def _preflight(request: BackfillRequest) -> None:
 register(app)
 register_serve(app)
 register_evaluate(app)
+register_images(app)
 register_preview(app)
 
 

@@ -72,6 +72,19 @@ BloblessOption = Annotated[
 ]
 MaxFilesOption = Annotated[int, typer.Option(min=1, help="Drop PRs changing more files.")]
 MaxLinesOption = Annotated[int, typer.Option(min=1, help="Drop PRs changing more lines.")]
+RegistryOption = Annotated[
+    str | None,
+    typer.Option(
+        envvar="TASKFORGE_PUSH_REGISTRY",
+        help="HOST[:PORT]/NAMESPACE: push every image there; tasks record it by digest.",
+    ),
+]
+InstanceImagesOption = Annotated[
+    bool,
+    typer.Option(
+        help="Per verified task, an image with the repository in /testbed (SWE-bench's form)."
+    ),
+]
 TokenFileOption = Annotated[
     Path | None, typer.Option(help="File holding a GitHub token (else $GITHUB_TOKEN).")
 ]

@@ -50,6 +50,7 @@ import docker.errors
 from pipeline.consumers.task_repos import BaseTrees
 from pipeline.core.engine import docker_client
 from pipeline.core.errors import TerminalError, UserInputError
+from pipeline.core.images import ensure_image
 from pipeline.core.records import Task
 from pipeline.dataset.browse import find_task
 from pipeline.dataset.storage import DatasetLayout
@@ -116,7 +117,7 @@ class TaskEnvironment:
         try:
             _sweep_leftovers(self._client)
             self._base = _pristine_repository(trees, task, self._scratch / "base")
-            self._start(task.image.tag, lifetime_s)
+            self._start(ensure_image(self._client, task.image), lifetime_s)
         except BaseException:
             self.close()
             raise

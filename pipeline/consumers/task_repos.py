@@ -11,7 +11,9 @@ as validation did. Where they come from, in this order:
    repository). ``CACHE`` is ``--cache-dir``, else ``$TASKFORGE_CACHE``, else
    ``data/cache`` in the working folder, as for ``backfill``.
 
-A task is served by the first repository that holds its base commit. When none does,
+A task is served by the first repository that holds its base commit. When none does, a task
+with an instance image is served from the ``/testbed`` of that image
+(``pipeline.consumers.testbeds``): no clone is needed on the host. Otherwise
 ``UserInputError`` names the task, the commit and the repository, and says what to pass.
 Repositories are kept as paths and opened per use, so threads never share a ``git.Repo``.
 """
@@ -25,6 +27,7 @@ from pathlib import Path
 import git
 
 from pipeline.backfill.source import default_cache_dir, open_source
+from pipeline.consumers.testbeds import testbed_commit
 from pipeline.core.errors import UserInputError
 from pipeline.core.records import Task
 from validators.regrade import BaseCommit
@@ -39,29 +42,40 @@ class BaseTrees:
         given = [Path(open_source(source, cache_dir).git_dir) for source in sources]
         self.repositories = list(dict.fromkeys([*given, *cached_repositories(cache_dir)]))
         self.described = ", ".join(sources) if sources else f"the repositories in {cache_dir}/"
-        self._found: dict[str, Path] = {}
+        self.cache_dir = cache_dir
+        self._found: dict[str, BaseCommit] = {}
         self._lock = threading.Lock()
 
     def base_commit(self, task: Task) -> BaseCommit:
         """The repository holding ``task``'s base commit; ``UserInputError`` when none does."""
         with self._lock:
-            found = self._found.get(task.base_commit)
+            found = self._found.get(task.instance_id)
         if found is None:
-            found = next((p for p in self.repositories if has_commit(p, task.base_commit)), None)
-            if found is None:
-                raise UserInputError(
-                    f"{task.instance_id}: base commit {task.base_commit[:12]} of {task.repo} is "
-                    f"not in {self.described or 'any source'}; pass --source with a clone, "
-                    f"mirror or URL of {task.repo}"
-                )
+            held = next((p for p in self.repositories if has_commit(p, task.base_commit)), None)
+            if held is not None:
+                found = BaseCommit(held, task.base_commit)
+            elif task.instance_image is not None:
+                found = testbed_commit(task, self.cache_dir)
+            else:
+                raise self._not_held(task)
             with self._lock:
-                self._found[task.base_commit] = found
-        return BaseCommit(found, task.base_commit)
+                self._found[task.instance_id] = found
+        return found
 
     def check(self, tasks: Iterable[Task]) -> None:
-        """Fail on the first task whose base commit no repository holds."""
+        """Fail on the first task whose base commit no repository holds, nor an instance image."""
         for task in tasks:
-            self.base_commit(task)
+            if task.instance_image is None and not any(
+                has_commit(p, task.base_commit) for p in self.repositories
+            ):
+                raise self._not_held(task)
+
+    def _not_held(self, task: Task) -> UserInputError:
+        return UserInputError(
+            f"{task.instance_id}: base commit {task.base_commit[:12]} of {task.repo} is not in "
+            f"{self.described or 'any source'} and the task has no instance image; pass "
+            f"--source with a clone, mirror or URL of {task.repo}"
+        )
 
     def export(self, task: Task, tree: Path) -> BaseCommit:
         """Write ``task``'s base tree (no ``.git``) to ``tree``, which must not exist."""

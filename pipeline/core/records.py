@@ -6,8 +6,9 @@ with the identity, commits, patches, licence and version, and rejects what it dr
 (``rejected``); the backfill stamps ``with_provenance``; the validator sets the environment's
 image when it starts (``with_image``), appends each run (``with_run``) and sets the verdict
 (``with_verdict``, or ``rejected``); the Prefect task adds how the environment was installed
-(``with_environment``). Every transition builds a new, validated record: a misspelt field or a
-value of the wrong type raises ``pydantic.ValidationError``. Records are frozen.
+(``with_environment``) and, when asked, the task's instance image (``with_instance_image``).
+Every transition builds a new, validated record: a misspelt field or a value of the wrong
+type raises ``pydantic.ValidationError``. Records are frozen.
 
 The Parquet schema is derived from this class (``pipeline.dataset.shards``), so there is
 exactly one definition of a task.
@@ -126,11 +127,15 @@ class Record(BaseModel):
 
 
 class ImageRef(Record):
-    """The environment image a task runs in."""
+    """An image a task runs in: its environment image, or its instance image."""
 
     tag: str
     id: str
     fingerprint: str = ""  # the dependency fingerprint the tag is derived from
+    # where another machine pulls it: ``HOST[:PORT]/NAMESPACE/NAME@sha256:...`` once pushed
+    # (``--registry``), "" when the image exists in the engine that built it only
+    pull_ref: str = ""
+    size_bytes: int = 0  # of an instance image: its own layer, over the environment image
 
 
 class TestRun(Record):
@@ -235,6 +240,9 @@ class Task(Record):
     # skipped in every run before and after the fix (a missing optional extra, often)
     skipped_tests: list[str] = Field(default_factory=list)
     image: ImageRef | None = None
+    # the environment image plus the repository at the base commit in /testbed (one commit,
+    # no later history), the image SWE-bench's harness runs; None unless --instance-images
+    instance_image: ImageRef | None = None
     install_config: InstallConfig | None = None
     env_attempts: list[EnvAttempt] = Field(default_factory=list)
     runs: list[TestRun] = Field(default_factory=list)
@@ -275,6 +283,10 @@ class Task(Record):
     def with_image(self, image: ImageRef) -> Task:
         """The task with the environment image it is validated in."""
         return self.revised(image=image)
+
+    def with_instance_image(self, image: ImageRef) -> Task:
+        """The task with its instance image (``dockerfiles.testbed``)."""
+        return self.revised(instance_image=image)
 
     def with_run(self, run: TestRun) -> Task:
         """The task with one more test run recorded."""

@@ -31,7 +31,7 @@ from typing import BinaryIO
 
 from pipeline.core.errors import UserInputError
 
-SCHEMA_VERSION = "2"  # 2: skipped_tests, local and dropped requirements; missing_object
+SCHEMA_VERSION = "2"  # 2: skipped tests, local and dropped requirements, missing_object, digests
 METADATA_KEY = b"taskforge.schema_version"
 TEMPORARY_SUFFIX = ".tmp"
 STAMP_FORMAT = "%Y%m%dT%H%M%S%f"  # 21 characters, so names sort by time

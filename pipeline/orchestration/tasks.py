@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+import docker
 import git
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -34,12 +35,15 @@ from pydantic import BaseModel
 
 from dockerfiles.environment import Environment, EnvPlan, build_environment, plan_environment
 from dockerfiles.overrides import load_overrides
+from dockerfiles.registry import Registry, push_image
+from dockerfiles.testbed import build_instance_image
 from pipeline.backfill.grouping import Group, Planned, group_by_dependency_state
 from pipeline.backfill.request import BackfillRequest
 from pipeline.backfill.steps import mine_candidates, open_repository, select_pulls, source_kind
 from pipeline.core import PIPELINE_VERSION
 from pipeline.core.engine import docker_client
 from pipeline.core.errors import TransientError
+from pipeline.core.images import ensure_image
 from pipeline.core.records import ImageRef, InstallConfig, Task, instance_id_for
 from pipeline.dataset.shards import DatasetLayout, finished_instance_ids
 from pipeline.orchestration.progress import sink
@@ -150,7 +154,10 @@ def build_group_environment(
             setup = group.plan.setup_commit
             return collection_problem(client, repo, image, setup, test_files, _limits(request))
 
-        return _attempted(build_environment(client, repo, group.plan, log_dir, check=collects))
+        env = build_environment(client, repo, group.plan, log_dir, check=collects)
+        if request.registry:  # other workers and machines pull it by digest
+            env = env.with_image(push_image(client, env.image, Registry.parse(request.registry)))
+        return _attempted(env)
 
 
 def validation_key(_context: Any, parameters: dict[str, Any]) -> str:
@@ -165,6 +172,7 @@ def validation_key(_context: Any, parameters: dict[str, Any]) -> str:
         "environment": env.image.fingerprint or env.image.id,
         "repeats": [request.before_repeats, request.after_repeats],
         "limits": [request.memory, request.cpus, request.timeout_s],
+        "packaging": [request.registry, request.instance_images],
         "pipeline_version": PIPELINE_VERSION,
         "result_format": RESULT_FORMAT,
     }
@@ -188,8 +196,23 @@ def validate(
 ) -> Attempted[Task]:
     """The candidate validated in ``env``, with how the environment was installed."""
     repeats = Repeats(before=request.before_repeats, after=request.after_repeats)
+    repo = git.Repo(repo_path)
     with closing(docker_client()) as client:  # one connection pool per validation, closed
+        ensure_image(client, env.image)  # a worker on another engine pulls it by digest
         validated = validate_candidate(
-            candidate, git.Repo(repo_path), client, env.image, _limits(request), repeats
+            candidate, repo, client, env.image, _limits(request), repeats
         )
-    return _attempted(validated.with_environment(env.config, env.setup_commit, env.attempts))
+        validated = validated.with_environment(env.config, env.setup_commit, env.attempts)
+        if validated.verified and request.instance_images:
+            validated = _with_instance_image(request, client, repo, validated)
+    return _attempted(validated)
+
+
+def _with_instance_image(
+    request: BackfillRequest, client: docker.DockerClient, repo: git.Repo, task: Task
+) -> Task:
+    """``task`` with its instance image, built and (with a registry) pushed."""
+    image = build_instance_image(client, repo, task, DatasetLayout(request.out).logs_dir)
+    if request.registry:
+        image = push_image(client, image, Registry.parse(request.registry))
+    return task.with_instance_image(image)

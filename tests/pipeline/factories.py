@@ -62,6 +62,12 @@ def make_task(
         outcome=outcome,
         outcome_detail="" if outcome is Outcome.VERIFIED else "why it was rejected",
         image=ImageRef(tag=f"taskforge-env/{repo.replace('/', '__')}:abc", id="sha256:1"),
+        instance_image=ImageRef(
+            tag=f"taskforge-instance/{instance_id_for(repo, number).lower()}:k{number}",
+            id="sha256:2",
+            pull_ref=f"127.0.0.1:5000/tf/instance-{number}@sha256:{'d' * 64}",
+            size_bytes=12345,
+        ),
         install_config=InstallConfig(
             python="3.11", base_image="b", extras=["test"], exclude_newer=moment
         ),

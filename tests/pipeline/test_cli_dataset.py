@@ -79,10 +79,11 @@ def test_export(layout: DatasetLayout, tmp_path: Path) -> None:
     target = tmp_path / "swebench"
     result = taskforge("export", str(layout.root), "--format", "swebench", "--to", str(target))
     assert result.returncode == 0, result.stderr
-    assert f"wrote {target / 'swebench.jsonl'}" in result.stdout
-    lines = (target / "swebench.jsonl").read_text().splitlines()
+    assert f"wrote {target / 'test.jsonl'}" in result.stdout
+    assert "3 instances exported" in result.stdout
+    lines = (target / "test.jsonl").read_text().splitlines()
     assert [json.loads(line)["instance_id"] for line in lines] == ["o__n-1", "o__n-2", "o__n-3"]
-    assert pq.read_table(target / "swebench.parquet").num_rows == 3
+    assert pq.read_table(target / "test.parquet").num_rows == 3
 
 
 def test_export_errors(layout: DatasetLayout, tmp_path: Path) -> None:
