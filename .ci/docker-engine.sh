@@ -1,23 +1,31 @@
 #!/usr/bin/env bash
-# Make a Docker engine answer `docker info` on a Debian machine as root.
-# Idempotent: does nothing when an engine already answers. There is no systemd
-# on these machines, so dockerd is started in the background and waited for.
+# Make a Docker engine answer `docker info` on a Debian machine as root, with the
+# tools the project and its tests use beside it: debootstrap (base images) and
+# docker-registry (the registry the portability tests push to).
+# Idempotent: installs only what is missing, starts dockerd only when no engine
+# answers. There is no systemd on these machines, so dockerd is started in the
+# background and waited for.
 set -euo pipefail
+
+missing=()
+command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
+if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing ${missing[*]} from Debian..." >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
 
 if docker info >/dev/null 2>&1; then
     exit 0
 fi
 
-if ! command -v dockerd >/dev/null 2>&1 || ! command -v debootstrap >/dev/null 2>&1; then
-    if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
-        echo "error: no Docker engine answers and this is not a Debian machine as root;" \
-             "start Docker yourself and rerun" >&2
-        exit 1
-    fi
-    echo "installing docker.io and debootstrap from Debian..." >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq docker.io debootstrap >/dev/null
+if ! command -v dockerd >/dev/null 2>&1; then
+    echo "error: no Docker engine answers and this is not a Debian machine as root;" \
+         "start Docker yourself and rerun" >&2
+    exit 1
 fi
 
 # A dockerd that is still shutting down holds its pid file and socket: wait for it to go.

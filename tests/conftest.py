@@ -71,3 +71,20 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         if previous is not None:
             os.environ["PREFECT_API_URL"] = previous
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real registry (Debian's docker-registry) on a free loopback port: ``HOST:PORT``."""
+    from tests.services import registry as start_registry
+
+    with start_registry(tmp_path_factory.mktemp("registry")) as address:
+        yield address
+
+
+@pytest.fixture(scope="session")
+def swebench_python() -> Path:
+    """A Python with SWE-bench's harness from PyPI, in a virtualenv of its own."""
+    from tests.services import swebench_python as make
+
+    return make()

@@ -45,6 +45,11 @@ def testbed_commit(task: Task, cache_dir: Path) -> BaseCommit:
         repo.close()
 
 
+def _owned_here(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo:
+    """The ``tar`` filter's checks, owned by whoever extracts (git refuses another's repo)."""
+    return tarfile.tar_filter(member, path).replace(uid=None, gid=None, uname=None, gname=None)  # type: ignore[arg-type]
+
+
 def _copy_out(task: Task, folder: Path) -> None:
     assert task.instance_image is not None
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -61,5 +66,5 @@ def _copy_out(task: Task, folder: Path) -> None:
             raise TransientError(f"reading {TESTBED} of {image} failed: {error}") from None
     with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".testbed-") as scratch:
         with tarfile.open(fileobj=archive) as tar:
-            tar.extractall(scratch, filter="tar")
+            tar.extractall(scratch, filter=_owned_here)
         shutil.move(str(Path(scratch) / "testbed"), folder)

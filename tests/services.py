@@ -1,0 +1,139 @@
+"""Real services the portability tests need, started on this machine from Debian and PyPI.
+
+- a container registry: Debian's ``docker-registry`` (the CNCF distribution server, installed
+  by ``.ci/docker-engine.sh``), on a free loopback port with its own storage folder; Docker
+  talks plain HTTP to loopback registries, so no certificate is involved;
+- a second Docker engine with its own data root, exec root, socket and bridge, which has
+  never built or pulled anything: what another machine's engine is;
+- SWE-bench's harness, the PyPI release, in a virtualenv of its own (its dependencies are not
+  taskforge's), made once per machine under ``data/cache/tools``.
+
+Each starter waits until its service answers and stops it (and removes what it made) when the
+``with`` block ends; a service that does not come up fails the test with its log's tail.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import docker
+
+ROOT = Path(__file__).resolve().parents[1]
+SWEBENCH = "swebench==5.0.2"
+REGISTRY_CONFIG = """\
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: {storage}
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:{port}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until(ready: object, what: str, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with suppress(Exception):
+            if ready():  # type: ignore[operator]
+                return
+        time.sleep(0.5)
+    tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
+    raise AssertionError(f"{what} did not come up within {timeout} s:\n{tail}")
+
+
+@contextmanager
+def registry(root: Path) -> Iterator[str]:
+    """A registry on a free loopback port; yields its ``HOST:PORT``."""
+    binary = shutil.which("docker-registry") or shutil.which("registry")
+    assert binary, "no docker-registry: `make docker` installs Debian's docker-registry package"
+    port = free_port()
+    root.mkdir(parents=True, exist_ok=True)
+    config = root / "config.yml"
+    config.write_text(REGISTRY_CONFIG.format(storage=root / "storage", port=port))
+    log = root / "registry.log"
+    with log.open("w") as output:
+        process = subprocess.Popen([binary, "serve", str(config)], stdout=output, stderr=output)
+    try:
+        address = f"127.0.0.1:{port}"
+
+        def answers() -> bool:
+            with urllib.request.urlopen(f"http://{address}/v2/", timeout=2) as answer:
+                return bool(answer.status == 200)
+
+        wait_until(answers, "the registry", log)
+        yield address
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@contextmanager
+def second_engine(root: Path) -> Iterator[str]:
+    """Another dockerd, sharing nothing with the first but the kernel; yields its DOCKER_HOST."""
+    root.mkdir(parents=True, exist_ok=True)
+    bridge = "tf" + hashlib.sha256(str(root).encode()).hexdigest()[:10]  # at most 15 characters
+    subnet = int(hashlib.sha256(str(root).encode()).hexdigest()[:2], 16)
+    subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], check=True)
+    subprocess.run(["ip", "addr", "add", f"10.214.{subnet}.1/24", "dev", bridge], check=True)
+    subprocess.run(["ip", "link", "set", bridge, "up"], check=True)
+    host = f"unix://{root}/docker.sock"
+    log = root / "dockerd.log"
+    command = [
+        "dockerd",
+        f"--data-root={root}/data",
+        f"--exec-root={root}/exec",
+        f"--pidfile={root}/docker.pid",
+        f"--host={host}",
+        f"--bridge={bridge}",
+        "--iptables=false",
+        "--ip6tables=false",
+    ]
+    with log.open("w") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=output)
+    try:
+        wait_until(lambda: docker.DockerClient(base_url=host).ping(), "the second engine", log)
+        yield host
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+        subprocess.run(["ip", "link", "delete", bridge], check=False)
+        shutil.rmtree(root / "data", ignore_errors=True)
+
+
+def swebench_python() -> Path:
+    """The Python of a virtualenv holding SWE-bench's harness from PyPI, made once."""
+    venv = ROOT / "data" / "cache" / "tools" / SWEBENCH.replace("==", "-")
+    python = venv / "bin" / "python"
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with (venv.parent / ".lock").open("a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        if not (venv / ".installed").exists():
+            shutil.rmtree(venv, ignore_errors=True)
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            subprocess.run(
+                [str(python), "-m", "pip", "install", "--quiet", SWEBENCH],
+                check=True,
+                timeout=900,
+            )
+            (venv / ".installed").touch()
+    return python
