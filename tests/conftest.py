@@ -88,3 +88,12 @@ def swebench_python() -> Path:
     from tests.services import swebench_python as make
 
     return make()
+
+
+@pytest.fixture
+def second_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Another Docker engine with its own data root, which has never built an image."""
+    from tests.services import second_engine as start_engine
+
+    with start_engine(tmp_path_factory.mktemp("engine2")) as host:
+        yield host

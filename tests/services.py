@@ -23,7 +23,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 
 import docker
@@ -111,7 +111,13 @@ def second_engine(root: Path) -> Iterator[str]:
     with log.open("w") as output:
         process = subprocess.Popen(command, stdout=output, stderr=output)
     try:
-        wait_until(lambda: docker.DockerClient(base_url=host).ping(), "the second engine", log)
+        def answers() -> bool:
+            if "Daemon has completed initialization" not in log.read_text(errors="replace"):
+                return False  # a client of an engine that is not up leaks its socket
+            with closing(docker.DockerClient(base_url=host)) as client:
+                return bool(client.ping())
+
+        wait_until(answers, "the second engine", log)
         yield host
     finally:
         process.terminate()
