@@ -137,25 +137,19 @@ def read_predictions(path: Path) -> Predictions:
     return Predictions(str(path), items, places)
 
 
-class _DuplicateKeyError(ValueError):
-    """A key given twice in one JSON object (``json`` would keep the last silently)."""
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in found:
-            raise _DuplicateKeyError(key)
-        found[key] = value
-    return found
-
-
 def _parse(path: Path, where: str, text: str) -> Any:
     """``text`` as JSON; ``where`` is the file, or the file and its line."""
+
+    def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in found:  # json would keep the last one silently
+                raise UserInputError(f'{where}: key "{key}" appears twice in one object')
+            found[key] = value
+        return found
+
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
-    except _DuplicateKeyError as error:
-        raise UserInputError(f'{where}: key "{error}" appears twice in one object') from None
+        return json.loads(text, object_pairs_hook=unique_keys)
     except json.JSONDecodeError as error:
         hint = ""
         if error.msg == "Extra data" and path.suffix == ".json":
