@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.consumers.predictions import (
+    GOLD,
     EvaluationSummary,
     InstanceReport,
     Prediction,
@@ -120,12 +121,12 @@ def plan_evaluation(request: EvaluationRequest) -> Planned:
 def _chosen(request: EvaluationRequest, tasks: dict[str, Task]) -> tuple[Predictions, list[str]]:
     """The predictions to grade, and a warning naming the filter's ids without one."""
     wanted = request.instance_ids
-    if not isinstance(request.predictions, Path):  # gold
+    if request.predictions == GOLD:  # a file is a Path, or a str with a suffix
         verified = [t for i, t in tasks.items() if t.verified and (not wanted or i in wanted)]
         if not verified:
             raise UserInputError(f"{request.out} has no verified task to take gold patches from")
         return gold_predictions(verified), []
-    predictions = read_predictions(request.predictions)
+    predictions = read_predictions(Path(request.predictions))
     if not wanted:
         return predictions, []
     missing = predictions.missing(wanted)
