@@ -1,9 +1,14 @@
 """``taskforge evaluate``: grade a model's predictions against a dataset's verified tasks.
 
-``register(app)`` adds the command to the main Typer app (``pipeline.cli.main``). Bad input (a
-missing dataset, a malformed predictions line, an unknown instance id, a base commit no source
-holds) is a ``UserInputError``: one line, exit code 2, before any container starts.
-Predictions still failing on infrastructure after their retries end the run with exit code 3
+``register(app)`` adds the command to the main Typer app (``pipeline.cli.main``). The options
+follow SWE-bench's ``run_evaluation``: ``--predictions`` a ``.jsonl`` or ``.json`` file in any
+of its forms or ``gold``, ``--instance`` (``-i``, repeatable) to grade only some, ``--run-id``
+to name the run, whose reports default to ``logs/run_evaluation/RUN_ID/``. Bad input (a missing
+dataset, a malformed prediction, an unknown instance id, neither ``--report`` nor
+``--run-id``, a base commit no source holds) is a ``UserInputError``: one line, exit code 2,
+before any container starts. An ``--instance`` id without a prediction is a warning on stderr,
+as in SWE-bench. Predictions not graded (``error_ids``: still failing on infrastructure after
+their retries, or a report that cannot be read back) end the run with exit code 3
 (``TransientError``) once every other report and the summary are written; rerunning the same
 command grades just those.
 """
@@ -18,10 +23,10 @@ import typer
 from rich.table import Table
 
 from pipeline.cli.console import console, stdout
-from pipeline.cli.dataset import DatasetArgument
+from pipeline.cli.dataset import DatasetArgument, warn
 from pipeline.cli.options import CacheDirOption
 from pipeline.consumers.evaluate import EvaluationRequest, run_evaluation
-from pipeline.consumers.predictions import EvaluationSummary, InstanceReport
+from pipeline.consumers.predictions import GOLD, EvaluationSummary, InstanceReport
 from pipeline.core.errors import TransientError
 from validators.regrade import Resolution
 from validators.sandbox import SandboxLimits
@@ -30,9 +35,25 @@ from validators.sandbox import SandboxLimits
 def evaluate(
     out: DatasetArgument,
     predictions: Annotated[
-        Path, typer.Option(help="JSONL: instance_id, model_name_or_path, model_patch per line.")
+        str,
+        typer.Option(
+            help="A .jsonl file (one prediction per line), a .json file (a list, or an object "
+            "keyed by instance id), or gold: the dataset's own fixes."
+        ),
     ],
-    report: Annotated[Path, typer.Option(help="Folder for the reports and summary.json.")],
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for the reports and summary.json (default: logs/run_evaluation/RUN_ID)."
+        ),
+    ] = None,
+    run_id: Annotated[
+        str | None, typer.Option(help="Names the run (SWE-bench's --run_id); in summary.json.")
+    ] = None,
+    instance: Annotated[
+        list[str] | None,
+        typer.Option("--instance", "-i", help="Grade only this instance id (repeatable)."),
+    ] = None,
     source: Annotated[
         list[str] | None,
         typer.Option(
@@ -48,23 +69,25 @@ def evaluate(
     memory: Annotated[str, typer.Option(help="Memory limit per test run.")] = "2g",
     redo: Annotated[bool, typer.Option(help="Grade again instances already reported.")] = False,
 ) -> None:
-    """Grade PREDICTIONS (SWE-bench's format) against OUT's verified tasks; reports to REPORT."""
+    """Grade PREDICTIONS (SWE-bench's forms) against OUT's verified tasks."""
     request = EvaluationRequest(
         out=out,
-        predictions=predictions,
+        predictions=GOLD if predictions == GOLD else Path(predictions),
         report_dir=report,
+        run_id=run_id,
+        instance_ids=tuple(instance or ()),
         sources=source or [],
         cache_dir=cache_dir,
         workers=workers,
         limits=SandboxLimits(memory=memory, timeout_s=timeout),
         redo=redo,
     )
-    summary = run_evaluation(request, on_graded=_print_graded)
-    render_evaluation(summary, report)
-    if summary.infrastructure:
+    summary = run_evaluation(request, on_graded=_print_graded, on_warning=lambda line: warn([line]))
+    render_evaluation(summary, request.report_folder)
+    if summary.error_instances:  # infrastructure failures after retries, or unreadable reports
         raise TransientError(
-            f"{summary.infrastructure} predictions hit infrastructure failures after retries; "
-            "rerun the same command to grade them"
+            f"{summary.error_instances} predictions were not graded (infrastructure failures "
+            f"after retries: {summary.infrastructure}); rerun the same command to grade them"
         )
 
 
@@ -75,7 +98,8 @@ def _print_graded(report: InstanceReport) -> None:
 
 def render_evaluation(summary: EvaluationSummary, report_dir: Path) -> None:
     """Print the evaluation's summary table and where its reports are."""
-    table = Table(title="evaluation", title_justify="left")
+    title = f"evaluation {summary.run_id}" if summary.run_id else "evaluation"
+    table = Table(title=title, title_justify="left")
     table.add_column("count", justify="right")
     table.add_column("what")
     table.add_row(str(summary.total_instances), "predictions")
@@ -88,6 +112,8 @@ def render_evaluation(summary: EvaluationSummary, report_dir: Path) -> None:
         if count:
             colour = "red" if reason is Resolution.INFRASTRUCTURE else "yellow"
             table.add_row(f"[{colour}]{count}[/]", f"unresolved: {reason.value}")
+    if summary.incomplete_ids:
+        table.add_row(f"[dim]{len(summary.incomplete_ids)}[/]", "verified tasks not predicted")
     stdout.print(table)
     stdout.print(
         f"wall time {summary.wall_time_s:.1f} s; reports: {report_dir.resolve()}",

@@ -6,17 +6,24 @@ validation applies patches), and ``validators.regrade.grade_tree`` does the rest
 test patch's files, apply the test patch, run FAIL_TO_PASS and PASS_TO_PASS in a fresh sandbox
 container of the task's image, judge. Resolved iff every one of those tests passes.
 
+Which predictions: those of the file (``pipeline.consumers.predictions`` reads every form
+SWE-bench's harness reads) or ``gold``, the dataset's own fixes; with ``instance_ids``
+(``--instance``) only those. An id of the filter without a prediction is a warning, as in
+SWE-bench (it is listed in the summary's ``incomplete_ids``); an id of the filter that is not a
+verified task of the dataset is bad input. With ``gold`` the filter picks the tasks.
+
 Invariants:
 
-- all input is checked before any container starts: the dataset, every line of the predictions
-  file, every instance id (a verified task of the dataset), every base commit's objects;
+- all input is checked before any container starts: the run id and report folder, the
+  dataset, every prediction of the file (parsed, chosen or not), every chosen instance id (a
+  verified task of the dataset), every chosen task's base commit objects;
 - predictions run on a thread pool of ``workers``, each with its own Docker client and scratch
   folder; a report is written as soon as its instance is graded, atomically;
 - resumable: an instance whose report is final (``ReportLayout.is_final``) is skipped unless
   ``redo``; infrastructure failures are retried within the run (``attempts``) and, if they
   persist, reported as ``infrastructure`` and graded again by the next run — never counted as
   a model failure once a retry succeeds;
-- the summary covers every prediction of the file, graded now or before.
+- the summary covers every chosen prediction, graded now or before.
 """
 
 from __future__ import annotations
@@ -31,11 +38,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.consumers.predictions import (
+    GOLD,
     EvaluationSummary,
     InstanceReport,
     Prediction,
+    Predictions,
+    PredictionsSource,
     ReportLayout,
+    gold_predictions,
     read_predictions,
+    report_folder,
     summarise,
 )
 from pipeline.consumers.task_repos import BaseTrees
@@ -53,8 +65,10 @@ class EvaluationRequest:
     """What one ``taskforge evaluate`` run is asked to do."""
 
     out: Path  # the dataset
-    predictions: Path
-    report_dir: Path
+    predictions: PredictionsSource  # a .jsonl or .json file, or "gold"
+    report_dir: Path | None = None  # None: logs/run_evaluation/<run_id>/
+    run_id: str | None = None  # names the run (SWE-bench's --run_id); in summary.json
+    instance_ids: tuple[str, ...] = ()  # only these (--instance); () for every prediction
     sources: list[str] = field(default_factory=list)  # clones, mirrors or URLs (--source)
     cache_dir: Path | None = None  # None: default_cache_dir()
     workers: int = 1
@@ -63,57 +77,107 @@ class EvaluationRequest:
     attempts: int = 3  # test runs per instance when the engine fails
     retry_pause_s: float = 5.0
 
+    @property
+    def report_folder(self) -> Path:
+        """Where the reports go; ``UserInputError`` without a report folder or a run id."""
+        return report_folder(self.report_dir, self.run_id)
+
 
 @dataclass(frozen=True)
 class Planned:
     """What a request will grade, once its input is checked."""
 
-    predictions: list[Prediction]
+    predictions: list[Prediction]  # the chosen ones
     tasks: dict[str, Task]
     pending: list[Prediction]  # the predictions without a final report
     trees: BaseTrees
+    reports: ReportLayout
+    incomplete: list[str]  # verified tasks in scope without a prediction
+    warnings: list[str]  # one line each
 
 
 def plan_evaluation(request: EvaluationRequest) -> Planned:
     """Check every input, before Docker: one ``UserInputError`` line for the first problem."""
+    reports = ReportLayout(request.report_folder)
     layout = DatasetLayout(request.out)
     layout.require()
-    predictions = read_predictions(request.predictions)
     tasks = {t.instance_id: t for t in read_tasks(layout)}
-    for number, prediction in enumerate(predictions, start=1):
-        task = tasks.get(prediction.instance_id)
-        if task is None or not task.verified:
-            raise UserInputError(_not_a_task(request, number, prediction.instance_id, tasks))
-    chosen = {p.instance_id: tasks[p.instance_id] for p in predictions}
+    for instance_id in request.instance_ids:
+        _require_verified(request, f"--instance {instance_id}", instance_id, tasks)
+    predictions, warnings = _chosen(request, tasks)
+    for prediction in predictions.items:
+        where = predictions.where(prediction.instance_id)
+        _require_verified(request, where, prediction.instance_id, tasks)
+    chosen = {p.instance_id: tasks[p.instance_id] for p in predictions.items}
     trees = BaseTrees(request.sources, request.cache_dir)
     trees.check(chosen.values())
-    reports = ReportLayout(request.report_dir)
     reports.prepare()
-    pending = [p for p in predictions if request.redo or not reports.is_final(p)]
-    return Planned(predictions, chosen, pending, trees)
+    pending = [p for p in predictions.items if request.redo or not reports.is_final(p)]
+    scope = request.instance_ids or [i for i, t in tasks.items() if t.verified]
+    incomplete = [i for i in scope if i not in chosen]
+    return Planned(predictions.items, chosen, pending, trees, reports, incomplete, warnings)
 
 
-def _not_a_task(
-    request: EvaluationRequest, number: int, instance_id: str, tasks: dict[str, Task]
-) -> str:
-    where = f"{request.predictions} prediction {number}"
+def _chosen(request: EvaluationRequest, tasks: dict[str, Task]) -> tuple[Predictions, list[str]]:
+    """The predictions to grade, and a warning naming the filter's ids without one."""
+    wanted = request.instance_ids
+    if request.predictions == GOLD:  # a file is a Path, or a str with a suffix
+        verified = [t for i, t in tasks.items() if t.verified and (not wanted or i in wanted)]
+        if not verified:
+            raise UserInputError(f"{request.out} has no verified task to take gold patches from")
+        return gold_predictions(verified), []
+    predictions = read_predictions(Path(request.predictions))
+    if not wanted:
+        return predictions, []
+    missing = predictions.missing(wanted)
+    kept = predictions.only(wanted)
+    if not kept.items:
+        raise UserInputError(
+            f"{predictions.source} has no prediction for --instance {', '.join(missing)}"
+        )
+    warnings = []
+    if missing:
+        warnings.append(
+            f"{predictions.source} has no prediction for {', '.join(missing)}: not graded "
+            "(incomplete_ids in summary.json)"
+        )
+    return kept, warnings
+
+
+def _require_verified(
+    request: EvaluationRequest, where: str, instance_id: str, tasks: dict[str, Task]
+) -> None:
+    """``UserInputError`` unless ``instance_id`` is a verified task of the dataset."""
     task = tasks.get(instance_id)
+    if task is not None and task.verified:
+        return
     if task is not None:
         outcome = task.outcome.value if task.outcome else "undecided"
-        return f"{where}: {instance_id} is not a verified task of {request.out} ({outcome})"
+        raise UserInputError(
+            f"{where}: {instance_id} is not a verified task of {request.out} ({outcome})"
+        )
     verified = [i for i, t in tasks.items() if t.verified]
     close = difflib.get_close_matches(instance_id, verified, n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
-    return f"{where}: no task {instance_id} in {request.out}{hint}"
+    raise UserInputError(f"{where}: no task {instance_id} in {request.out}{hint}")
 
 
 def run_evaluation(
-    request: EvaluationRequest, on_graded: Callable[[InstanceReport], None] | None = None
+    request: EvaluationRequest,
+    on_graded: Callable[[InstanceReport], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> EvaluationSummary:
-    """Grade every pending prediction, write the reports and the summary, and return it."""
+    """Grade every pending prediction, write the reports and the summary, and return it.
+
+    ``on_warning`` gets each warning of the plan (one line) before any instance is graded;
+    ``on_graded`` each report as it is written.
+    """
     started = time.monotonic()
     planned = plan_evaluation(request)
-    reports = ReportLayout(request.report_dir)
+    if on_warning is not None:
+        for line in planned.warnings:
+            on_warning(line)
+    reports = planned.reports
     if planned.pending:
         client = docker_client()
         try:
@@ -131,9 +195,14 @@ def run_evaluation(
         with ThreadPoolExecutor(max_workers=request.workers) as pool:
             for future in [pool.submit(grade_one, p) for p in planned.pending]:
                 future.result()
-    final = [reports.read(p.instance_id) for p in planned.predictions]
+    final = {p.instance_id: reports.read(p.instance_id) for p in planned.predictions}
     summary = summarise(
-        [r for r in final if r is not None], len(planned.pending), time.monotonic() - started
+        planned.predictions,
+        {i: r for i, r in final.items() if r is not None},
+        run_id=request.run_id,
+        incomplete_ids=planned.incomplete,
+        graded_now=len(planned.pending),
+        wall_time_s=time.monotonic() - started,
     )
     reports.write_summary(summary)
     return summary

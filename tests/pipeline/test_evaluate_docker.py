@@ -61,15 +61,20 @@ def _cheating(test_patch: str) -> str:
 
 
 def test_gold_patches_resolve_all_and_a_rerun_skips_them(demo: Demo, tmp_path: Path) -> None:
-    predictions = _predictions(
-        tmp_path / "gold.jsonl", "gold", {t.instance_id: t.patch for t in demo.tasks}
-    )
-    args = ["evaluate", "out", "--predictions", str(predictions), "--report", str(tmp_path / "r")]
+    """``--predictions gold``: every verified task's own fix, as SWE-bench's harness takes it."""
+    args = ["evaluate", "out", "--predictions", "gold", "--run-id", "gold-run"]
+    args += ["--report", str(tmp_path / "r")]
     result = run(*args, "--workers", "2", "--timeout", "120", cwd=demo.folder, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert (summary["resolved_instances"], summary["resolved_rate"]) == (4, 1.0)
     assert summary["resolved_ids"] == sorted(t.instance_id for t in demo.tasks)
+    assert summary["submitted_ids"] == summary["completed_ids"] == summary["resolved_ids"]
+    assert (summary["run_id"], summary["unresolved_ids"], summary["error_ids"]) == (
+        "gold-run",
+        [],
+        [],
+    )
     for task in demo.tasks:
         report = json.loads((tmp_path / "r" / f"{task.instance_id}.json").read_text())
         assert (report["resolved"], report["reason"], report["model_name_or_path"]) == (
@@ -185,7 +190,7 @@ def test_an_image_that_is_gone_is_infrastructure_and_graded_again(
     )
     summary = run_evaluation(request)
     assert (summary.resolved_instances, summary.infrastructure) == (0, 1)
-    report = ReportLayout(request.report_dir).read(task.instance_id)
+    report = ReportLayout(request.report_folder).read(task.instance_id)
     assert report is not None
     assert report.attempts == 2 and "image_missing" in report.detail
     assert run_evaluation(request).graded_now == 1  # not final: the next run grades it again
