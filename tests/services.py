@@ -111,6 +111,7 @@ def second_engine(root: Path) -> Iterator[str]:
     with log.open("w") as output:
         process = subprocess.Popen(command, stdout=output, stderr=output)
     try:
+
         def answers() -> bool:
             if "Daemon has completed initialization" not in log.read_text(errors="replace"):
                 return False  # a client of an engine that is not up leaks its socket

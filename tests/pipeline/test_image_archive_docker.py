@@ -70,15 +70,15 @@ def test_an_archive_carries_the_demo_to_another_engine(
     assert empty["resolved_ids"] == [] and sorted(empty["empty_patch_ids"]) == ids
 
     for name, predictions, resolved in (
-        ("gold", write_predictions(tmp_path / "gold.jsonl", tasks, gold=True), ids),
-        ("empty", empty_predictions, []),
+        ("gold", "gold", ids),
+        ("empty", str(empty_predictions), []),
     ):
         report = tmp_path / f"report-{name}"
         graded = taskforge(
             "evaluate",
             str(out),
             "--predictions",
-            str(predictions),
+            predictions,
             "--report",
             str(report),
             "--cache-dir",

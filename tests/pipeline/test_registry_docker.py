@@ -83,14 +83,14 @@ def test_a_registry_carries_the_demo_to_swebench_and_evaluate(
 
     remove_images(engine, tasks)
     for name, predictions, resolved in (
-        ("gold", write_predictions(tmp_path / "gold.jsonl", tasks, gold=True), ids),
-        ("empty", empty_predictions, []),
+        ("gold", "gold", ids),
+        ("empty", str(empty_predictions), []),
     ):
         graded = taskforge(
             "evaluate",
             str(out),
             "--predictions",
-            str(predictions),
+            predictions,
             "--report",
             str(tmp_path / f"report-{name}"),
             "--cache-dir",
