@@ -16,9 +16,10 @@ pytest ends, in the format of the chosen parser:
 - ``parse_log_pytest`` (``PASSED tests/test_x.py::test_y``), SWE-bench's own for pytest
   suites, which splits lines on whitespace: usable when no graded id holds whitespace;
 - ``parse_log_django`` (``tests/test_x.py::test_y[a  b] ... ok``), whose lines keep the id
-  whole: used for ids with whitespace (``test_counts[a  b-2]``), unless an id ends or starts
-  with whitespace, holds ``" ... "``, starts with ``ok``/``FAIL:``/``ERROR:`` or a line break,
-  which that parser reads differently;
+  whole: used for ids with whitespace (``test_counts[a  b-2]``), unless an id starts
+  with whitespace or ``ok``, ``FAIL:`` or ``ERROR:``, or holds a line break, which that
+  parser reads differently (``tests/validators/test_eval_script.py`` checks each rule against
+  SWE-bench's own parsers);
 - neither: the task is left out of the export, with the reason (``log_parser_for``).
 
 pytest's own output comes before the start marker, so nothing a test prints can be read as a
@@ -97,10 +98,9 @@ def _has_space(test: str) -> bool:
 
 def _django_reads(test: str) -> bool:
     return (
-        test == test.strip()
+        test == test.lstrip()
         and "\n" not in test
         and "\r" not in test
-        and " ... " not in test
         and not test.startswith(("ok", "FAIL:", "ERROR:"))
     )
 

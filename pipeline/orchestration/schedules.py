@@ -5,13 +5,16 @@ with ``importlib.resources``), so a wheel install serves the same groups as a ch
 ``out`` that is a relative path is relative to the working folder of the run.
 
 Each ``[[group]]`` has a ``name``, a ``cron`` expression, an output folder ``out`` and its
-``repos`` (``source`` as ``taskforge backfill`` takes it, and ``repo`` as OWNER/NAME). A
-scheduled run of a group backfills each repository in turn; work already in the output is
-skipped, so each run only does what is new.
+``repos`` (``source`` as ``taskforge backfill`` takes it, and ``repo`` as OWNER/NAME); optionally
+``registry`` (``HOST[:PORT]/NAMESPACE``, as ``--registry``; else ``$TASKFORGE_PUSH_REGISTRY`` of
+the worker) and ``instance_images`` (as ``--instance-images``). A scheduled run of a group
+backfills each repository in turn; work already in the output is skipped, so each run only
+does what is new.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -19,6 +22,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from dockerfiles.registry import Registry
 from pipeline.backfill.request import BackfillRequest
 from pipeline.core.errors import UserInputError
 
@@ -44,11 +48,21 @@ class ScheduleGroup(BaseModel):
     out: Path
     repos: list[ScheduledRepo]
     timeout_s: int = 900
+    registry: str | None = None
+    instance_images: bool = False
 
     def request_for(self, entry: ScheduledRepo) -> BackfillRequest:
         """The backfill request of ``entry`` in this group."""
+        registry = self.registry or os.environ.get("TASKFORGE_PUSH_REGISTRY") or None
+        if registry:
+            Registry.parse(registry)  # one line for a malformed one, before any work
         return BackfillRequest(
-            source=entry.source, repo=entry.repo, out=self.out, timeout_s=self.timeout_s
+            source=entry.source,
+            repo=entry.repo,
+            out=self.out,
+            timeout_s=self.timeout_s,
+            registry=registry,
+            instance_images=self.instance_images,
         )
 
 

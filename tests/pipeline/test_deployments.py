@@ -6,8 +6,10 @@ import importlib
 import inspect
 from pathlib import Path
 
+import pytest
 import yaml
 
+from pipeline.core.errors import UserInputError
 from pipeline.orchestration.schedules import load_schedules
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,3 +39,25 @@ def test_committed_schedules_are_valid() -> None:
         assert group.repos and len(group.cron.split()) == 5
         request = group.request_for(group.repos[0])
         assert request.repo.count("/") == 1
+
+
+def test_a_group_pushes_to_its_registry_or_the_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "schedules.toml"
+    path.write_text(
+        '[[group]]\nname = "a"\ncron = "0 4 * * *"\nout = "o"\ninstance_images = true\n'
+        'registry = "127.0.0.1:5000/team"\nrepos = [{ source = "s", repo = "o/n" }]\n'
+        '[[group]]\nname = "b"\ncron = "0 4 * * *"\nout = "o"\n'
+        'repos = [{ source = "s", repo = "o/n" }]\n'
+    )
+    first, second = load_schedules(path).groups
+    request = first.request_for(first.repos[0])
+    assert request.registry == "127.0.0.1:5000/team" and request.instance_images
+    monkeypatch.delenv("TASKFORGE_PUSH_REGISTRY", raising=False)
+    assert second.request_for(second.repos[0]).registry is None
+    monkeypatch.setenv("TASKFORGE_PUSH_REGISTRY", "registry.example.org/tf")
+    assert second.request_for(second.repos[0]).registry == "registry.example.org/tf"
+    monkeypatch.setenv("TASKFORGE_PUSH_REGISTRY", "no registry here")
+    with pytest.raises(UserInputError, match="HOST\\[:PORT\\]/NAMESPACE"):
+        second.request_for(second.repos[0])

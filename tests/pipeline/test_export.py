@@ -97,13 +97,13 @@ def test_tasks_the_harness_cannot_grade_are_left_out_and_counted(tmp_path: Path)
     layout = DatasetLayout(tmp_path / "out")
     layout.prepare()
     no_image = make_task(6, instance_image=None)
-    unreadable = make_task(7, FAIL_TO_PASS=["tests/test_x.py::test_y[ ... ]"])
+    unreadable = make_task(7, FAIL_TO_PASS=["ok_tests/test_x.py::test_y[a b]"])
     write_tasks(layout, [no_image, unreadable, make_task(8)])
     export = export_swebench(layout, tmp_path / "export")
     assert [row["instance_id"] for row in export.instances] == ["o__n-8"]
     assert export.left_out[NO_INSTANCE_IMAGE] == 1
     (reason,) = [r for r in export.left_out if r != NO_INSTANCE_IMAGE]
-    assert "test_y[ ... ]" in reason and export.left_out[reason] == 1
+    assert "ok_tests/test_x.py" in reason and export.left_out[reason] == 1
 
 
 def test_parquet_has_string_columns_and_the_same_rows(
