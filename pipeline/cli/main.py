@@ -21,7 +21,7 @@ import typer
 
 from extractors.github_api import DEFAULT_API_URL
 from pipeline.backfill.request import BackfillRequest, BackfillSummary, TaskRunnerSpec
-from pipeline.backfill.source import default_cache_dir, open_source
+from pipeline.backfill.source import open_source
 from pipeline.backfill.steps import check_github_source, select_pulls
 from pipeline.cli.console import console, render_summary, rich_progress
 from pipeline.cli.dataset import register
@@ -57,6 +57,7 @@ from pipeline.cli.options import (
 from pipeline.cli.preview import register as register_preview
 from pipeline.cli.serve import register as register_serve
 from pipeline.cli.stopping import cleaned_up_on_stop
+from pipeline.core.cache import default_cache_dir
 from pipeline.core.errors import (
     EXIT_PARTIAL,
     TaskforgeError,
