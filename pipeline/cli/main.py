@@ -51,6 +51,7 @@ from pipeline.cli.options import (
     TimeoutOption,
     TokenFileOption,
     UntilOption,
+    WorkDirOption,
     WorkersOption,
     mining_selection,
 )
@@ -64,7 +65,6 @@ from pipeline.core.errors import (
     TransientError,
     exit_code,
 )
-from pipeline.dataset.shards import DatasetLayout
 from pipeline.orchestration.prefect_server import local_api
 
 app = typer.Typer(
@@ -111,6 +111,7 @@ def backfill(
     allow_no_issue: AllowNoIssueOption = False,
     max_rate_wait: MaxRateWaitOption = 900,
     cache_dir: CacheDirOption = None,
+    work_dir: WorkDirOption = None,
 ) -> None:
     """Mine SOURCE's merged PRs, build its environment, verify, and write Parquet to OUT."""
     selection = mining_selection(
@@ -135,6 +136,7 @@ def backfill(
         allow_no_issue=allow_no_issue,
         max_rate_wait_s=max_rate_wait,
         cache_dir=cache_dir or default_cache_dir(),
+        work_dir=work_dir,
     )
     _run(request)
 
@@ -143,6 +145,7 @@ def backfill(
 def demo(
     out: Annotated[Path, typer.Option(help="Output dataset folder.")] = Path("data/demo"),
     cache_dir: CacheDirOption = None,
+    work_dir: WorkDirOption = None,
 ) -> None:
     """Generate the sample repository and backfill it: the embedded default job."""
     from pipeline.demo.sample_repo import SAMPLE_REPO_NAME, write_sample_repo
@@ -155,17 +158,19 @@ def demo(
     with tempfile.TemporaryDirectory(dir=source.parent) as scratch:
         write_sample_repo(Path(scratch) / "repo").rename(source)
     console.print(f"sample repository written to {source}")
-    _run(BackfillRequest(source=str(source), repo=SAMPLE_REPO_NAME, out=out, cache_dir=cache))
+    request = BackfillRequest(
+        source=str(source), repo=SAMPLE_REPO_NAME, out=out, cache_dir=cache, work_dir=work_dir
+    )
+    _run(request)
 
 
 def _run(request: BackfillRequest) -> None:
     _preflight(request)
     for name, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
-    # Finished validations are persisted beside the dataset by run_backfill itself, for every
-    # entry point alike (pipeline/orchestration/tasks.py: results_beside).
-    layout = DatasetLayout(request.out)
-    with local_api(layout.logs_dir / "prefect-server.log") as wait_ready:
+    # Finished validations are persisted in the work folder by run_backfill itself, for every
+    # entry point alike (pipeline/orchestration/tasks.py: results_in).
+    with local_api(request.layout().logs_dir / "prefect-server.log") as wait_ready:
         from pipeline.orchestration.flows import run_backfill  # imported while the server boots
         from pipeline.orchestration.progress import reporting
 
@@ -195,8 +200,9 @@ def exit_partial(not_found: dict[int, str], done: str = "done") -> None:
 
 
 def _preflight(request: BackfillRequest) -> None:
-    """Fail fast, before Prefect starts, on input that cannot work."""
-    DatasetLayout(request.out).prepare()
+    """Fail fast, before Prefect starts, on input that cannot work; then create the output."""
+    layout = request.layout()
+    layout.check_places()
     if request.from_github:
         check_github_source(request)  # one request: credentials, repository (and --prs)
     else:
@@ -206,6 +212,8 @@ def _preflight(request: BackfillRequest) -> None:
     from pipeline.core.engine import docker_client
 
     docker_client().close()  # reachable; the flow opens its own clients
+    for line in layout.prepare():  # a dataset of the previous layout: what moved, what stayed
+        console.print(line, highlight=False, soft_wrap=True)
 
 
 register(app)

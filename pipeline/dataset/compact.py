@@ -16,7 +16,7 @@ shards a crash left behind show as unlisted, and the next compact removes them.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import pyarrow.compute as pc
 
@@ -36,12 +36,14 @@ ROWS_PER_SHARD = 50_000
 
 @dataclass(frozen=True)
 class CompactReport:
-    """What a compaction did: shards and rows before and after."""
+    """What a compaction did: shards and rows before and after, and what of the previous
+    layout it moved into the work folder."""
 
     rows_before: int
     rows_after: int
     shards_before: int
     shards_after: int
+    moved: list[str] = field(default_factory=list)  # lines of ``move_previous_layout``
 
     @property
     def changed(self) -> bool:
@@ -53,10 +55,11 @@ def compact(layout: DatasetLayout) -> CompactReport:
     """Rewrite ``layout`` as fresh shards without duplicates (a no-op when already compact),
     then bring the manifest and the card up to date."""
     layout.require()
-    with dataset_lock(layout):
+    layout.check_places()
+    with dataset_lock(layout) as moved:
         report = _rewrite(layout)
     finalize(layout)
-    return report
+    return replace(report, moved=moved)
 
 
 def _rewrite(layout: DatasetLayout) -> CompactReport:

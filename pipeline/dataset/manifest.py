@@ -1,7 +1,8 @@
 """The manifest: every shard of a dataset with its table, rows, size, sha256 and schema version.
 
-``OUT/manifest.json`` is rewritten whole (``storage.replace_atomically``) by a writer holding the
-dataset lock, and only after the shards it lists are complete on disk. So at any moment:
+``WORK/manifest.json`` (in the dataset's work folder, ``pipeline.dataset.storage``) is rewritten
+whole (``storage.replace_atomically``) by a writer holding the dataset lock, and only after the
+shards it lists are complete on disk. So at any moment:
 
 - every shard it lists was complete when listed, with the checksum it had then;
 - a shard on disk that it does not list was renamed into place by a writer killed before it
@@ -10,7 +11,9 @@ dataset lock, and only after the shards it lists are complete on disk. So at any
 
 Readers never need the manifest to read the data (the shards are found by their names, as polars
 and Hugging Face ``datasets`` find them); it is what ``stats`` and ``compact`` check the files
-against, and what a consumer uses to verify a copy.
+against on the writer's machine. A dataset folder without its work folder (a copy on another
+machine) has nothing to check against and is read silently; a work folder without a manifest is
+a warning.
 """
 
 from __future__ import annotations
@@ -139,6 +142,8 @@ def manifest_problems(layout: DatasetLayout, verify_checksums: bool = False) -> 
     except BadShardError as error:
         return [f"{error}; shards are read without checking them"]
     if manifest is None:
+        if not layout.work.is_dir():
+            return []  # a copy without its work folder: nothing to check against
         return [
             f"{layout.manifest_path} is missing; shards are read without checking them "
             f"(taskforge compact {layout.root} writes it again)"

@@ -5,7 +5,9 @@ with ``importlib.resources``), so a wheel install serves the same groups as a ch
 ``out`` that is a relative path is relative to the working folder of the run.
 
 Each ``[[group]]`` has a ``name``, a ``cron`` expression, an output folder ``out`` and its
-``repos`` (``source`` as ``taskforge backfill`` takes it, and ``repo`` as OWNER/NAME). A
+``repos`` (``source`` as ``taskforge backfill`` takes it, and ``repo`` as OWNER/NAME), and may
+name the output's work folder ``work_dir`` (its manifest, logs, results, cursors and lock;
+``--work-dir`` of ``backfill``, by default under the cache folder). A
 scheduled run of a group backfills each repository in turn; work already in the output is
 skipped, so each run only does what is new.
 """
@@ -44,11 +46,16 @@ class ScheduleGroup(BaseModel):
     out: Path
     repos: list[ScheduledRepo]
     timeout_s: int = 900
+    work_dir: Path | None = None  # None: the default work folder of ``out``
 
     def request_for(self, entry: ScheduledRepo) -> BackfillRequest:
         """The backfill request of ``entry`` in this group."""
         return BackfillRequest(
-            source=entry.source, repo=entry.repo, out=self.out, timeout_s=self.timeout_s
+            source=entry.source,
+            repo=entry.repo,
+            out=self.out,
+            work_dir=self.work_dir,
+            timeout_s=self.timeout_s,
         )
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -20,7 +21,7 @@ def node_ids(count: int) -> list[str]:
 
 @pytest.fixture
 def layout(tmp_path: Path) -> DatasetLayout:
-    written = DatasetLayout(tmp_path / "out")
+    written = DatasetLayout(tmp_path / "out", tmp_path / "work")
     written.prepare()
     write_tasks(
         written,
@@ -76,6 +77,17 @@ def test_stats_report_the_rest_when_files_are_bad(layout: DatasetLayout) -> None
     assert manifest.startswith(f"{layout.manifest_path} is missing")
 
 
+def test_a_copy_without_its_work_folder_is_read_silently(
+    layout: DatasetLayout, tmp_path: Path
+) -> None:
+    copy = DatasetLayout(tmp_path / "copy", tmp_path / "elsewhere" / "work")
+    shutil.copytree(layout.root, copy.root)
+    stats = dataset_stats(copy)
+    assert (stats.verified, stats.rejected, stats.warnings) == (5, 2, [])
+    assert find_task(copy, "o__n-4")[1] == []
+    assert not copy.work.exists()  # readers create nothing
+
+
 def test_stats_of_a_folder_that_is_not_a_dataset(tmp_path: Path) -> None:
     with pytest.raises(UserInputError, match="is not a taskforge dataset"):
         dataset_stats(DatasetLayout(tmp_path))
@@ -84,7 +96,7 @@ def test_stats_of_a_folder_that_is_not_a_dataset(tmp_path: Path) -> None:
 
 
 def test_an_empty_dataset_has_no_repositories(tmp_path: Path) -> None:
-    layout = DatasetLayout(tmp_path)
+    layout = DatasetLayout(tmp_path / "out", tmp_path / "work")
     layout.prepare()
     stats = dataset_stats(layout)
     assert (stats.repos, stats.shards) == ([], 0)

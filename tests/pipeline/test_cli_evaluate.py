@@ -17,7 +17,7 @@ from tests.taskforge_cli import run
 
 @pytest.fixture
 def dataset(tmp_path: Path) -> Path:
-    layout = DatasetLayout(tmp_path / "out")
+    layout = DatasetLayout(tmp_path / "out", tmp_path / "work")
     layout.prepare()
     write_tasks(layout, [make_task(1), make_task(2, Outcome.DOCS_ONLY)])
     return layout.root

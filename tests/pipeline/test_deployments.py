@@ -37,3 +37,16 @@ def test_committed_schedules_are_valid() -> None:
         assert group.repos and len(group.cron.split()) == 5
         request = group.request_for(group.repos[0])
         assert request.repo.count("/") == 1
+
+
+def test_a_group_may_name_its_work_folder(tmp_path: Path) -> None:
+    schedules = tmp_path / "schedules.toml"
+    entry = '\nrepos = [{ source = "o/n", repo = "o/n" }]\n'
+    schedules.write_text(
+        f'[[group]]\nname = "a"\ncron = "0 4 * * *"\nout = "{tmp_path / "a"}"{entry}'
+        f'[[group]]\nname = "b"\ncron = "0 4 * * *"\nout = "{tmp_path / "b"}"\n'
+        f'work_dir = "{tmp_path / "b-work"}"{entry}'
+    )
+    default, named = (g.request_for(g.repos[0]) for g in load_schedules(schedules).groups)
+    assert named.layout().work == tmp_path / "b-work"
+    assert default.layout().work.parent == default.cache_dir / "work"

@@ -16,7 +16,7 @@ from tests.pipeline.factories import make_task
 
 @pytest.fixture
 def layout(tmp_path: Path) -> DatasetLayout:
-    written = DatasetLayout(tmp_path / "out")
+    written = DatasetLayout(tmp_path / "out", tmp_path / "work")
     written.prepare()
     write_tasks(written, [make_task(1), make_task(2), make_task(3, Outcome.DOCS_ONLY)])
     return written
@@ -61,6 +61,13 @@ def test_a_missing_manifest_is_reported_and_rebuilt(layout: DatasetLayout) -> No
     after = load_manifest(layout)
     assert before is not None and after is not None
     assert after.shards == before.shards
+
+
+def test_a_copy_without_its_work_folder_has_nothing_to_check(
+    layout: DatasetLayout, tmp_path: Path
+) -> None:
+    copy = DatasetLayout(layout.root, tmp_path / "elsewhere")
+    assert manifest_problems(copy, verify_checksums=True) == []
 
 
 def test_a_manifest_that_does_not_parse_names_the_file(layout: DatasetLayout) -> None:
