@@ -2,10 +2,14 @@
 
 ``register(app)`` adds them to the main Typer app (``pipeline.cli.main``). Results go to stdout,
 warnings to stderr, one line each; errors are ``TaskforgeError``s, which ``pipeline.cli.main.main``
-prints as one line with exit code 2. ``stats`` and ``show`` skip a bad shard with a warning;
-``export`` and ``compact`` stop at it, naming the file, since they would drop its rows. Each
-command finds the dataset's work folder (the manifest) as ``backfill`` does: ``--work-dir``,
-else under ``--cache-dir``; a copied dataset folder without one reads silently.
+prints as one line with their exit code: 2 for bad input, 5 (``BadShardError``) for a shard that
+cannot be trusted, named in the line. Every command stops at such a shard: one that cannot be
+read or is of another schema version, or one whose size or sha256 is not what the manifest lists
+(it changed after it was written); figures or exports without its rows, or with rows that are
+not the ones written, would look whole and be wrong. Disagreements with the manifest that leave
+the rows right (an unlisted shard, a listed one that is gone) are warnings of ``stats`` and
+``show``. Each command finds the dataset's work folder (the manifest) as ``backfill`` does:
+``--work-dir``, else under ``--cache-dir``; a copied dataset folder without one reads silently.
 """
 
 from __future__ import annotations

@@ -34,11 +34,11 @@ def finalize(layout: DatasetLayout) -> list[str]:
     """Refresh the manifest and rewrite the card; returns warnings of one line each.
 
     Called once after a run's shards are written (``pipeline.orchestration.flows``) and by
-    ``compact``.
+    ``compact``. The card describes the shards that can be read (``skip_bad``).
     """
     with dataset_lock(layout) as moved:
         problems = refresh_manifest(layout)
-        stats = dataset_stats(layout)
+        stats = dataset_stats(layout, skip_bad=True)
         text = render_card(layout, stats)
         replace_atomically(layout.card_path, lambda handle: handle.write(text.encode()))
     return moved + problems + [w for w in stats.warnings if w not in problems]

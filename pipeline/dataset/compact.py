@@ -1,7 +1,9 @@
 """``taskforge compact``: rewrite a dataset as fresh shards holding one row per instance id.
 
-Under the dataset lock: read every shard (a bad shard stops compaction, naming the file, since its
-rows could not be carried over), keep the newest row per instance id across both tables, write
+Under the dataset lock: check every listed shard against the manifest's size and sha256, then
+read every shard (a bad shard stops compaction, naming the file: an unreadable one's rows could
+not be carried over, and a changed one's would be carried over as if they were the rows written,
+under a fresh checksum), keep the newest row per instance id across both tables, write
 fresh shards (their names sort after every old one), write the manifest listing only the fresh
 shards, then delete the old shards one by one.
 
@@ -22,7 +24,7 @@ import pyarrow.compute as pc
 
 from pipeline.core.records import Outcome
 from pipeline.dataset.card import finalize
-from pipeline.dataset.manifest import refresh_manifest
+from pipeline.dataset.manifest import refresh_manifest, verify_shards
 from pipeline.dataset.shards import load_table, newest_rows, write_shard
 from pipeline.dataset.storage import (
     DatasetLayout,
@@ -57,6 +59,7 @@ def compact(layout: DatasetLayout) -> CompactReport:
     layout.require()
     layout.check_places()
     with dataset_lock(layout) as moved:
+        verify_shards(layout)
         report = _rewrite(layout)
     finalize(layout)
     return replace(report, moved=moved)

@@ -10,7 +10,8 @@ timestamps; only this export encodes them.
 
 Written to ``DIR/swebench.jsonl`` (``--dataset_name DIR/swebench.jsonl`` for the harness) and
 ``DIR/swebench.parquet``, each atomically. Only verified tasks are exported, newest row per
-instance id, in the order they were written.
+instance id, in the order they were written. A shard that cannot be trusted (unreadable, of
+another schema version, or changed since the manifest listed it) stops the export, naming it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pyarrow.parquet as pq
 
 from pipeline.core.errors import UserInputError
 from pipeline.core.records import Outcome
+from pipeline.dataset.manifest import verify_shards
 from pipeline.dataset.shards import load_table
 from pipeline.dataset.storage import DatasetLayout, replace_atomically
 
@@ -58,6 +60,7 @@ GITHUB_TIME = "%Y-%m-%dT%H:%M:%SZ"
 def swebench_rows(layout: DatasetLayout) -> list[dict[str, str]]:
     """Verified tasks as SWE-bench instances: twelve string fields each."""
     layout.require()
+    verify_shards(layout)
     # both tables: a task verified once and rejected by a later run is no longer verified
     loaded = load_table(layout, [*SWEBENCH_FIELDS, "outcome"])
     return [

@@ -44,21 +44,48 @@ def test_stats(layout: DatasetLayout) -> None:
     )
 
 
-def test_stats_warn_about_bad_files_and_report_the_rest(layout: DatasetLayout) -> None:
-    good = layout.shards()[0]
-    other = layout.verified_dir / "train-20000101T000000000000-old.parquet"
-    pq.write_table(pq.read_table(good).replace_schema_metadata({METADATA_KEY: b"9"}), other)
+@pytest.mark.parametrize("command", [("stats",), ("show", "o__n-3")], ids=["stats", "show"])
+def test_a_shard_that_cannot_be_read_is_an_error_naming_it(
+    layout: DatasetLayout, command: tuple[str, ...]
+) -> None:
     corrupt = layout.verified_dir / "train-20000102T000000000000-cut.parquet"
     corrupt.write_bytes(b"PAR1")
-    layout.manifest_path.unlink()
+    result = on(layout, command[0], *command[1:])
+    assert_one_line_error(result, f"{corrupt}: not a readable Parquet file", 5)  # terminal
+    assert "verified" not in result.stdout
+    corrupt.unlink()
+    other = layout.verified_dir / "train-20000101T000000000000-old.parquet"
+    good = layout.shards()[0]
+    pq.write_table(pq.read_table(good).replace_schema_metadata({METADATA_KEY: b"9"}), other)
+    assert_one_line_error(on(layout, command[0], *command[1:]), f"{other}: schema version 9", 5)
+
+
+@pytest.mark.parametrize("command", [("stats",), ("show", "o__n-3")], ids=["stats", "show"])
+def test_a_shard_that_fails_its_sha256_is_an_error_naming_it(
+    layout: DatasetLayout, command: tuple[str, ...]
+) -> None:
+    shard = layout.shards()[0]
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size: only the checksum tells
+    shard.write_bytes(bytes(data))
+    result = on(layout, command[0], *command[1:])
+    assert_one_line_error(result, f"{shard}: does not match its sha256", 5)
+
+
+def test_stats_warns_where_the_figures_stay_right(layout: DatasetLayout) -> None:
+    listed = layout.shards()[-1]
+    layout.manifest_path.unlink()  # the work folder is there, its manifest is not
     result = on(layout, "stats")
     assert result.returncode == 0, result.stderr
     assert "3 verified, 1 rejected" in result.stdout
-    warnings = result.stderr.splitlines()
-    assert len(warnings) == 3 and all(w.startswith("warning: ") for w in warnings)
-    assert f"{other}: schema version 9" in warnings[0]
-    assert f"{corrupt}: not a readable Parquet file" in warnings[1]
-    assert f"{layout.manifest_path} is missing" in warnings[2]
+    (warning,) = result.stderr.splitlines()
+    assert warning.startswith("warning: ") and f"{layout.manifest_path} is missing" in warning
+    finalize(layout)
+    listed.unlink()  # its rows are gone, the others are what was written
+    result = on(layout, "show", "o__n-1")
+    assert result.returncode == 0, result.stderr
+    (warning,) = result.stderr.splitlines()
+    assert f"lists {layout.relative(listed)}, which does not exist" in warning
 
 
 def test_stats_of_a_copy_without_its_work_folder_warns_about_nothing(
