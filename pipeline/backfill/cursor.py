@@ -1,9 +1,12 @@
 """Where incremental GitHub mining resumes: per repository, the newest merge fully handled.
 
-``OUT/cursors/owner__name.json`` holds the merge time up to which every selected PR is handled
-(its task written, or deliberately left out) and the PRs merged at exactly that second, so a
-rerun without ``--since`` lists only PRs merged after it, and a PR merged in the same second
-as the last one handled is still mined.
+``WORK/cursors/owner__name.json``, in the dataset's work folder (``DatasetLayout.cursors_dir``:
+a writer's state, not published with the dataset), holds the merge time up to which every
+selected PR is handled (its task written, or deliberately left out) and the PRs merged at
+exactly that second, so a rerun without ``--since`` lists only PRs merged after it, and a PR
+merged in the same second as the last one handled is still mined. A copy of the dataset without
+its work folder has no cursor: its first run there mines from the start, skipping the PRs
+already written.
 
 Invariants: the cursor is written atomically (hidden temporary file, fsync, rename, as shards
 are) and only after the tasks it covers are written, so a crash leaves the previous cursor and
@@ -19,7 +22,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pipeline.core.errors import UserInputError
-from pipeline.dataset.storage import replace_atomically
+from pipeline.dataset.storage import DatasetLayout, replace_atomically
 
 
 class Cursor(BaseModel):
@@ -38,14 +41,14 @@ class Cursor(BaseModel):
         )
 
 
-def cursor_path(out: Path, repo: str) -> Path:
-    """Where the cursor of ``repo`` lives in the output ``out``."""
-    return out / "cursors" / f"{repo.replace('/', '__')}.json"
+def cursor_path(layout: DatasetLayout, repo: str) -> Path:
+    """Where the cursor of ``repo`` lives for the dataset at ``layout``."""
+    return layout.cursors_dir / f"{repo.replace('/', '__')}.json"
 
 
-def read_cursor(out: Path, repo: str) -> Cursor | None:
-    """The cursor of ``repo`` in ``out``; None before the first run that moves it."""
-    path = cursor_path(out, repo)
+def read_cursor(layout: DatasetLayout, repo: str) -> Cursor | None:
+    """The cursor of ``repo`` for ``layout``; None before the first run that moves it."""
+    path = cursor_path(layout, repo)
     try:
         return Cursor.model_validate_json(path.read_bytes())
     except FileNotFoundError:
@@ -57,9 +60,9 @@ def read_cursor(out: Path, repo: str) -> Cursor | None:
         ) from None
 
 
-def write_cursor(out: Path, cursor: Cursor) -> None:
-    """Write ``cursor`` into ``out``, replacing the previous one atomically."""
-    path = cursor_path(out, cursor.repo)
+def write_cursor(layout: DatasetLayout, cursor: Cursor) -> None:
+    """Write ``cursor`` for ``layout``, replacing the previous one atomically."""
+    path = cursor_path(layout, cursor.repo)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = cursor.model_dump_json(indent=2).encode() + b"\n"
     replace_atomically(path, lambda handle: handle.write(data))

@@ -3,6 +3,8 @@
 The request is parsed once, at the edge (the CLI, a schedules file), into typed values: the task
 runner is a ``TaskRunnerSpec``, not a string parsed again where the flow starts. It names where
 the credentials are, never the credentials: Prefect records it as the flow run's parameter.
+Every path of its dataset comes from ``BackfillRequest.layout`` (the output folder, and the work
+folder: ``work_dir``, else the default under the request's cache folder).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from extractors.github_api import DEFAULT_API_URL, GithubAccess
-from pipeline.backfill.source import default_cache_dir, is_github_name
+from pipeline.backfill.source import is_github_name
+from pipeline.core.cache import default_cache_dir
 from pipeline.core.errors import UserInputError
 from pipeline.core.records import Outcome, Task
+from pipeline.dataset.storage import DatasetLayout
 
 DASK_ADDRESS = re.compile(r"^dask://([\w.-]+:\d+)$")
 
@@ -82,6 +86,7 @@ class BackfillRequest(BaseModel):
     max_files: int = 50
     max_changed_lines: int = 3000
     cache_dir: Path = Field(default_factory=default_cache_dir)
+    work_dir: Path | None = None  # the dataset's work folder; None: CACHE/work/<name>-<hash>
     # GitHub sources (SOURCE = OWNER/NAME); the token is read from $GITHUB_TOKEN or token_file
     api_url: str = Field(default_factory=lambda: os.environ.get("GITHUB_API_URL", DEFAULT_API_URL))
     token_file: Path | None = None
@@ -94,6 +99,10 @@ class BackfillRequest(BaseModel):
     # recorded by digest, so other machines pull exactly what was validated
     registry: str | None = None
     instance_images: bool = False  # per verified task, an image with /testbed (SWE-bench's)
+
+    def layout(self) -> DatasetLayout:
+        """Every path of the output dataset, its work folder included."""
+        return DatasetLayout(self.out, self.work_dir, cache_dir=self.cache_dir)
 
     @property
     def from_github(self) -> bool:
@@ -117,6 +126,7 @@ class BackfillSummary(BaseModel):
 
     repo: str
     out: Path
+    logs_dir: Path | None = None  # the build logs and the Prefect server's log
     mined: int = 0  # merged PRs selected in this run
     skipped: int = 0  # already in the output from an earlier run
     verified: int = 0

@@ -12,12 +12,11 @@ some copying tools leave it) is named as such, with the command that repairs it.
 Bad input is a ``UserInputError`` naming the path.
 
 The cache folder is explicit: ``--cache-dir``, else ``$TASKFORGE_CACHE``, else ``data/cache``
-in the working folder (``default_cache_dir``), for every entry point alike.
+in the working folder (``pipeline.core.cache.default_cache_dir``), for every entry point alike.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -29,12 +28,6 @@ from pipeline.core.errors import UserInputError
 REPO_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 GITHUB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*/(?!\.\.?$)[A-Za-z0-9_.-]+$")
 URL = re.compile(r"^(https?|ssh|git|file)://|^[\w.-]+@[\w.-]+:")
-CACHE_ENV = "TASKFORGE_CACHE"
-
-
-def default_cache_dir() -> Path:
-    """Where mirrors and the demo repository live: ``$TASKFORGE_CACHE``, else ``data/cache``."""
-    return Path(os.environ.get(CACHE_ENV) or "data/cache")
 
 
 def check_repo_name(name: str) -> str:

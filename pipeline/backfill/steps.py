@@ -36,7 +36,7 @@ from pipeline.backfill.source import (
 )
 from pipeline.core.errors import UserInputError
 from pipeline.core.records import SourceKind, Task
-from pipeline.dataset.shards import DatasetLayout, finished_instance_ids
+from pipeline.dataset.shards import finished_instance_ids
 
 
 def open_repository(request: BackfillRequest) -> git.Repo:
@@ -143,7 +143,7 @@ def missing_reasons(repo: git.Repo, branch: str, numbers: list[int]) -> dict[int
 def _from_github(repo: git.Repo, request: BackfillRequest, resume: bool) -> Selection:
     """The API's merged PRs: listed ones, a window, or those after the cursor."""
     use_cursor = resume and not request.prs and not request.since
-    cursor = read_cursor(request.out, request.repo) if use_cursor else None
+    cursor = read_cursor(request.layout(), request.repo) if use_cursor else None
     since = request.since or (cursor.merged_through if cursor else None)
     with GithubClient(request.github_access(), request.repo) as client:
         branch = target_branch(repo, request.branch)
@@ -191,11 +191,12 @@ def advance_cursor(
     """
     if not request.from_github or request.prs or request.limit is not None:
         return
-    previous = read_cursor(request.out, request.repo)
+    layout = request.layout()
+    previous = read_cursor(layout, request.repo)
     if request.since and previous is not None and request.since > previous.merged_through:
         return  # a window that leaves a gap after the cursor
-    written = finished_instance_ids(DatasetLayout(request.out))
+    written = finished_instance_ids(layout)
     pending = {c.pull_number for c in candidates if c.instance_id not in written}
     cursor = advanced(previous, request.repo, merged_at, pending)
     if cursor is not None and cursor != previous:
-        write_cursor(request.out, cursor)
+        write_cursor(layout, cursor)

@@ -52,7 +52,7 @@ def rich_progress() -> Iterator[RichSink]:
 
 
 def render_summary(summary: BackfillSummary) -> None:
-    """Print the run's yield table and where its output is."""
+    """Print the run's yield table and where its output and its logs are."""
     table = Table(title=f"{summary.repo}: yield", title_justify="left")
     table.add_column("count", justify="right")
     table.add_column("what")
@@ -76,3 +76,5 @@ def render_summary(summary: BackfillSummary) -> None:
     table.add_row(str(summary.images_built), "environment images built in this run")
     stdout.print(table)
     stdout.print(f"wall time {summary.wall_time_s:.1f} s; output: {summary.out.resolve()}")
+    if summary.logs_dir is not None:
+        stdout.print(f"logs: {summary.logs_dir.resolve()}", highlight=False, soft_wrap=True)

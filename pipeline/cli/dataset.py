@@ -2,8 +2,14 @@
 
 ``register(app)`` adds them to the main Typer app (``pipeline.cli.main``). Results go to stdout,
 warnings to stderr, one line each; errors are ``TaskforgeError``s, which ``pipeline.cli.main.main``
-prints as one line with exit code 2. ``stats`` and ``show`` skip a bad shard with a warning;
-``export`` and ``compact`` stop at it, naming the file, since they would drop its rows.
+prints as one line with their exit code: 2 for bad input, 5 (``BadShardError``) for a shard that
+cannot be trusted, named in the line. Every command stops at such a shard: one that cannot be
+read or is of another schema version, or one whose size or sha256 is not what the manifest lists
+(it changed after it was written); figures or exports without its rows, or with rows that are
+not the ones written, would look whole and be wrong. Disagreements with the manifest that leave
+the rows right (an unlisted shard, a listed one that is gone) are warnings of ``stats`` and
+``show``. Each command finds the dataset's work folder (the manifest) as ``backfill`` does:
+``--work-dir``, else under ``--cache-dir``; a copied dataset folder without one reads silently.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Annotated
 import typer
 
 from pipeline.cli.console import console, stdout
+from pipeline.cli.options import CacheDirOption, WorkDirOption
 from pipeline.core.errors import UserInputError
 from pipeline.dataset.browse import dataset_stats, find_task, render_stats, render_task
 from pipeline.dataset.compact import compact as compact_dataset
@@ -29,9 +36,11 @@ def warn(lines: list[str]) -> None:
         console.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
 
 
-def stats(out: DatasetArgument) -> None:
+def stats(
+    out: DatasetArgument, work_dir: WorkDirOption = None, cache_dir: CacheDirOption = None
+) -> None:
     """Per repository: verified tasks, rejected candidates by reason, FAIL_TO_PASS sizes."""
-    layout = DatasetLayout(out)
+    layout = DatasetLayout(out, work_dir, cache_dir=cache_dir)
     figures = dataset_stats(layout)
     warn(figures.warnings)
     render_stats(figures, layout, stdout)
@@ -40,9 +49,11 @@ def stats(out: DatasetArgument) -> None:
 def show(
     out: DatasetArgument,
     instance_id: Annotated[str, typer.Argument(help="The task's instance id, owner__name-N.")],
+    work_dir: WorkDirOption = None,
+    cache_dir: CacheDirOption = None,
 ) -> None:
     """One task: problem statement, highlighted patches and test lists."""
-    task, warnings = find_task(DatasetLayout(out), instance_id)
+    task, warnings = find_task(DatasetLayout(out, work_dir, cache_dir=cache_dir), instance_id)
     warn(warnings)
     render_task(task, stdout)
 
@@ -53,12 +64,14 @@ def export(
     export_format: Annotated[str, typer.Option("--format", help="Export format: swebench.")] = (
         ExportFormat.SWEBENCH.value
     ),
+    work_dir: WorkDirOption = None,
+    cache_dir: CacheDirOption = None,
 ) -> None:
     """Write the verified tasks for another harness (swebench: what its harness grades)."""
     if export_format not in set(ExportFormat):
         choices = ", ".join(ExportFormat)
         raise UserInputError(f"--format takes one of: {choices}; got {export_format!r}")
-    export = export_swebench(DatasetLayout(out), to)
+    export = export_swebench(DatasetLayout(out, work_dir, cache_dir=cache_dir), to)
     for path in export.paths:
         stdout.print(f"wrote {path}", highlight=False, soft_wrap=True)
     stdout.print(f"{len(export.instances)} instances exported", highlight=False)
@@ -66,9 +79,13 @@ def export(
         stdout.print(f"{count} verified tasks left out: {reason}", highlight=False, soft_wrap=True)
 
 
-def compact(out: DatasetArgument) -> None:
+def compact(
+    out: DatasetArgument, work_dir: WorkDirOption = None, cache_dir: CacheDirOption = None
+) -> None:
     """Rewrite the shards with one row per instance id (newest wins); safe to interrupt."""
-    report = compact_dataset(DatasetLayout(out))
+    report = compact_dataset(DatasetLayout(out, work_dir, cache_dir=cache_dir))
+    for line in report.moved:  # a dataset of the previous layout: what moved, what stayed
+        console.print(line, highlight=False, soft_wrap=True)
     if report.changed:
         stdout.print(
             f"compacted {report.rows_before} rows in {report.shards_before} shards into "

@@ -12,6 +12,7 @@ import typer
 
 from pipeline.cli.console import stdout
 from pipeline.cli.dataset import DatasetArgument
+from pipeline.cli.options import CacheDirOption, WorkDirOption
 from pipeline.consumers.image_archive import ArchiveReport, export_images, import_images
 from pipeline.dataset.shards import DatasetLayout
 
@@ -24,9 +25,12 @@ images_app = typer.Typer(
 def export_command(
     out: DatasetArgument,
     to: Annotated[Path, typer.Option(help="The archive to write (a .tar file).")],
+    work_dir: WorkDirOption = None,
+    cache_dir: CacheDirOption = None,
 ) -> None:
     """Save every image OUT's verified tasks run in to one archive."""
-    _print("saved", export_images(DatasetLayout(out), to), to)
+    layout = DatasetLayout(out, work_dir, cache_dir=cache_dir)
+    _print("saved", export_images(layout, to), to)
 
 
 @images_app.command("import")

@@ -22,7 +22,7 @@ import typer
 from dockerfiles.registry import Registry
 from extractors.github_api import DEFAULT_API_URL
 from pipeline.backfill.request import BackfillRequest, BackfillSummary, TaskRunnerSpec
-from pipeline.backfill.source import default_cache_dir, open_source
+from pipeline.backfill.source import open_source
 from pipeline.backfill.steps import check_github_source, select_pulls
 from pipeline.cli.console import console, render_summary, rich_progress
 from pipeline.cli.dataset import register
@@ -55,19 +55,20 @@ from pipeline.cli.options import (
     TimeoutOption,
     TokenFileOption,
     UntilOption,
+    WorkDirOption,
     WorkersOption,
     mining_selection,
 )
 from pipeline.cli.preview import register as register_preview
 from pipeline.cli.serve import register as register_serve
 from pipeline.cli.stopping import cleaned_up_on_stop
+from pipeline.core.cache import default_cache_dir
 from pipeline.core.errors import (
     EXIT_PARTIAL,
     TaskforgeError,
     TransientError,
     exit_code,
 )
-from pipeline.dataset.shards import DatasetLayout
 from pipeline.orchestration.prefect_server import local_api
 
 app = typer.Typer(
@@ -116,6 +117,7 @@ def backfill(
     cache_dir: CacheDirOption = None,
     registry: RegistryOption = None,
     instance_images: InstanceImagesOption = False,
+    work_dir: WorkDirOption = None,
 ) -> None:
     """Mine SOURCE's merged PRs, build its environment, verify, and write Parquet to OUT."""
     selection = mining_selection(
@@ -142,6 +144,7 @@ def backfill(
         cache_dir=cache_dir or default_cache_dir(),
         registry=registry,
         instance_images=instance_images,
+        work_dir=work_dir,
     )
     _run(request)
 
@@ -152,6 +155,7 @@ def demo(
     cache_dir: CacheDirOption = None,
     registry: RegistryOption = None,
     instance_images: InstanceImagesOption = False,
+    work_dir: WorkDirOption = None,
 ) -> None:
     """Generate the sample repository and backfill it: the embedded default job."""
     from pipeline.demo.sample_repo import SAMPLE_REPO_NAME, write_sample_repo
@@ -171,6 +175,7 @@ def demo(
         cache_dir=cache,
         registry=registry,
         instance_images=instance_images,
+        work_dir=work_dir,
     )
     _run(request)
 
@@ -179,10 +184,9 @@ def _run(request: BackfillRequest) -> None:
     _preflight(request)
     for name, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
-    # Finished validations are persisted beside the dataset by run_backfill itself, for every
-    # entry point alike (pipeline/orchestration/tasks.py: results_beside).
-    layout = DatasetLayout(request.out)
-    with local_api(layout.logs_dir / "prefect-server.log") as wait_ready:
+    # Finished validations are persisted in the work folder by run_backfill itself, for every
+    # entry point alike (pipeline/orchestration/tasks.py: results_in).
+    with local_api(request.layout().logs_dir / "prefect-server.log") as wait_ready:
         from pipeline.orchestration.flows import run_backfill  # imported while the server boots
         from pipeline.orchestration.progress import reporting
 
@@ -212,8 +216,9 @@ def exit_partial(not_found: dict[int, str], done: str = "done") -> None:
 
 
 def _preflight(request: BackfillRequest) -> None:
-    """Fail fast, before Prefect starts, on input that cannot work."""
-    DatasetLayout(request.out).prepare()
+    """Fail fast, before Prefect starts, on input that cannot work; then create the output."""
+    layout = request.layout()
+    layout.check_places()
     if request.registry:
         Registry.parse(request.registry).answers()  # one line now, not after the first build
     if request.from_github:
@@ -225,6 +230,8 @@ def _preflight(request: BackfillRequest) -> None:
     from pipeline.core.engine import docker_client
 
     docker_client().close()  # reachable; the flow opens its own clients
+    for line in layout.prepare():  # a dataset of the previous layout: what moved, what stayed
+        console.print(line, highlight=False, soft_wrap=True)
 
 
 register(app)

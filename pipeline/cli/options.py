@@ -60,7 +60,15 @@ CacheDirOption = Annotated[
     Path | None,
     typer.Option(
         envvar="TASKFORGE_CACHE",
-        help="Folder of git mirrors and the demo repository (default: data/cache).",
+        help="Folder of git mirrors, the demo repository and datasets' work folders "
+        "(default: data/cache).",
+    ),
+]
+WorkDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="The dataset's work folder, kept out of it: manifest, logs, Prefect results, "
+        "lock (default: CACHE/work/NAME-HASH).",
     ),
 ]
 FirstParentOption = Annotated[

@@ -26,8 +26,9 @@ from pathlib import Path
 
 import git
 
-from pipeline.backfill.source import default_cache_dir, open_source
+from pipeline.backfill.source import open_source
 from pipeline.consumers.testbeds import testbed_commit
+from pipeline.core.cache import default_cache_dir
 from pipeline.core.errors import UserInputError
 from pipeline.core.records import Task
 from validators.regrade import BaseCommit

@@ -2,9 +2,13 @@
 
 Both read only what they need: ``stats`` reads four columns of every shard (so it stays well
 under a second on 100,000 tasks), ``show`` reads the row groups whose statistics can hold the
-instance id. Both skip a bad shard (another schema version, unreadable) and report it, with every
-disagreement between the manifest and the files, as warnings of one line each; the figures are
-for the newest row per instance id of the shards that could be read.
+instance id; both check every shard the manifest lists against its size and sha256 first
+(``manifest.verify_shards``, one pass over the bytes). A shard that cannot be trusted stops them
+with ``BadShardError`` naming it: one that cannot be read or is of another schema version, or
+one that changed since it was listed. Figures from the other shards would look whole and be
+wrong. The disagreements with the manifest that leave the rows right (an unlisted shard, a
+listed one that is gone) are warnings of one line each. The card (``card.finalize``) asks for
+``skip_bad`` instead: it describes the shards that can be read, and reports the others.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from rich.text import Text
 
 from pipeline.core.errors import UserInputError
 from pipeline.core.records import OUTCOME_REASONS, Outcome, Task
-from pipeline.dataset.manifest import manifest_problems
+from pipeline.dataset.manifest import check_manifest, verify_shards
 from pipeline.dataset.shards import load_table
 from pipeline.dataset.storage import DatasetLayout
 
@@ -73,10 +77,15 @@ class DatasetStats:
         return sum(r.rejected_total for r in self.repos)
 
 
-def dataset_stats(layout: DatasetLayout) -> DatasetStats:
-    """Figures per repository for the newest row of every task in the readable shards."""
+def dataset_stats(layout: DatasetLayout, *, skip_bad: bool = False) -> DatasetStats:
+    """Figures per repository for the newest row of every task.
+
+    A shard that cannot be trusted raises ``BadShardError``; with ``skip_bad`` an unreadable one
+    is skipped, only sizes are compared with the manifest, and both are reported as warnings.
+    """
     layout.require()
-    loaded = load_table(layout, STATS_COLUMNS, skip_bad=True)
+    notes = check_manifest(layout).problems if skip_bad else verify_shards(layout)
+    loaded = load_table(layout, STATS_COLUMNS, skip_bad=skip_bad)
     table = loaded.table
     frame = pl.DataFrame(
         {
@@ -90,7 +99,7 @@ def dataset_stats(layout: DatasetLayout) -> DatasetStats:
         repos=_repo_stats(frame),
         shards=len(shards),
         size_bytes=sum(s.stat().st_size for s in shards),
-        warnings=[str(error) for error in loaded.skipped] + manifest_problems(layout),
+        warnings=[str(error) for error in loaded.skipped] + notes,
     )
 
 
@@ -183,12 +192,13 @@ def _sizes_table(repos: list[RepoStats]) -> Table:
 
 
 def find_task(layout: DatasetLayout, instance_id: str) -> tuple[Task, list[str]]:
-    """The newest row of ``instance_id``, and warnings about shards that could not be read."""
+    """The newest row of ``instance_id``, and the manifest's warnings; a shard that cannot be
+    trusted raises ``BadShardError``."""
     layout.require()
-    loaded = load_table(layout, filters=[("instance_id", "=", instance_id)], skip_bad=True)
-    warnings = [str(error) for error in loaded.skipped]
+    warnings = verify_shards(layout)
+    loaded = load_table(layout, filters=[("instance_id", "=", instance_id)])
     if loaded.table.num_rows == 0:
-        ids = load_table(layout, ["instance_id"], skip_bad=True).table.column("instance_id")
+        ids = load_table(layout, ["instance_id"]).table.column("instance_id")
         close = difflib.get_close_matches(instance_id, ids.to_pylist(), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise UserInputError(f"no task {instance_id} in {layout.root}{hint}")

@@ -63,14 +63,14 @@ def finalize(layout: DatasetLayout) -> list[str]:
     """Refresh the manifest and rewrite the card; returns warnings of one line each.
 
     Called once after a run's shards are written (``pipeline.orchestration.flows``) and by
-    ``compact``.
+    ``compact``. The card describes the shards that can be read (``skip_bad``).
     """
-    with dataset_lock(layout):
+    with dataset_lock(layout) as moved:
         problems = refresh_manifest(layout)
-        stats = dataset_stats(layout)
+        stats = dataset_stats(layout, skip_bad=True)
         text = render_card(layout, stats)
         replace_atomically(layout.card_path, lambda handle: handle.write(text.encode()))
-    return problems + [w for w in stats.warnings if w not in problems]
+    return moved + problems + [w for w in stats.warnings if w not in problems]
 
 
 def render_card(layout: DatasetLayout, stats: DatasetStats) -> str:
@@ -96,7 +96,6 @@ def render_card(layout: DatasetLayout, stats: DatasetStats) -> str:
         "",
         "Shards are only ever added. A task written again (a rerun) is in two shards until",
         "`taskforge compact` runs: keep the last row per `instance_id`, shards sorted by name.",
-        "`manifest.json` lists every shard with its row count and sha256.",
         "",
         *_statistics(stats),
         *_licences(licences),

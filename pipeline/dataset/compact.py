@@ -1,7 +1,9 @@
 """``taskforge compact``: rewrite a dataset as fresh shards holding one row per instance id.
 
-Under the dataset lock: read every shard (a bad shard stops compaction, naming the file, since its
-rows could not be carried over), keep the newest row per instance id across both tables, write
+Under the dataset lock: check every listed shard against the manifest's size and sha256, then
+read every shard (a bad shard stops compaction, naming the file: an unreadable one's rows could
+not be carried over, and a changed one's would be carried over as if they were the rows written,
+under a fresh checksum), keep the newest row per instance id across both tables, write
 fresh shards (their names sort after every old one), write the manifest listing only the fresh
 shards, then delete the old shards one by one.
 
@@ -16,13 +18,13 @@ shards a crash left behind show as unlisted, and the next compact removes them.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import pyarrow.compute as pc
 
 from pipeline.core.records import Outcome
 from pipeline.dataset.card import finalize
-from pipeline.dataset.manifest import refresh_manifest
+from pipeline.dataset.manifest import refresh_manifest, verify_shards
 from pipeline.dataset.shards import load_table, newest_rows, write_shard
 from pipeline.dataset.storage import (
     DatasetLayout,
@@ -36,12 +38,14 @@ ROWS_PER_SHARD = 50_000
 
 @dataclass(frozen=True)
 class CompactReport:
-    """What a compaction did: shards and rows before and after."""
+    """What a compaction did: shards and rows before and after, and what of the previous
+    layout it moved into the work folder."""
 
     rows_before: int
     rows_after: int
     shards_before: int
     shards_after: int
+    moved: list[str] = field(default_factory=list)  # lines of ``move_previous_layout``
 
     @property
     def changed(self) -> bool:
@@ -53,10 +57,12 @@ def compact(layout: DatasetLayout) -> CompactReport:
     """Rewrite ``layout`` as fresh shards without duplicates (a no-op when already compact),
     then bring the manifest and the card up to date."""
     layout.require()
-    with dataset_lock(layout):
+    layout.check_places()
+    with dataset_lock(layout) as moved:
+        verify_shards(layout)
         report = _rewrite(layout)
     finalize(layout)
-    return report
+    return replace(report, moved=moved)
 
 
 def _rewrite(layout: DatasetLayout) -> CompactReport:

@@ -15,7 +15,9 @@ this export encodes them.
 reason, when it has no instance image or when no SWE-bench log parser reads its test ids whole.
 
 Written to ``DIR/test.jsonl`` and ``DIR/test.parquet`` (SWE-bench's split name), each
-atomically; newest row per instance id, in the order they were written.
+atomically; newest row per instance id, in the order they were written. A shard that cannot be
+trusted (unreadable, of another schema version, or changed since the manifest listed it) stops
+the export, naming it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import pyarrow.parquet as pq
 
 from pipeline.core.errors import UserInputError
 from pipeline.core.records import Task
+from pipeline.dataset.manifest import verify_shards
 from pipeline.dataset.shards import read_tasks
 from pipeline.dataset.storage import DatasetLayout, replace_atomically
 from validators.eval_script import END, START, eval_script, log_parser_for
@@ -80,6 +83,7 @@ class SwebenchExport:
 def swebench_export(layout: DatasetLayout) -> SwebenchExport:
     """Every verified task as a SWE-bench instance, or counted among those left out."""
     layout.require()
+    verify_shards(layout)  # a shard changed since the manifest listed it stops the export
     # the newest row per id: a task verified once and rejected by a later run is not verified
     export = SwebenchExport()
     for task in read_tasks(layout):

@@ -1,7 +1,8 @@
 """The manifest: every shard of a dataset with its table, rows, size, sha256 and schema version.
 
-``OUT/manifest.json`` is rewritten whole (``storage.replace_atomically``) by a writer holding the
-dataset lock, and only after the shards it lists are complete on disk. So at any moment:
+``WORK/manifest.json`` (in the dataset's work folder, ``pipeline.dataset.storage``) is rewritten
+whole (``storage.replace_atomically``) by a writer holding the dataset lock, and only after the
+shards it lists are complete on disk. So at any moment:
 
 - every shard it lists was complete when listed, with the checksum it had then;
 - a shard on disk that it does not list was renamed into place by a writer killed before it
@@ -9,14 +10,20 @@ dataset lock, and only after the shards it lists are complete on disk. So at any
 - an entry whose file is gone (``compact`` removed it) is dropped by the next refresh.
 
 Readers never need the manifest to read the data (the shards are found by their names, as polars
-and Hugging Face ``datasets`` find them); it is what ``stats`` and ``compact`` check the files
-against, and what a consumer uses to verify a copy.
+and Hugging Face ``datasets`` find them); it is what the writer's machine checks the files
+against. ``check_manifest`` sorts the disagreements in two: a listed shard whose size or sha256
+is not the listed one (``changed``: its rows are not what was written, so a command that shows
+or carries rows stops at it) and the rest (``warnings``: an unlisted shard, a listed one that is
+gone, a manifest that does not parse or is of another schema version; the rows read are right).
+A dataset folder without its work folder (a copy on another machine) has nothing to check
+against and is read silently; a work folder without a manifest is a warning.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final, Literal
@@ -129,41 +136,82 @@ def write_manifest(layout: DatasetLayout, entries: list[ShardEntry]) -> Manifest
     return manifest
 
 
-def manifest_problems(layout: DatasetLayout, verify_checksums: bool = False) -> list[str]:
-    """One line per disagreement between the manifest and the files; empty when they agree.
+@dataclass
+class ManifestCheck:
+    """The disagreements between the manifest and the files, in two kinds."""
+
+    changed: list[BadShardError] = field(default_factory=list)  # listed, other size or sha256
+    warnings: list[str] = field(default_factory=list)  # the rows read are right all the same
+
+    @property
+    def problems(self) -> list[str]:
+        """One line per disagreement, of either kind."""
+        return self.warnings + [str(error) for error in self.changed]
+
+
+def check_manifest(layout: DatasetLayout, verify_checksums: bool = False) -> ManifestCheck:
+    """The manifest against the files; empty when they agree or there is nothing to check.
 
     Sizes are always compared; checksums only when asked (it reads every byte).
     """
     try:
         manifest = load_manifest(layout)
     except BadShardError as error:
-        return [f"{error}; shards are read without checking them"]
+        return ManifestCheck(warnings=[f"{error}; shards are read without checking them"])
     if manifest is None:
-        return [
-            f"{layout.manifest_path} is missing; shards are read without checking them "
-            f"(taskforge compact {layout.root} writes it again)"
-        ]
-    problems = []
+        if not layout.work.is_dir():
+            return ManifestCheck()  # a copy without its work folder: nothing to check against
+        return ManifestCheck(
+            warnings=[
+                f"{layout.manifest_path} is missing; shards are read without checking them "
+                f"(taskforge compact {layout.root} writes it again)"
+            ]
+        )
+    check = ManifestCheck()
     if manifest.schema_version != SCHEMA_VERSION:
-        problems.append(
+        check.warnings.append(
             f"{layout.manifest_path} is for schema version {manifest.schema_version}, "
             f"this taskforge reads version {SCHEMA_VERSION}"
         )
     listed = {entry.path: entry for entry in manifest.shards}
     on_disk = {layout.relative(shard): shard for shard in layout.shards()}
     for path in sorted(set(listed) - set(on_disk)):
-        problems.append(f"{layout.manifest_path} lists {path}, which does not exist")
+        check.warnings.append(f"{layout.manifest_path} lists {path}, which does not exist")
     for path, shard in on_disk.items():
         entry = listed.get(path)
         if entry is None:
-            problems.append(
+            check.warnings.append(
                 f"{shard} is not in {layout.manifest_path} (a write was interrupted); "
                 "it is read all the same"
             )
-        elif entry.size_bytes != shard.stat().st_size:
-            problems.append(
-                f"{shard} has {shard.stat().st_size} bytes, the manifest says {entry.size_bytes}"
-            )
+            continue
+        size = shard.stat().st_size
+        if entry.size_bytes != size:
+            differs = f"{size} bytes where {layout.manifest_path} lists {entry.size_bytes}"
         elif verify_checksums and sha256_of(shard) != entry.sha256:
-            problems.append(f"{shard} does not match its sha256 in {layout.manifest_path}")
-    return problems
+            differs = f"does not match its sha256 in {layout.manifest_path}"
+        else:
+            continue
+        check.changed.append(
+            BadShardError(
+                shard, f"{differs}, so it changed after it was written; restore it or remove it"
+            )
+        )
+    return check
+
+
+def manifest_problems(layout: DatasetLayout, verify_checksums: bool = False) -> list[str]:
+    """One line per disagreement between the manifest and the files (``check_manifest``)."""
+    return check_manifest(layout, verify_checksums).problems
+
+
+def verify_shards(layout: DatasetLayout) -> list[str]:
+    """Check every listed shard's size and sha256: ``BadShardError`` for the first that changed.
+
+    For commands that show or carry rows (``stats``, ``show``, ``export``, ``compact``): a changed
+    shard's rows are not what was written. Returns the warnings, which leave the rows right.
+    """
+    check = check_manifest(layout, verify_checksums=True)
+    if check.changed:
+        raise check.changed[0]
+    return check.warnings

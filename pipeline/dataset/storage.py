@@ -1,40 +1,61 @@
-"""Where a dataset's files live and how they are replaced: layout, writer lock, atomic files.
+"""Where a dataset's files live and how they are replaced: layout, work folder, lock, atomic files.
 
-Layout under the output folder (``DatasetLayout``)::
+A dataset has two folders (``DatasetLayout``). The dataset folder ``OUT`` holds only what is
+published, so that ``HfApi.upload_folder`` of it uploads the dataset and nothing else::
 
     OUT/data/train-<time>-<id>.parquet        verified tasks (Hugging Face's layout)
     OUT/rejected/rejected-<time>-<id>.parquet candidates that did not verify, with the reason
-    OUT/manifest.json                         every shard's rows, bytes and sha256
     OUT/README.md                             the dataset card (configs and statistics)
-    OUT/logs/                                 image build logs
-    OUT/.taskforge.lock                       held by whoever writes shards or the manifest
 
-Invariants: every file here is written to a hidden temporary file in its own folder, fsynced,
+Its work folder ``WORK`` holds what only its writers use. It is ``--work-dir``, else
+``CACHE/work/<name of OUT>-<first 8 hex digits of the sha256 of OUT's resolved path>``, where
+``CACHE`` is the cache folder (``pipeline.core.cache``); ``default_work_dir`` alone decides it::
+
+    WORK/manifest.json                        every shard's rows, bytes and sha256
+    WORK/logs/                                image build logs and the Prefect server's log
+    WORK/results/                             Prefect's persisted validations (crash replay)
+    WORK/cursors/                             where incremental GitHub mining resumes
+    WORK/writer.lock                          held by whoever writes shards or the manifest
+
+Invariants: every file is written to a hidden temporary file in its own folder, fsynced,
 renamed over its final name and the folder fsynced, so a reader sees the old file or the new
 one, never a partial one; names that start with a dot are never data (readers' globs and
 Hugging Face ``datasets`` skip them). Shard names sort in the order the shards were written (a
 time stamp that never goes back, ``DatasetLayout.new_shard``), so "the newest row wins" is "the
-row in the shard that sorts last".
+row in the shard that sorts last". One resolved ``OUT`` has one default work folder, however it
+is spelled, so every writer of a dataset on one machine that uses the same cache folder takes
+the same lock. Readers need ``OUT`` only: a copy without its work folder reads the same rows.
+
+Migration: the previous layout kept ``manifest.json``, ``logs/``, ``cursors/``,
+``.cache/results/`` and ``.taskforge.lock`` in ``OUT``. The next writer, once it holds the lock
+(``dataset_lock``), moves each into the work folder (``move_previous_layout``); a folder is
+merged entry by entry. Nothing is overwritten: an entry whose name the work folder already has
+stays where it is, and one line says so. The old lock file (empty) is removed, and ``OUT/.cache``
+once it is empty.
 """
 
 from __future__ import annotations
 
 import enum
 import fcntl
+import hashlib
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
+from pipeline.core.cache import default_cache_dir
 from pipeline.core.errors import UserInputError
 
 SCHEMA_VERSION = "2"  # 2: skipped tests, local and dropped requirements, missing_object, digests
 METADATA_KEY = b"taskforge.schema_version"
 TEMPORARY_SUFFIX = ".tmp"
 STAMP_FORMAT = "%Y%m%dT%H%M%S%f"  # 21 characters, so names sort by time
+PREVIOUS_LOCK = ".taskforge.lock"  # the writer lock of the previous layout, in OUT
 
 
 class DatasetTable(enum.StrEnum):
@@ -44,11 +65,26 @@ class DatasetTable(enum.StrEnum):
     REJECTED = "rejected"
 
 
-class DatasetLayout:
-    """Every path of a dataset, derived from its root."""
+def default_work_dir(root: Path, cache_dir: Path | None = None) -> Path:
+    """The work folder of the dataset folder ``root``, in the cache folder ``cache_dir``.
 
-    def __init__(self, root: Path) -> None:
+    Named after the folder and the sha256 of its resolved path: one folder, however it is
+    spelled (relative, through a symbolic link), has one work folder; two of one name have two.
+    """
+    resolved = root.resolve()
+    digest = hashlib.sha256(os.fsencode(resolved)).hexdigest()[:8]
+    cache = default_cache_dir() if cache_dir is None else cache_dir
+    return cache / "work" / f"{resolved.name}-{digest}"
+
+
+class DatasetLayout:
+    """Every path of a dataset: what is published under ``root``, what is not under ``work``."""
+
+    def __init__(
+        self, root: Path, work: Path | None = None, *, cache_dir: Path | None = None
+    ) -> None:
         self.root = root
+        self.work = default_work_dir(root, cache_dir) if work is None else work
 
     @property
     def verified_dir(self) -> Path:
@@ -61,40 +97,71 @@ class DatasetLayout:
         return self.root / "rejected"
 
     @property
-    def logs_dir(self) -> Path:
-        """Build logs and the Prefect server's log."""
-        return self.root / "logs"
-
-    @property
-    def results_dir(self) -> Path:
-        """Prefect's persisted validations, replayed by a rerun after a crash."""
-        return self.root / ".cache" / "results"
-
-    @property
-    def manifest_path(self) -> Path:
-        """The manifest of every shard."""
-        return self.root / "manifest.json"
-
-    @property
     def card_path(self) -> Path:
         """The dataset card."""
         return self.root / "README.md"
 
     @property
+    def manifest_path(self) -> Path:
+        """The manifest of every shard."""
+        return self.work / "manifest.json"
+
+    @property
+    def logs_dir(self) -> Path:
+        """Build logs and the Prefect server's log."""
+        return self.work / "logs"
+
+    @property
+    def results_dir(self) -> Path:
+        """Prefect's persisted validations, replayed by a rerun after a crash."""
+        return self.work / "results"
+
+    @property
+    def cursors_dir(self) -> Path:
+        """Where incremental GitHub mining resumes, one file per repository."""
+        return self.work / "cursors"
+
+    @property
     def lock_path(self) -> Path:
         """The lock every writer of the dataset holds."""
-        return self.root / ".taskforge.lock"
+        return self.work / "writer.lock"
+
+    def previous_layout(self) -> list[tuple[Path, Path]]:
+        """What the previous layout kept in ``root``, each with its place in ``work``."""
+        return [
+            (self.root / "manifest.json", self.manifest_path),
+            (self.root / "logs", self.logs_dir),
+            (self.root / "cursors", self.cursors_dir),
+            (self.root / ".cache" / "results", self.results_dir),
+        ]
 
     def folder(self, table: DatasetTable) -> Path:
         """The folder of ``table``'s shards."""
         return self.verified_dir if table is DatasetTable.TRAIN else self.rejected_dir
 
-    def prepare(self) -> None:
-        """Create the dataset's folders; a file in the root's place is bad input."""
+    def check_places(self) -> None:
+        """Bad input unless a writer can use both folders: each a folder or not there yet, and
+        the work folder outside the dataset folder (which is published whole)."""
         if self.root.exists() and not self.root.is_dir():
             raise UserInputError(f"output folder {self.root} is a file; give a folder path")
-        for folder in (self.verified_dir, self.rejected_dir, self.logs_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+        if self.work.exists() and not self.work.is_dir():
+            raise UserInputError(f"work folder {self.work} is a file; give a folder (--work-dir)")
+        if self.work.resolve().is_relative_to(self.root.resolve()):
+            raise UserInputError(
+                f"work folder {self.work} is inside the dataset folder {self.root}, which is "
+                "published whole; give a --work-dir outside it"
+            )
+
+    def prepare(self) -> list[str]:
+        """Create the dataset's folders and its work folder, once ``check_places`` allows it.
+
+        Returns the lines of ``move_previous_layout``, run first under the lock.
+        """
+        self.check_places()
+        with dataset_lock(self) as moved:
+            for folder in (self.verified_dir, self.rejected_dir, self.logs_dir):
+                folder.mkdir(parents=True, exist_ok=True)
+        return moved
 
     def require(self) -> None:
         """Fail with one line unless the root looks like a taskforge dataset."""
@@ -163,7 +230,7 @@ def replace_atomically(final: Path, write: Callable[[BinaryIO], object]) -> None
 def remove_stale_temporaries(layout: DatasetLayout) -> list[Path]:
     """Remove temporary files a killed writer left; call only while holding the lock."""
     removed = []
-    for folder in (layout.root, layout.verified_dir, layout.rejected_dir):
+    for folder in (layout.root, layout.verified_dir, layout.rejected_dir, layout.work):
         for leftover in folder.glob(f".*{TEMPORARY_SUFFIX}"):
             leftover.unlink(missing_ok=True)
             removed.append(leftover)
@@ -171,16 +238,69 @@ def remove_stale_temporaries(layout: DatasetLayout) -> list[Path]:
 
 
 @contextmanager
-def dataset_lock(layout: DatasetLayout) -> Iterator[None]:
+def dataset_lock(layout: DatasetLayout) -> Iterator[list[str]]:
     """Hold the dataset's writer lock: one process writes shards or the manifest at a time.
 
+    Each holder first brings a dataset of the previous layout into this one
+    (``move_previous_layout``, nothing to do once done), so no writer writes before that; yields
+    that function's lines.
     The kernel releases the lock when its holder dies, so a killed writer never blocks the
     next one; a temporary file found while holding the lock is therefore a dead writer's.
     """
     layout.root.mkdir(parents=True, exist_ok=True)
+    layout.work.mkdir(parents=True, exist_ok=True)
     with layout.lock_path.open("a") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
-            yield
+            yield move_previous_layout(layout)
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def move_previous_layout(layout: DatasetLayout) -> list[str]:
+    """Move what the previous layout kept in the dataset folder into the work folder.
+
+    Call it holding the lock. Returns a line naming what moved and a line naming what stayed
+    (its name taken in the work folder), each when there is any; nothing is overwritten.
+    """
+    stayed: list[Path] = []
+    moved = [
+        layout.relative(old)
+        for old, new in layout.previous_layout()
+        if os.path.lexists(old) and _move_into(old, new, stayed)
+    ]
+    lock = layout.root / PREVIOUS_LOCK
+    if lock.is_file() and not lock.is_symlink() and lock.stat().st_size == 0:
+        lock.unlink()  # it never held anything
+    with suppress(OSError):  # not there, or still holding something (.cache/huggingface)
+        (layout.root / ".cache").rmdir()
+    lines = []
+    if moved:
+        lines.append(
+            f"moved {', '.join(moved)} of the previous layout from {layout.root} into its "
+            f"work folder {layout.work}"
+        )
+    if stayed:
+        named = ", ".join(layout.relative(path) for path in stayed[:3])
+        more = f" and {len(stayed) - 3} more" if len(stayed) > 3 else ""
+        lines.append(
+            f"left {named}{more} in {layout.root}: {layout.work} has files of those names; "
+            "compare them and remove the ones in the dataset folder before publishing it"
+        )
+    return lines
+
+
+def _move_into(old: Path, new: Path, stayed: list[Path]) -> bool:
+    """Move ``old`` to ``new``, a folder into an existing one entry by entry, never over what is
+    there; what stays is added to ``stayed``. Returns whether anything moved."""
+    if not os.path.lexists(new):
+        new.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(old, new)
+        return True
+    if old.is_dir() and not old.is_symlink() and new.is_dir():
+        moved = [_move_into(entry, new / entry.name, stayed) for entry in sorted(old.iterdir())]
+        with suppress(OSError):  # emptied, unless something stayed
+            old.rmdir()
+        return any(moved)
+    stayed.append(old)
+    return False

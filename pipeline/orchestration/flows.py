@@ -7,8 +7,8 @@ decides is decided by plain functions: grouping (``pipeline.backfill.grouping``)
 failed environments and retries (``pipeline.backfill.verdicts``), shard buffering
 (``pipeline.backfill.buffer``). ``run_backfill`` is the one way in, for the CLI and for
 ``scheduled_backfill`` (``taskforge serve``, ``prefect.yaml``): it picks the task runner and
-persists results beside the dataset (``tasks.results_beside``), so a deployment's run replays
-after a crash exactly as a CLI run does.
+persists results in the dataset's work folder (``tasks.results_in``), so a deployment's run
+replays after a crash exactly as a CLI run does.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from pipeline.orchestration.tasks import (
     build_group_environment,
     mine,
     plan_environments,
-    results_beside,
+    results_in,
     validate,
 )
 from validators.sandbox import remove_leftovers
@@ -56,9 +56,9 @@ Validations = list[PrefectFuture[Attempted[Task]]]
 def backfill_flow(request: BackfillRequest) -> BackfillSummary:
     """Mine, build the environments, validate and write one repository's tasks."""
     started = time.monotonic()
-    layout = DatasetLayout(request.out)
-    layout.prepare()
-    summary = BackfillSummary(repo=request.repo, out=request.out)
+    layout = request.layout()
+    layout.prepare()  # a dataset of the previous layout is moved first (the CLI has done it)
+    summary = BackfillSummary(repo=request.repo, out=request.out, logs_dir=layout.logs_dir)
     sink().stage("mining")
     mined = mine(request)
     candidates, summary.mined, summary.skipped = mined.candidates, mined.selected, mined.skipped
@@ -196,7 +196,7 @@ def task_runner(spec: TaskRunnerSpec, workers: int) -> TaskRunner[Any]:
 
 
 def run_backfill(request: BackfillRequest) -> BackfillSummary:
-    """Run the flow once on the request's task runner, its results persisted beside its output."""
+    """Run the flow once on the request's task runner, its results persisted in the work folder."""
     runner = task_runner(request.task_runner, request.workers)
-    with results_beside(request.out):
+    with results_in(request.layout()):
         return backfill_flow.with_options(task_runner=runner)(request)

@@ -5,9 +5,10 @@ imports the whole server in the calling process (about 2.3 s here), then waits f
 to boot (about 3.7 s), and only then runs the first task. ``local_api`` starts the same server
 with Prefect's own command (``prefect server start``, no UI, no background services) as soon as
 the input is checked; it boots in about 3.2 s while the CLI imports its flows, and the CLI
-process never imports the server. Its log goes to ``OUT/logs/prefect-server.log``; it is
-stopped when the run ends, however it ends. With ``PREFECT_API_URL`` set, the server named
-there is used and nothing is started.
+process never imports the server. Its log goes to the dataset's work folder
+(``WORK/logs/prefect-server.log``, ``DatasetLayout.logs_dir``); it is stopped when the run
+ends, however it ends. With ``PREFECT_API_URL`` set, the server named there is used and nothing
+is started.
 """
 
 from __future__ import annotations

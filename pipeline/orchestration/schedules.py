@@ -7,7 +7,9 @@ with ``importlib.resources``), so a wheel install serves the same groups as a ch
 Each ``[[group]]`` has a ``name``, a ``cron`` expression, an output folder ``out`` and its
 ``repos`` (``source`` as ``taskforge backfill`` takes it, and ``repo`` as OWNER/NAME); optionally
 ``registry`` (``HOST[:PORT]/NAMESPACE``, as ``--registry``; else ``$TASKFORGE_PUSH_REGISTRY`` of
-the worker) and ``instance_images`` (as ``--instance-images``). A scheduled run of a group
+the worker), ``instance_images`` (as ``--instance-images``) and ``work_dir`` (the output's work
+folder: its manifest, logs, results, cursors and lock; ``--work-dir`` of ``backfill``, by
+default under the cache folder). A scheduled run of a group
 backfills each repository in turn; work already in the output is skipped, so each run only
 does what is new.
 """
@@ -50,6 +52,7 @@ class ScheduleGroup(BaseModel):
     timeout_s: int = 900
     registry: str | None = None
     instance_images: bool = False
+    work_dir: Path | None = None  # None: the default work folder of ``out``
 
     def request_for(self, entry: ScheduledRepo) -> BackfillRequest:
         """The backfill request of ``entry`` in this group."""
@@ -60,6 +63,7 @@ class ScheduleGroup(BaseModel):
             source=entry.source,
             repo=entry.repo,
             out=self.out,
+            work_dir=self.work_dir,
             timeout_s=self.timeout_s,
             registry=registry,
             instance_images=self.instance_images,

@@ -4,11 +4,15 @@ declared here only, for every entry point alike (the CLI, ``taskforge serve``, `
 - Only ``TransientError`` (infrastructure) is retried, twice, 5 s apart. Each task returns its
   value with the retries it took (``Attempted``, from Prefect's own run count), so retries on
   Dask worker processes are counted too; a result replayed from the cache took none.
-- A validation's result is persisted beside the dataset, in ``OUT/.cache/results``
-  (``results_beside``, entered by ``pipeline.orchestration.flows.run_backfill`` around each
-  flow run), and keyed by what decides it — instance id, base and fix commits, both patches,
-  the environment's fingerprint, the repeats and limits, and the pipeline version — so a rerun
-  after a crash replays finished validations instead of running their tests again.
+- A validation's result is persisted in the dataset's work folder, ``WORK/results``
+  (``DatasetLayout.results_dir``; ``results_in``, entered by
+  ``pipeline.orchestration.flows.run_backfill`` around each flow run), never in the published
+  dataset folder: the records are pickles holding absolute paths. It is keyed by what decides
+  it — instance id, base and fix commits, both patches, the environment's fingerprint, the
+  repeats and limits, and the pipeline version — so a rerun after a crash replays finished
+  validations instead of running their tests again. Prefect finds a record by its key in the
+  storage folder alone, so records moved there from the previous layout's ``OUT/.cache/results``
+  replay as well.
 - Environments are not cached here: their images are content-addressed, and
   ``build_environment`` reuses an image that exists.
 - Grouping candidates by dependency state is ``pipeline.backfill.grouping``'s policy.
@@ -81,13 +85,13 @@ def _is_transient(_task: Any, run: Any, state: Any) -> bool:
 
 
 @contextmanager
-def results_beside(out: Path) -> Iterator[Path]:
-    """Persist the flow runs started inside the block in ``OUT/.cache/results``.
+def results_in(layout: DatasetLayout) -> Iterator[Path]:
+    """Persist the flow runs started inside the block in the work folder's ``results_dir``.
 
     Prefect fixes a flow run's result storage when it starts, and hands it to the task runs
     of the flow (in threads or on Dask workers), so the setting is entered around the run.
     """
-    results = DatasetLayout(out).results_dir.resolve()
+    results = layout.results_dir.resolve()
     with temporary_settings(updates={PREFECT_RESULTS_LOCAL_STORAGE_PATH: results}):
         yield results
 
@@ -114,7 +118,7 @@ def mine(request: BackfillRequest) -> Mined:
     repo = open_repository(request)
     selection = select_pulls(repo, request)
     pulls = selection.pulls
-    done = finished_instance_ids(DatasetLayout(request.out))
+    done = finished_instance_ids(request.layout())
     fresh = [p for p in pulls if instance_id_for(request.repo, p.number) not in done]
     kind, mined_at = source_kind(request, repo), datetime.now(UTC)
     candidates = mine_candidates(repo, request, fresh)
@@ -147,7 +151,7 @@ def build_group_environment(
     """The environment of ``group``'s dependency state, built or reused, checked to collect."""
     repo = git.Repo(repo_path)
     test_files = [f for c in group.candidates for f in c.test_files]
-    log_dir = DatasetLayout(request.out).logs_dir
+    log_dir = request.layout().logs_dir
     with closing(docker_client()) as client:
 
         def collects(image: ImageRef, _config: InstallConfig) -> str | None:
@@ -212,7 +216,7 @@ def _with_instance_image(
     request: BackfillRequest, client: docker.DockerClient, repo: git.Repo, task: Task
 ) -> Task:
     """``task`` with its instance image, built and (with a registry) pushed."""
-    image = build_instance_image(client, repo, task, DatasetLayout(request.out).logs_dir)
+    image = build_instance_image(client, repo, task, request.layout().logs_dir)
     if request.registry:
         image = push_image(client, image, Registry.parse(request.registry))
     return task.with_instance_image(image)

@@ -85,7 +85,7 @@ def size_on_disk(root: Path) -> int:
 
 
 def test_dataset_benchmark(tmp_path: Path, figures: dict[str, Any]) -> None:
-    layout = DatasetLayout(tmp_path / "out")
+    layout = DatasetLayout(tmp_path / "out", tmp_path / "work")
     layout.prepare()
     print(f"\ndataset benchmark: {TASKS:,} synthetic tasks, {len(REPOS)} repositories")
     tasks = timed("build the Task records", lambda: synthetic_tasks(TASKS))

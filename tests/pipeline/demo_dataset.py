@@ -2,9 +2,9 @@
 
 A module's fixture calls ``demo_dataset`` (with the ``prefect_api`` fixture active); the first
 call runs the demo, later ones in the same session reuse it. The demo runs in its own folder,
-which then holds ``out/`` (the dataset) and ``data/cache/sample-repo`` (the repository that
+which then holds ``out/`` (the dataset), ``data/cache/sample-repo`` (the repository that
 ``evaluate`` and environments read base commits from, found there by default when that folder
-is the working folder).
+is the working folder) and ``data/cache/work/`` (the dataset's work folder: ``Demo.layout``).
 """
 
 from __future__ import annotations
@@ -33,6 +33,11 @@ class Demo:
     def cache(self) -> Path:
         return self.folder / "data" / "cache"
 
+    @property
+    def layout(self) -> DatasetLayout:
+        """The dataset's paths, its work folder where the demo run put it (the default)."""
+        return DatasetLayout(self.out, cache_dir=self.cache)
+
 
 _PRODUCED: list[Demo] = []
 
@@ -44,7 +49,11 @@ def demo_dataset(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     folder = tmp_path_factory.mktemp("demo-consumers")
     result = run("demo", "--out", "out", cwd=folder, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    tasks = [t for t in read_tasks(DatasetLayout(folder / "out")) if t.verified]
+    tasks = [
+        t
+        for t in read_tasks(DatasetLayout(folder / "out", cache_dir=folder / "data" / "cache"))
+        if t.verified
+    ]
     assert len(tasks) == 4
     _PRODUCED.append(Demo(folder, sorted(tasks, key=lambda t: t.pull_number), result.stdout))
     return _PRODUCED[0]

@@ -1,16 +1,24 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 from rich.console import Console
 
-from pipeline.core.errors import UserInputError
+from pipeline.core.errors import BadShardError, UserInputError
 from pipeline.core.records import Outcome
 from pipeline.dataset.browse import dataset_stats, find_task, render_stats, render_task
-from pipeline.dataset.shards import METADATA_KEY, DatasetLayout, write_tasks
+from pipeline.dataset.shards import (
+    METADATA_KEY,
+    DatasetLayout,
+    tasks_table,
+    write_shard,
+    write_tasks,
+)
+from pipeline.dataset.storage import DatasetTable, dataset_lock
 from tests.pipeline.factories import make_task
 
 
@@ -20,7 +28,7 @@ def node_ids(count: int) -> list[str]:
 
 @pytest.fixture
 def layout(tmp_path: Path) -> DatasetLayout:
-    written = DatasetLayout(tmp_path / "out")
+    written = DatasetLayout(tmp_path / "out", tmp_path / "work")
     written.prepare()
     write_tasks(
         written,
@@ -60,20 +68,74 @@ def test_stats_render(layout: DatasetLayout) -> None:
     assert re.search(r"o/n\s+│\s+1\s+│\s+2\s+│\s+0\s+│\s+1\s+│\s+2.5\s+│\s+30", text)
 
 
-def test_stats_report_the_rest_when_files_are_bad(layout: DatasetLayout) -> None:
+def test_stats_and_show_stop_at_a_shard_that_cannot_be_read(layout: DatasetLayout) -> None:
+    good = layout.shards()[0]
+    other = layout.verified_dir / "train-20000101T000000000000-old.parquet"
+    pq.write_table(pq.read_table(good).replace_schema_metadata({METADATA_KEY: b"99"}), other)
+    message = f"{other}: schema version 99, this taskforge reads version 2"
+    with pytest.raises(BadShardError, match=re.escape(message)):
+        dataset_stats(layout)
+    with pytest.raises(BadShardError, match=re.escape(message)):
+        find_task(layout, "o__n-1")
+    other.unlink()
+    corrupt = layout.rejected_dir / "rejected-20000102T000000000000-cut.parquet"
+    corrupt.write_bytes(good.read_bytes()[:100])
+    with pytest.raises(BadShardError, match=re.escape(f"{corrupt}: not a readable Parquet file")):
+        dataset_stats(layout)
+
+
+def test_stats_and_show_stop_at_a_shard_that_changed_since_it_was_listed(
+    layout: DatasetLayout,
+) -> None:
+    shard = layout.shards()[0]
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, other bytes: only the sha256 tells
+    shard.write_bytes(bytes(data))
+    message = f"{shard}: does not match its sha256 in {layout.manifest_path}, so it changed"
+    with pytest.raises(BadShardError, match=re.escape(message)):
+        dataset_stats(layout)
+    with pytest.raises(BadShardError, match=re.escape(message)):
+        find_task(layout, "o__n-4")
+    assert dataset_stats(layout, skip_bad=True).verified == 5  # the card: sizes only
+
+
+def test_the_card_reports_the_rest_when_files_are_bad(layout: DatasetLayout) -> None:
     good = layout.shards()[0]
     other = layout.verified_dir / "train-20000101T000000000000-old.parquet"
     pq.write_table(pq.read_table(good).replace_schema_metadata({METADATA_KEY: b"99"}), other)
     corrupt = layout.rejected_dir / "rejected-20000102T000000000000-cut.parquet"
     corrupt.write_bytes(good.read_bytes()[:100])
     layout.manifest_path.unlink()
-    stats = dataset_stats(layout)
+    stats = dataset_stats(layout, skip_bad=True)
     assert stats.verified == 5 and stats.rejected == 2
     assert len(stats.warnings) == 3
     version, cut, manifest = stats.warnings
     assert version.startswith(f"{other}: schema version 99, this taskforge reads version 2")
     assert cut.startswith(f"{corrupt}: not a readable Parquet file")
     assert manifest.startswith(f"{layout.manifest_path} is missing")
+
+
+def test_warnings_that_leave_the_figures_right(layout: DatasetLayout) -> None:
+    with dataset_lock(layout):  # a writer killed after the rename, before the manifest
+        unlisted = write_shard(layout, DatasetTable.TRAIN, tasks_table([make_task(9)]))
+    (warning,) = dataset_stats(layout).warnings
+    assert warning.startswith(f"{unlisted} is not in {layout.manifest_path}")
+    task, warnings = find_task(layout, "o__n-9")
+    assert (task.instance_id, warnings) == ("o__n-9", [warning])
+    layout.manifest_path.unlink()  # the work folder is there, the manifest is not
+    (missing,) = dataset_stats(layout).warnings
+    assert missing.startswith(f"{layout.manifest_path} is missing")
+
+
+def test_a_copy_without_its_work_folder_is_read_silently(
+    layout: DatasetLayout, tmp_path: Path
+) -> None:
+    copy = DatasetLayout(tmp_path / "copy", tmp_path / "elsewhere" / "work")
+    shutil.copytree(layout.root, copy.root)
+    stats = dataset_stats(copy)
+    assert (stats.verified, stats.rejected, stats.warnings) == (5, 2, [])
+    assert find_task(copy, "o__n-4")[1] == []
+    assert not copy.work.exists()  # readers create nothing
 
 
 def test_stats_of_a_folder_that_is_not_a_dataset(tmp_path: Path) -> None:
@@ -84,7 +146,7 @@ def test_stats_of_a_folder_that_is_not_a_dataset(tmp_path: Path) -> None:
 
 
 def test_an_empty_dataset_has_no_repositories(tmp_path: Path) -> None:
-    layout = DatasetLayout(tmp_path)
+    layout = DatasetLayout(tmp_path / "out", tmp_path / "work")
     layout.prepare()
     stats = dataset_stats(layout)
     assert (stats.repos, stats.shards) == ([], 0)

@@ -93,3 +93,16 @@ def test_bad_options(sample_repo_path: Path, tmp_path: Path, args: list[str], te
     if "--repo" not in args:
         base += ["--repo", "o/n"]
     assert_one_line_error(taskforge(*base, *args), text, 2)
+
+
+def test_the_summary_says_where_the_output_and_the_logs_are(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipeline.backfill.request import BackfillSummary
+    from pipeline.cli.console import render_summary
+
+    logs = tmp_path / "a-rather-long-folder-name-for-the-work-folder" / "logs"
+    render_summary(BackfillSummary(repo="o/n", out=tmp_path / "out", logs_dir=logs))
+    printed = capsys.readouterr().out
+    assert f"output: {(tmp_path / 'out').resolve()}" in printed.replace("\n", "")
+    assert f"logs: {logs.resolve()}" in printed.splitlines()  # one line, however long

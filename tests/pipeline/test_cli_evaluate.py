@@ -27,7 +27,7 @@ from validators.regrade import Grade, Resolution
 
 @pytest.fixture
 def dataset(tmp_path: Path) -> Path:
-    layout = DatasetLayout(tmp_path / "out")
+    layout = DatasetLayout(tmp_path / "out", tmp_path / "work")
     layout.prepare()
     write_tasks(layout, [make_task(1), make_task(2, Outcome.DOCS_ONLY), make_task(3)])
     return layout.root

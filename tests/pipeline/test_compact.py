@@ -23,7 +23,7 @@ class Crash(Exception):
 
 @pytest.fixture
 def layout(tmp_path: Path) -> DatasetLayout:
-    written = DatasetLayout(tmp_path / "out")
+    written = DatasetLayout(tmp_path / "out", tmp_path / "work")
     written.prepare()
     write_tasks(written, [make_task(1), make_task(2), make_task(3), make_task(4, Outcome.TIMEOUT)])
     write_tasks(written, [make_task(4), make_task(2, Outcome.FIX_BREAKS_TESTS)])

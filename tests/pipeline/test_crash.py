@@ -33,7 +33,7 @@ from pathlib import Path
 from pipeline.dataset.shards import DatasetLayout, write_tasks
 from tests.pipeline.factories import make_task
 
-layout = DatasetLayout(Path(sys.argv[1]))
+layout = DatasetLayout(Path(sys.argv[1]), Path(sys.argv[2]))
 big = [make_task(n, patch=os.urandom(6000).hex()) for n in range(100, 20100)]
 print("ready", flush=True)
 write_tasks(layout, big)
@@ -46,7 +46,7 @@ from pathlib import Path
 from pipeline.dataset.compact import compact
 from pipeline.dataset.shards import DatasetLayout
 
-layout = DatasetLayout(Path(sys.argv[1]))
+layout = DatasetLayout(Path(sys.argv[1]), Path(sys.argv[2]))
 print("ready", flush=True)
 compact(layout)
 print("done", flush=True)
@@ -55,7 +55,7 @@ print("done", flush=True)
 
 def start(script: str, layout: DatasetLayout) -> subprocess.Popen[str]:
     process = subprocess.Popen(
-        [sys.executable, "-c", script, str(layout.root)],
+        [sys.executable, "-c", script, str(layout.root), str(layout.work)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -86,7 +86,7 @@ def assert_whole(layout: DatasetLayout) -> None:
 
 @pytest.mark.slow
 def test_a_writer_killed_mid_shard_leaves_no_partial_shard(tmp_path: Path) -> None:
-    layout = DatasetLayout(tmp_path / "out")
+    layout = DatasetLayout(tmp_path / "out", tmp_path / "work")
     layout.prepare()
     write_tasks(layout, [make_task(1), make_task(2, Outcome.TIMEOUT)])
     before = layout.shards()
@@ -109,7 +109,7 @@ def test_a_writer_killed_mid_shard_leaves_no_partial_shard(tmp_path: Path) -> No
 
 @pytest.mark.slow
 def test_a_compaction_killed_at_any_moment_loses_nothing(tmp_path: Path) -> None:
-    layout = DatasetLayout(tmp_path / "out")
+    layout = DatasetLayout(tmp_path / "out", tmp_path / "work")
     layout.prepare()
     base = make_task(0)
     for first in range(0, 12_000, 2_000):  # overlapping batches: most tasks are written twice
@@ -141,7 +141,7 @@ def _newest_outcomes(layout: DatasetLayout) -> dict[str, str]:
 
 
 def test_killed_writers_do_not_leave_the_lock_held(tmp_path: Path) -> None:
-    layout = DatasetLayout(tmp_path / "out")
+    layout = DatasetLayout(tmp_path / "out", tmp_path / "work")
     layout.prepare()
     holder = subprocess.Popen(
         [
@@ -149,9 +149,10 @@ def test_killed_writers_do_not_leave_the_lock_held(tmp_path: Path) -> None:
             "-c",
             "import sys, time; from pathlib import Path;"
             "from pipeline.dataset.storage import DatasetLayout, dataset_lock\n"
-            "with dataset_lock(DatasetLayout(Path(sys.argv[1]))):\n"
+            "with dataset_lock(DatasetLayout(Path(sys.argv[1]), Path(sys.argv[2]))):\n"
             "    print('ready', flush=True); time.sleep(600)",
             str(layout.root),
+            str(layout.work),
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,

@@ -9,6 +9,7 @@ import pytest
 
 from pipeline.backfill.cursor import Cursor, advanced, cursor_path, read_cursor, write_cursor
 from pipeline.core.errors import UserInputError
+from pipeline.dataset.storage import DatasetLayout
 
 T = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 REPO = "acme/widgets"
@@ -49,18 +50,22 @@ def test_covers_older_merges_and_the_handled_pulls_of_its_second() -> None:
     assert not cursor.covers(8, at(5)) and not cursor.covers(9, at(6))
 
 
-def test_written_atomically_and_read_back(tmp_path: Path) -> None:
-    assert read_cursor(tmp_path, REPO) is None
+def test_written_atomically_into_the_work_folder_and_read_back(tmp_path: Path) -> None:
+    layout = DatasetLayout(tmp_path / "out", tmp_path / "work")
+    assert read_cursor(layout, REPO) is None
     cursor = Cursor(repo=REPO, merged_through=at(5), pulls=[7])
-    write_cursor(tmp_path, cursor)
-    assert read_cursor(tmp_path, REPO) == cursor
-    assert cursor_path(tmp_path, REPO) == tmp_path / "cursors" / "acme__widgets.json"
-    assert [p.name for p in (tmp_path / "cursors").iterdir()] == ["acme__widgets.json"]
+    write_cursor(layout, cursor)
+    assert read_cursor(layout, REPO) == cursor
+    cursors = tmp_path / "work" / "cursors"
+    assert cursor_path(layout, REPO) == cursors / "acme__widgets.json"
+    assert [p.name for p in cursors.iterdir()] == ["acme__widgets.json"]
+    assert not layout.root.exists()  # not published with the dataset
 
 
 def test_an_unreadable_cursor_says_what_to_do(tmp_path: Path) -> None:
-    path = cursor_path(tmp_path, REPO)
-    path.parent.mkdir()
+    layout = DatasetLayout(tmp_path / "out", tmp_path / "work")
+    path = cursor_path(layout, REPO)
+    path.parent.mkdir(parents=True)
     path.write_text("{not json")
     with pytest.raises(UserInputError, match=r"acme__widgets\.json is unreadable; delete it"):
-        read_cursor(tmp_path, REPO)
+        read_cursor(layout, REPO)

@@ -31,7 +31,7 @@ from tests.pipeline.factories import CRLF_PATCH, ODD_TEST_PATCH, make_task
 
 @pytest.fixture
 def layout(tmp_path: Path) -> DatasetLayout:
-    prepared = DatasetLayout(tmp_path / "out")
+    prepared = DatasetLayout(tmp_path / "out", tmp_path / "work")
     prepared.prepare()
     return prepared
 
@@ -245,4 +245,4 @@ def test_output_that_is_a_file(tmp_path: Path) -> None:
     target = tmp_path / "out"
     target.write_text("not a folder")
     with pytest.raises(UserInputError, match="is a file"):
-        DatasetLayout(target).prepare()
+        DatasetLayout(target, tmp_path / "work").prepare()

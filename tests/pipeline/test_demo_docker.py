@@ -82,3 +82,14 @@ def test_rerun_skips_finished_work(demo_run: tuple[Path, str]) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert "already in the output" in result.stdout
     assert sorted(p.name for p in out.rglob("*.parquet")) == shards
+
+
+def test_the_dataset_folder_holds_only_what_is_published(
+    demo_run: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    out, stdout = demo_run
+    layout = demo_dataset(tmp_path_factory).layout  # its work folder: the default one
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert files == sorted(["README.md", *(layout.relative(s) for s in layout.shards())])
+    assert layout.manifest_path.is_file() and any(layout.results_dir.iterdir())
+    assert f"logs: {layout.logs_dir.resolve()}" in stdout.replace("\n", "")

@@ -61,3 +61,16 @@ def test_a_group_pushes_to_its_registry_or_the_workers(
     monkeypatch.setenv("TASKFORGE_PUSH_REGISTRY", "no registry here")
     with pytest.raises(UserInputError, match="HOST\\[:PORT\\]/NAMESPACE"):
         second.request_for(second.repos[0])
+
+
+def test_a_group_may_name_its_work_folder(tmp_path: Path) -> None:
+    schedules = tmp_path / "schedules.toml"
+    entry = '\nrepos = [{ source = "o/n", repo = "o/n" }]\n'
+    schedules.write_text(
+        f'[[group]]\nname = "a"\ncron = "0 4 * * *"\nout = "{tmp_path / "a"}"{entry}'
+        f'[[group]]\nname = "b"\ncron = "0 4 * * *"\nout = "{tmp_path / "b"}"\n'
+        f'work_dir = "{tmp_path / "b-work"}"{entry}'
+    )
+    default, named = (g.request_for(g.repos[0]) for g in load_schedules(schedules).groups)
+    assert named.layout().work == tmp_path / "b-work"
+    assert default.layout().work.parent == default.cache_dir / "work"

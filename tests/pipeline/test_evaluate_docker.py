@@ -177,7 +177,7 @@ def test_an_image_that_is_gone_is_infrastructure_and_graded_again(
 ) -> None:
     task: Task = demo.tasks[0]
     gone = task.with_image(ImageRef(tag="taskforge-env/gone:nothing", id=""))
-    layout = DatasetLayout(tmp_path / "out")
+    layout = DatasetLayout(tmp_path / "out", tmp_path / "work")
     layout.prepare()
     write_tasks(layout, [gone])
     request = EvaluationRequest(

@@ -45,7 +45,7 @@ SWEBENCH_INSTANCE_FIELDS = {  # SWEbenchInstance: field -> type, as the harness 
 
 @pytest.fixture
 def layout(tmp_path: Path) -> DatasetLayout:
-    written = DatasetLayout(tmp_path / "out")
+    written = DatasetLayout(tmp_path / "out", tmp_path / "work")
     written.prepare()
     east = timezone(timedelta(hours=2))
     write_tasks(
@@ -134,7 +134,7 @@ def test_export_stops_at_a_bad_shard_naming_it(layout: DatasetLayout, tmp_path: 
 
 
 def test_an_empty_dataset_exports_empty_files(tmp_path: Path) -> None:
-    layout = DatasetLayout(tmp_path / "out")
+    layout = DatasetLayout(tmp_path / "out", tmp_path / "work")
     layout.prepare()
     jsonl, parquet = export_swebench(layout, tmp_path / "export").paths
     assert jsonl.read_text() == ""

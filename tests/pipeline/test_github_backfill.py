@@ -19,7 +19,7 @@ from pipeline.backfill.cursor import read_cursor
 from pipeline.backfill.request import BackfillRequest
 from pipeline.backfill.steps import advance_cursor, check_github_source
 from pipeline.core.records import ProblemSource, SourceKind
-from pipeline.dataset.shards import DatasetLayout, read_tasks, write_tasks
+from pipeline.dataset.shards import read_tasks, write_tasks
 from pipeline.demo.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME, History
 from pipeline.orchestration.tasks import Mined, mine
 from tests.fakes.github_server import FakeGithub, FakeIssue
@@ -34,7 +34,7 @@ def token_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def run(request: BackfillRequest) -> Mined:
     check_github_source(request)
     mined: Mined = mine.fn(request)
-    write_tasks(DatasetLayout(request.out), mined.candidates)
+    write_tasks(request.layout(), mined.candidates)
     advance_cursor(request, mined.merged_at, mined.candidates)
     return mined
 
@@ -81,7 +81,7 @@ def test_a_run_mines_every_pull_through_the_api(fake: FakeGithub, tmp_path: Path
     assert mirror.bare and Path(mined.repo_path).parent == tmp_path / "cache" / "repos"
     assert mirror.git.symbolic_ref("HEAD") == "refs/heads/main"
     assert "refs/pull/8/head" in mirror.git.for_each_ref("refs/pull/")
-    written = {t.pull_number for t in read_tasks(DatasetLayout(request.out))}
+    written = {t.pull_number for t in read_tasks(request.layout())}
     assert written == set(DESIGNED_OUTCOMES)
 
 
@@ -154,7 +154,7 @@ def test_requests_per_merged_pull_at_scale(tmp_path: Path) -> None:
 def test_rerun_after_completion_only_looks(fake: FakeGithub, tmp_path: Path) -> None:
     request = request_for(fake, tmp_path)
     run(request)
-    cursor = read_cursor(request.out, request.repo)
+    cursor = read_cursor(request.layout(), request.repo)
     newest = max(
         datetime.fromisoformat(p["merged_at"])
         for p in fake.pulls.values()
@@ -205,7 +205,7 @@ def test_rerun_mines_only_what_was_merged_since(
     assert [t.pull_number for t in again.candidates] == [30]
     assert again.candidates[0].referenced_issues == [11]
     assert fake.count("/graphql") == 2 and len(fake.requests) == 5
-    cursor = read_cursor(request.out, request.repo)
+    cursor = read_cursor(request.layout(), request.repo)
     assert cursor is not None and cursor.merged_through == merged_at and cursor.pulls == [30]
 
 
@@ -213,10 +213,10 @@ def test_rerun_mines_only_what_was_merged_since(
 def test_windows_and_lists_leave_the_cursor_alone(fake: FakeGithub, tmp_path: Path) -> None:
     listed = request_for(fake, tmp_path, prs=[1, 2])
     assert sorted(t.pull_number for t in run(listed).candidates) == [1, 2]
-    assert read_cursor(listed.out, listed.repo) is None
+    assert read_cursor(listed.layout(), listed.repo) is None
     limited = request_for(fake, tmp_path, limit=2)
     run(limited)
-    assert read_cursor(limited.out, limited.repo) is None
+    assert read_cursor(limited.layout(), limited.repo) is None
 
 
 @pytest.mark.usefixtures("token_env")
@@ -226,15 +226,15 @@ def test_an_unwritten_task_holds_the_cursor_back(fake: FakeGithub, tmp_path: Pat
     mined: Mined = mine.fn(request)
     by_merge = sorted(mined.candidates, key=lambda t: mined.merged_at[t.pull_number])
     lost = by_merge[5]  # e.g. an infrastructure failure: never written
-    write_tasks(DatasetLayout(request.out), [t for t in mined.candidates if t is not lost])
+    write_tasks(request.layout(), [t for t in mined.candidates if t is not lost])
     advance_cursor(request, mined.merged_at, mined.candidates)
-    cursor = read_cursor(request.out, request.repo)
+    cursor = read_cursor(request.layout(), request.repo)
     assert cursor is not None
     assert cursor.merged_through < mined.merged_at[lost.pull_number]
     fake.requests.clear()
     retried = run(request)
     assert [t.pull_number for t in retried.candidates] == [lost.pull_number]
-    final = read_cursor(request.out, request.repo)
+    final = read_cursor(request.layout(), request.repo)
     assert final is not None and final.merged_through == max(mined.merged_at.values())
 
 

@@ -25,6 +25,7 @@ import pytest
 
 from dockerfiles.environment import Environment
 from pipeline.backfill.cursor import read_cursor
+from pipeline.dataset.storage import DatasetLayout
 from pipeline.demo.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME
 from tests.fakes.github_server import FakeGithub
 from tests.fakes.sample_github import SAMPLE_TOKEN, sample_github
@@ -83,7 +84,7 @@ def runs(
     assert killed.poll() is None, "the first run ended before it could be killed"
     os.killpg(killed.pid, signal.SIGKILL)
     killed.wait(timeout=60)
-    assert read_cursor(cwd / "out", SAMPLE_REPO_NAME) is None  # nothing finished, no cursor
+    assert read_cursor(layout_of(cwd), SAMPLE_REPO_NAME) is None  # nothing finished, no cursor
     written_before = all_rows(cwd / "out")["pull_number"].to_list()
     assert 0 < len(written_before) < len(DESIGNED_OUTCOMES)  # killed mid-way
     output = finish(start(fake, cwd, "finishing"), cwd, "finishing")
@@ -100,6 +101,11 @@ def runs(
     return cwd, len(idle_requests), output
 
 
+def layout_of(cwd: Path) -> DatasetLayout:
+    """The run's dataset, its work folder where the CLI puts it from ``cwd`` (the default)."""
+    return DatasetLayout(cwd / "out", cache_dir=cwd / "data" / "cache")
+
+
 def all_rows(out: Path) -> pl.DataFrame:
     return pl.concat(
         [pl.read_parquet(p) for p in sorted(out.glob("*/*.parquet"))], how="diagonal_relaxed"
@@ -113,7 +119,7 @@ def test_every_pull_is_written_exactly_once(runs: tuple[Path, int, str]) -> None
     assert sorted(ids) == sorted(f"taskforge__tinytext-{n}" for n in DESIGNED_OUTCOMES)
     outcomes = dict(zip(rows["pull_number"], rows["outcome"], strict=True))
     assert outcomes == {n: o.value for n, o in DESIGNED_OUTCOMES.items()}
-    cursor = read_cursor(cwd / "out", SAMPLE_REPO_NAME)
+    cursor = read_cursor(layout_of(cwd), SAMPLE_REPO_NAME)
     assert cursor is not None and cursor.pulls == [9]  # the newest merge, fully handled
 
 
@@ -140,7 +146,7 @@ def test_the_token_is_nowhere(runs: tuple[Path, int, str], engine: docker.Docker
     cwd, _, output = runs
     assert "merged PRs selected" in output
     assert SAMPLE_TOKEN not in output
-    for path in cwd.rglob("*"):  # the dataset, its logs and results, the mirror in data/cache
+    for path in cwd.rglob("*"):  # the dataset; its work folder and the mirror in data/cache
         if path.is_file():
             assert SAMPLE_TOKEN.encode() not in path.read_bytes(), path
     tags = set(pl.read_parquet(cwd / "out" / "data" / "*.parquet")["image"].struct.field("tag"))

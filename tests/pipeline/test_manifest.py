@@ -7,8 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.core.errors import BadShardError
 from pipeline.core.records import Outcome
-from pipeline.dataset.manifest import load_manifest, manifest_problems, refresh_manifest, sha256_of
+from pipeline.dataset.manifest import (
+    check_manifest,
+    load_manifest,
+    manifest_problems,
+    refresh_manifest,
+    sha256_of,
+    verify_shards,
+)
 from pipeline.dataset.shards import DatasetLayout, tasks_table, write_shard, write_tasks
 from pipeline.dataset.storage import SCHEMA_VERSION, DatasetTable, dataset_lock
 from tests.pipeline.factories import make_task
@@ -16,7 +24,7 @@ from tests.pipeline.factories import make_task
 
 @pytest.fixture
 def layout(tmp_path: Path) -> DatasetLayout:
-    written = DatasetLayout(tmp_path / "out")
+    written = DatasetLayout(tmp_path / "out", tmp_path / "work")
     written.prepare()
     write_tasks(written, [make_task(1), make_task(2), make_task(3, Outcome.DOCS_ONLY)])
     return written
@@ -63,6 +71,13 @@ def test_a_missing_manifest_is_reported_and_rebuilt(layout: DatasetLayout) -> No
     assert after.shards == before.shards
 
 
+def test_a_copy_without_its_work_folder_has_nothing_to_check(
+    layout: DatasetLayout, tmp_path: Path
+) -> None:
+    copy = DatasetLayout(layout.root, tmp_path / "elsewhere")
+    assert manifest_problems(copy, verify_checksums=True) == []
+
+
 def test_a_manifest_that_does_not_parse_names_the_file(layout: DatasetLayout) -> None:
     layout.manifest_path.write_text("{not json")
     (problem,) = manifest_problems(layout)
@@ -77,11 +92,20 @@ def test_a_changed_or_removed_shard_is_reported(layout: DatasetLayout) -> None:
     data[len(data) // 2] ^= 0xFF  # same size, other bytes
     train.write_bytes(bytes(data))
     assert manifest_problems(layout) == []  # sizes agree; only checksums tell
-    assert manifest_problems(layout, verify_checksums=True) == [
-        f"{train} does not match its sha256 in {layout.manifest_path}"
-    ]
+    (changed,) = check_manifest(layout, verify_checksums=True).changed
+    assert (changed.path, str(changed)) == (
+        train,
+        f"{train}: does not match its sha256 in {layout.manifest_path}, so it changed after "
+        "it was written; restore it or remove it",
+    )
+    with pytest.raises(BadShardError, match="does not match its sha256"):
+        verify_shards(layout)
     rejected.write_bytes(rejected.read_bytes() + b"x")
-    assert f"{rejected} has " in manifest_problems(layout)[0]
+    size = rejected.stat().st_size
+    assert manifest_problems(layout)[0] == (
+        f"{rejected}: {size} bytes where {layout.manifest_path} lists {size - 1}, so it "
+        "changed after it was written; restore it or remove it"
+    )
     rejected.unlink()
     assert manifest_problems(layout) == [
         f"{layout.manifest_path} lists {layout.relative(rejected)}, which does not exist"

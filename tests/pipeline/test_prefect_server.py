@@ -26,7 +26,7 @@ def test_server_answers_and_is_stopped_after_the_run(
     assert "PREFECT_API_URL" not in os.environ
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"{url}/health", timeout=2)
-    assert log.read_text().strip()  # the server's own output is kept beside the dataset
+    assert log.read_text().strip()  # the server's own output is kept (in the work folder's logs)
 
 
 def test_a_given_api_url_is_used_and_nothing_started(

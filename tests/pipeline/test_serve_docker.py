@@ -64,6 +64,7 @@ def test_serve_a_scheduled_deployment(
     schedules.write_text(
         '[[group]]\nname = "sample"\ncron = "0 4 * * *"\n'
         f'out = "{tmp_path / "out"}"\n'
+        f'work_dir = "{tmp_path / "work"}"\n'
         f'repos = [{{ source = "{source}", repo = "{SAMPLE_REPO_NAME}" }}]\n'
     )
     started = datetime.now(UTC)
@@ -113,3 +114,4 @@ def test_serve_a_scheduled_deployment(
     assert isinstance(rows, list)
     assert {"stage": "verified", "count": 4} in rows
     assert list((tmp_path / "out" / "data").glob("train-*.parquet"))
+    assert (tmp_path / "work" / "manifest.json").is_file()  # the group's work folder
