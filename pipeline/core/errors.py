@@ -31,6 +31,8 @@
         │                          (CLI exit 3)
         ├── DockerUnavailable      raised when the Docker engine does not answer
         │                          (pipeline.core.engine)
+        ├── ImageUnavailable       raised when a task's image is not in this engine and cannot
+        │                          be pulled by digest (pipeline.core.images)
         └── InfrastructureError    raised when the engine, the disk or the runtime fails during
                                    a run, by the signature table of validators.infra
 

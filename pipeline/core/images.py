@@ -10,8 +10,9 @@ bring another image than the one validated: the digest is of its manifest. Witho
 (``taskforge images import``).
 
 Invariants: an image whose id differs from the recorded one is never used (a tag can move);
-an engine or registry that fails is a ``TransientError`` (retried), a missing image with no
-way to get it a ``UserInputError`` (one line, exit 2).
+an engine or registry that fails, and an image this engine cannot get, are ``TransientError``
+(``ImageUnavailable``): never a verdict on the task or the model, graded again by a rerun once
+the image is imported or the registry answers.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ import docker
 import docker.errors
 import requests
 
-from pipeline.core.errors import TransientError, UserInputError
+from pipeline.core.errors import TransientError
 from pipeline.core.records import ImageRef
 
 
-class ImageUnavailable(UserInputError):
-    """Raised when a task's image is not in this engine and the task says of no registry."""
+class ImageUnavailable(TransientError):
+    """Raised when a task's image is neither in this engine nor to be pulled from a registry."""
 
 
 def ensure_image(client: docker.DockerClient, image: ImageRef) -> str:

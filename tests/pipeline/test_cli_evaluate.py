@@ -29,7 +29,9 @@ from validators.regrade import Grade, Resolution
 def dataset(tmp_path: Path) -> Path:
     layout = DatasetLayout(tmp_path / "out", tmp_path / "work")
     layout.prepare()
-    write_tasks(layout, [make_task(1), make_task(2, Outcome.DOCS_ONLY), make_task(3)])
+    # no instance images: the base commits can come from a repository only
+    tasks = [make_task(1), make_task(2, Outcome.DOCS_ONLY), make_task(3)]
+    write_tasks(layout, [t.revised(instance_image=None) for t in tasks])
     return layout.root
 
 
@@ -90,12 +92,12 @@ def test_base_commit_objects_that_no_source_holds(
     result = _evaluate(tmp_path, dataset, predictions)
     assert_one_line_error(
         result,
-        "o__n-1: base commit aaaaaaaaaaaa of o/n is not in the repositories in data/cache/; "
-        "pass --source with a clone, mirror or URL of o/n",
+        "o__n-1: base commit aaaaaaaaaaaa of o/n is not in the repositories in data/cache/ and "
+        "the task has no instance image; pass --source with a clone, mirror or URL of o/n",
         2,
     )
     result = _evaluate(tmp_path, dataset, predictions, "--source", str(sample_repo_path))
-    assert_one_line_error(result, f"is not in {sample_repo_path}; pass --source", 2)
+    assert_one_line_error(result, f"is not in {sample_repo_path} and the task has no instance", 2)
     result = _evaluate(tmp_path, dataset, predictions, "--source", str(tmp_path / "gone"))
     assert_one_line_error(result, "gone does not exist", 2)
     assert not (tmp_path / "reports").exists()

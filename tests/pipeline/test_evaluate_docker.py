@@ -150,6 +150,10 @@ class EngineFailingOnce:
     def containers(self) -> EngineFailingOnce:
         return self
 
+    @property
+    def images(self) -> Any:
+        return self.client.images
+
     def create(self, *args: Any, **kwargs: Any) -> Any:
         if not self.failures:
             self.failures += 1
@@ -192,5 +196,5 @@ def test_an_image_that_is_gone_is_infrastructure_and_graded_again(
     assert (summary.resolved_instances, summary.infrastructure) == (0, 1)
     report = ReportLayout(request.report_folder).read(task.instance_id)
     assert report is not None
-    assert report.attempts == 2 and "image_missing" in report.detail
+    assert report.attempts == 2 and "is not in this Docker engine" in report.detail
     assert run_evaluation(request).graded_now == 1  # not final: the next run grades it again
