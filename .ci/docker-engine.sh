@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make a Docker engine answer `docker info` on a Debian machine as root, with the
-# tools the project and its tests use beside it: debootstrap (base images) and
-# docker-registry (the registry the portability tests push to).
+# tools the project and its tests use beside it: debootstrap (base images),
+# docker-registry (the registry the portability tests push to) and iproute2.
 # Idempotent: installs only what is missing, starts dockerd only when no engine
 # answers. There is no systemd on these machines, so dockerd is started in the
 # background and waited for.
@@ -11,6 +11,7 @@ missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)  # the second engine's bridge (tests)
 if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${missing[*]} from Debian..." >&2
     export DEBIAN_FRONTEND=noninteractive
