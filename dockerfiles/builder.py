@@ -243,29 +243,43 @@ def host_ca_bundle() -> Path:
 def _build(client: docker.DockerClient, context: Path, tag: str, log_path: Path) -> None:
     buildargs = {name: os.environ[name] for name in INDEX_SETTINGS if os.environ.get(name)}
     buildargs["TASKFORGE_BUILD"] = tag
-    error = ""
     try:
-        with log_path.open("w") as log:
-            stream = client.api.build(
-                path=str(context),
-                tag=tag,
-                rm=True,
-                forcerm=True,
-                decode=True,
-                buildargs=buildargs,
-                labels={"taskforge": "env"},
-            )
-            for chunk in stream:
-                if "stream" in chunk:
-                    log.write(chunk["stream"])
-                if "error" in chunk:
-                    error = str(chunk["error"]).strip()
-                    log.write(f"ERROR: {error}\n")
+        error = build_logged(client, context, tag, log_path, "env", buildargs)
     finally:
         remove_wheel_stage(client, tag)
     if error:
         reason = resolver_reason(log_path.read_text(errors="replace"))
         raise EnvBuildFailed(tag, reason or error.splitlines()[-1][:200], str(log_path))
+
+
+def build_logged(
+    client: docker.DockerClient,
+    context: Path,
+    tag: str,
+    log_path: Path,
+    kind: str,
+    buildargs: dict[str, str] | None = None,
+) -> str:
+    """Build ``context`` as ``tag`` (labelled ``taskforge=<kind>``), its output to ``log_path``;
+    returns the engine's error line, "" when the build succeeded."""
+    error = ""
+    with log_path.open("w") as log:
+        stream = client.api.build(
+            path=str(context),
+            tag=tag,
+            rm=True,
+            forcerm=True,
+            decode=True,
+            buildargs=buildargs or {},
+            labels={"taskforge": kind},
+        )
+        for chunk in stream:
+            if "stream" in chunk:
+                log.write(chunk["stream"])
+            if "error" in chunk:
+                error = str(chunk["error"]).strip()
+                log.write(f"ERROR: {error}\n")
+    return error
 
 
 class EnvBuildFailed(ImageBuildError):

@@ -29,6 +29,7 @@ import docker
 import docker.errors
 import git
 
+from dockerfiles.builder import build_logged
 from pipeline.core.errors import ImageBuildError
 from pipeline.core.git_trees import archive_tree
 from pipeline.core.records import ImageRef, Task
@@ -126,22 +127,10 @@ def _write_testbed(repo: git.Repo, commit: str, folder: Path) -> None:
 
 def _build(client: docker.DockerClient, context: Path, tag: str, log_path: Path) -> None:
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    error = ""
-    with log_path.open("w") as log:
-        try:
-            for chunk in client.api.build(
-                path=str(context),
-                tag=tag,
-                rm=True,
-                forcerm=True,
-                decode=True,
-                labels={"taskforge": tag.split("/", 1)[0].removeprefix("taskforge-")},
-            ):
-                log.write(str(chunk.get("stream", "")))
-                if "error" in chunk:
-                    error = str(chunk["error"]).strip()
-                    log.write(f"ERROR: {error}\n")
-        except docker.errors.APIError as failure:
-            error = str(failure)
+    kind = tag.split("/", 1)[0].removeprefix("taskforge-")  # "testbed" or "instance"
+    try:
+        error = build_logged(client, context, tag, log_path, kind)
+    except docker.errors.APIError as failure:
+        error = str(failure)
     if error:
         raise ImageBuildError(tag, error.splitlines()[-1][:200], str(log_path))

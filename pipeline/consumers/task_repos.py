@@ -44,32 +44,40 @@ class BaseTrees:
         self.repositories = list(dict.fromkeys([*given, *cached_repositories(cache_dir)]))
         self.described = ", ".join(sources) if sources else f"the repositories in {cache_dir}/"
         self.cache_dir = cache_dir
-        self._found: dict[str, BaseCommit] = {}
+        self._holders: dict[str, Path | None] = {}  # base commit -> repository holding it
+        self._testbeds: dict[str, BaseCommit] = {}  # instance id -> its image's /testbed
         self._lock = threading.Lock()
 
     def base_commit(self, task: Task) -> BaseCommit:
         """The repository holding ``task``'s base commit; ``UserInputError`` when none does."""
+        held = self._holder(task.base_commit)
+        if held is not None:
+            return BaseCommit(held, task.base_commit)
+        if task.instance_image is None:
+            raise self._not_held(task)
         with self._lock:
-            found = self._found.get(task.instance_id)
+            found = self._testbeds.get(task.instance_id)
         if found is None:
-            held = next((p for p in self.repositories if has_commit(p, task.base_commit)), None)
-            if held is not None:
-                found = BaseCommit(held, task.base_commit)
-            elif task.instance_image is not None:
-                found = testbed_commit(task, self.cache_dir)
-            else:
-                raise self._not_held(task)
+            found = testbed_commit(task, self.cache_dir)
             with self._lock:
-                self._found[task.instance_id] = found
+                self._testbeds[task.instance_id] = found
         return found
 
     def check(self, tasks: Iterable[Task]) -> None:
         """Fail on the first task whose base commit no repository holds, nor an instance image."""
         for task in tasks:
-            if task.instance_image is None and not any(
-                has_commit(p, task.base_commit) for p in self.repositories
-            ):
+            if task.instance_image is None and self._holder(task.base_commit) is None:
                 raise self._not_held(task)
+
+    def _holder(self, commit: str) -> Path | None:
+        """The first repository holding ``commit``, asked once per commit (None: none does)."""
+        with self._lock:
+            if commit in self._holders:
+                return self._holders[commit]
+        held = next((p for p in self.repositories if has_commit(p, commit)), None)
+        with self._lock:
+            self._holders[commit] = held
+        return held
 
     def _not_held(self, task: Task) -> UserInputError:
         return UserInputError(
