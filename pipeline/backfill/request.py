@@ -26,6 +26,7 @@ from pipeline.core.records import Outcome, Task
 from pipeline.dataset.storage import DatasetLayout
 
 DASK_ADDRESS = re.compile(r"^dask://([\w.-]+:\d+)$")
+MEMORY_LIMIT = re.compile(r"^[1-9]\d*[bkmg]?$", re.IGNORECASE)  # Docker's: 512m, 2g, 1073741824
 
 
 class RunnerKind(enum.StrEnum):
@@ -59,6 +60,13 @@ class TaskRunnerSpec(BaseModel):
         if self.kind is RunnerKind.DASK_ADDRESS:
             return f"dask://{self.address}"
         return self.kind.value
+
+
+def memory_limit(text: str) -> str:
+    """``text`` if Docker takes it as a memory limit (``2g``, ``512m``); else bad input."""
+    if not MEMORY_LIMIT.match(text):
+        raise UserInputError(f"--memory takes a size such as 2g or 512m, not {text!r}")
+    return text
 
 
 class BackfillRequest(BaseModel):

@@ -21,10 +21,17 @@ import typer
 
 from dockerfiles.registry import Registry
 from extractors.github_api import DEFAULT_API_URL
-from pipeline.backfill.request import BackfillRequest, BackfillSummary, TaskRunnerSpec
+from pipeline.backfill.request import (
+    BackfillRequest,
+    BackfillSummary,
+    RunnerKind,
+    TaskRunnerSpec,
+    memory_limit,
+)
 from pipeline.backfill.source import open_source
 from pipeline.backfill.steps import check_github_source, select_pulls
-from pipeline.cli.console import console, render_summary, rich_progress
+from pipeline.backfill.up_to_date import nothing_new
+from pipeline.cli.console import console, render_summary, rich_progress, stdout
 from pipeline.cli.dataset import register
 from pipeline.cli.evaluate import register as register_evaluate
 from pipeline.cli.images import register as register_images
@@ -36,6 +43,7 @@ from pipeline.cli.options import (
     BloblessOption,
     BranchOption,
     CacheDirOption,
+    CpusOption,
     FirstParentOption,
     InstallationIdOption,
     InstanceImagesOption,
@@ -69,6 +77,8 @@ from pipeline.core.errors import (
     TransientError,
     exit_code,
 )
+from pipeline.core.extras import Extra, require
+from pipeline.orchestration import prefect_logs
 from pipeline.orchestration.prefect_server import local_api
 
 app = typer.Typer(
@@ -81,9 +91,10 @@ app = typer.Typer(
 CPUS = os.cpu_count() or 1  # the default of --workers
 PREFECT_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",  # telemetry heartbeats fail offline
-    # The progress bar, the summary and one error line are the output: Prefect's own log lines
-    # (a failed task run logs its traceback) stay quiet unless PREFECT_LOGGING_LEVEL says so.
-    "PREFECT_LOGGING_LEVEL": "CRITICAL",
+    # The progress bar, the summary and one error line are the output; Prefect's own log lines
+    # go to WORK/logs/prefect.log (pipeline.orchestration.prefect_logs), warnings and worse
+    # unless PREFECT_LOGGING_LEVEL says otherwise.
+    "PREFECT_LOGGING_LEVEL": "WARNING",
 }
 
 
@@ -102,6 +113,7 @@ def backfill(
     workers: WorkersOption = CPUS,
     timeout: TimeoutOption = 900,
     memory: MemoryOption = "2g",
+    cpus: CpusOption = 1.0,
     max_files: MaxFilesOption = 50,
     max_lines: MaxLinesOption = 3000,
     repeat_before: RepeatBeforeOption = 2,
@@ -128,7 +140,8 @@ def backfill(
         out=out,
         workers=workers,
         timeout_s=timeout,
-        memory=memory,
+        memory=memory_limit(memory),
+        cpus=cpus,
         max_files=max_files,
         max_changed_lines=max_lines,
         before_repeats=repeat_before,
@@ -181,12 +194,26 @@ def demo(
 
 
 def _run(request: BackfillRequest) -> None:
+    request.layout().check_places()
+    done = nothing_new(request)  # before Prefect, Docker or any write
+    if done is not None:
+        render_summary(done)
+        stdout.print(
+            f"nothing new: the {done.mined} merged PRs selected are all in {request.out}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        if done.not_found:
+            exit_partial(done.not_found)
+        return
     _preflight(request)
     for name, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
     # Finished validations are persisted in the work folder by run_backfill itself, for every
     # entry point alike (pipeline/orchestration/tasks.py: results_in).
-    with local_api(request.layout().logs_dir / "prefect-server.log") as wait_ready:
+    logs = request.layout().logs_dir
+    with local_api(logs / "prefect-server.log") as wait_ready:
+        prefect_log = prefect_logs.configure(logs)  # Prefect's own lines: the file, not here
         from pipeline.orchestration.flows import run_backfill  # imported while the server boots
         from pipeline.orchestration.progress import reporting
 
@@ -194,6 +221,9 @@ def _run(request: BackfillRequest) -> None:
         with rich_progress() as sink, reporting(sink):
             summary: BackfillSummary = run_backfill(request)
     render_summary(summary)
+    noted = prefect_logs.attention_line(prefect_log)
+    if noted:
+        console.print(f"[bold yellow]note:[/] {noted}", highlight=False, soft_wrap=True)
     if summary.infrastructure:
         raise TransientError(
             f"{summary.infrastructure} candidates hit infrastructure failures and were not "
@@ -219,6 +249,8 @@ def _preflight(request: BackfillRequest) -> None:
     """Fail fast, before Prefect starts, on input that cannot work; then create the output."""
     layout = request.layout()
     layout.check_places()
+    if request.task_runner.kind is not RunnerKind.THREADS:
+        require(Extra.DASK, f"--task-runner {request.task_runner}")
     if request.registry:
         Registry.parse(request.registry).answers()  # one line now, not after the first build
     if request.from_github:

@@ -27,7 +27,8 @@ LimitOption = Annotated[int | None, typer.Option(min=1, help="At most N newest P
 BranchOption = Annotated[str | None, typer.Option(help="Target branch (default: HEAD).")]
 WorkersOption = Annotated[int, typer.Option(min=1, help="Concurrent test runs.")]
 TimeoutOption = Annotated[int, typer.Option(min=1, help="Seconds per test run.")]
-MemoryOption = Annotated[str, typer.Option(help="Memory limit per test run.")]
+MemoryOption = Annotated[str, typer.Option(help="Memory limit per test run (2g, 512m).")]
+CpusOption = Annotated[float, typer.Option(min=0.01, help="CPUs per test run.")]
 RepeatBeforeOption = Annotated[
     int, typer.Option(min=1, help="Runs of base + test patch (flakiness check).")
 ]

@@ -6,9 +6,14 @@ writes them; each run publishes the yield funnel as artifacts (``artifacts``). W
 decides is decided by plain functions: grouping (``pipeline.backfill.grouping``), verdicts of
 failed environments and retries (``pipeline.backfill.verdicts``), shard buffering
 (``pipeline.backfill.buffer``). ``run_backfill`` is the one way in, for the CLI and for
-``scheduled_backfill`` (``taskforge serve``, ``prefect.yaml``): it picks the task runner and
-persists results in the dataset's work folder (``tasks.results_in``), so a deployment's run
-replays after a crash exactly as a CLI run does.
+``scheduled_backfill`` (``taskforge serve``, ``taskforge deploy``): it runs the flow on the
+request's task runner, bounded by its ``workers``, and with its results stored in the
+dataset's work folder (``tasks.results_in``). The storage is set on the flow itself, not only
+through Prefect's settings: a subflow takes its parent's result storage when it has none of its
+own, so a scheduled run's validations would otherwise land in the parent's default
+(``~/.prefect/storage``, lost with a Docker work pool's container) and a crashed scheduled run
+would replay nothing. ``scheduled_backfill`` starts no subflow for a repository with nothing
+new (``pipeline.backfill.up_to_date``).
 """
 
 from __future__ import annotations
@@ -30,15 +35,17 @@ from pipeline.backfill.buffer import ShardBuffer
 from pipeline.backfill.grouping import Group
 from pipeline.backfill.request import BackfillRequest, BackfillSummary, RunnerKind, TaskRunnerSpec
 from pipeline.backfill.steps import advance_cursor
+from pipeline.backfill.up_to_date import nothing_new
 from pipeline.backfill.verdicts import environment_failures, retry_not_built, settled
 from pipeline.core.engine import docker_client
 from pipeline.core.errors import MissingObjectError, TransientError, UserInputError
+from pipeline.core.extras import Extra, require
 from pipeline.core.records import Task
 from pipeline.dataset.card import finalize
 from pipeline.dataset.shards import DatasetLayout, write_tasks
 from pipeline.orchestration.artifacts import publish_artifacts
 from pipeline.orchestration.progress import sink
-from pipeline.orchestration.schedules import DEFAULT_SCHEDULES, load_schedules
+from pipeline.orchestration.schedules import DEFAULT_SCHEDULES, ScheduleGroup, load_schedules
 from pipeline.orchestration.tasks import (
     Attempted,
     build_group_environment,
@@ -176,18 +183,28 @@ def _write(layout: DatasetLayout, summary: BackfillSummary, tasks: list[Task]) -
 
 
 @flow(name="taskforge-scheduled")
-def scheduled_backfill(group: str, schedules: str = "") -> list[BackfillSummary]:
-    """Backfill every repository of a group listed in the schedules file ("": the packaged)."""
-    found = load_schedules(Path(schedules) if schedules else None).get(group)
+def scheduled_backfill(
+    group: str, schedules: str = "", definition: ScheduleGroup | None = None
+) -> list[BackfillSummary]:
+    """Backfill every repository of a group: ``definition`` (a deployment carries it), else the
+    group of that name in the schedules file ("": the packaged). A repository with nothing new
+    is reported without starting its backfill."""
+    found = definition or load_schedules(Path(schedules) if schedules else None).get(group)
     if found is None:
         raise UserInputError(f"no group {group!r} in {schedules or DEFAULT_SCHEDULES}")
-    return [run_backfill(found.request_for(entry)) for entry in found.repos]
+    summaries = []
+    for entry in found.repos:
+        request = found.request_for(entry)
+        done = nothing_new(request)
+        summaries.append(run_backfill(request) if done is None else done)
+    return summaries
 
 
 def task_runner(spec: TaskRunnerSpec, workers: int) -> TaskRunner[Any]:
     """The Prefect task runner ``spec`` names, with ``workers`` workers where it starts them."""
     if spec.kind is RunnerKind.THREADS:
         return ThreadPoolTaskRunner(max_workers=workers)
+    require(Extra.DASK, f"task runner {spec}")
     from prefect_dask.task_runners import DaskTaskRunner
 
     if spec.kind is RunnerKind.DASK:
@@ -196,7 +213,11 @@ def task_runner(spec: TaskRunnerSpec, workers: int) -> TaskRunner[Any]:
 
 
 def run_backfill(request: BackfillRequest) -> BackfillSummary:
-    """Run the flow once on the request's task runner, its results persisted in the work folder."""
+    """Run the flow once on the request's task runner, its results persisted in the work folder
+    (whether it is a flow of its own, from the CLI, or a subflow of a scheduled run)."""
     runner = task_runner(request.task_runner, request.workers)
-    with results_in(request.layout()):
-        return backfill_flow.with_options(task_runner=runner)(request)
+    with results_in(request.layout()) as results:
+        configured = backfill_flow.with_options(
+            task_runner=runner, result_storage=results, persist_result=False
+        )
+        return configured(request)
