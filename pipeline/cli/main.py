@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from dockerfiles.registry import Registry
 from extractors.github_api import DEFAULT_API_URL
@@ -223,7 +224,7 @@ def _run(request: BackfillRequest) -> None:
     render_summary(summary)
     noted = prefect_logs.attention_line(prefect_log)
     if noted:
-        console.print(f"[bold yellow]note:[/] {noted}", highlight=False, soft_wrap=True)
+        console.print(f"[bold yellow]note:[/] {escape(noted)}", highlight=False, soft_wrap=True)
     if summary.infrastructure:
         raise TransientError(
             f"{summary.infrastructure} candidates hit infrastructure failures and were not "
@@ -282,5 +283,6 @@ def main() -> None:
         with cleaned_up_on_stop():
             app()
     except TaskforgeError as error:
-        console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        message = escape(str(error))  # an install hint such as 'taskforge[dask]' is no markup
+        console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
         raise SystemExit(exit_code(error)) from None

@@ -106,3 +106,46 @@ def test_the_summary_says_where_the_output_and_the_logs_are(
     printed = capsys.readouterr().out
     assert f"output: {(tmp_path / 'out').resolve()}" in printed.replace("\n", "")
     assert f"logs: {logs.resolve()}" in printed.splitlines()  # one line, however long
+
+
+WITHOUT = (
+    "import sys\n"
+    "sys.modules[{module!r}] = None  # as if the extra were not installed\n"
+    "from pipeline.cli.main import main\n"
+    "main()\n"
+)
+
+
+def without(module: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT.format(module=module), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **env},
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("runner", ["dask", "dask://127.0.0.1:8786"])
+def test_a_dask_runner_without_the_dask_extra(
+    sample_repo_path: Path, tmp_path: Path, runner: str
+) -> None:
+    out = tmp_path / "o"
+    result = without(
+        "prefect_dask", "backfill", str(sample_repo_path), "--repo", "o/n", "--out", str(out),
+        "--task-runner", runner, PREFECT_API_URL="",
+    )  # fmt: skip
+    assert_one_line_error(result, "pip install 'taskforge[dask]'", 2)
+    assert f"--task-runner {runner} needs prefect-dask" in result.stderr
+    assert not out.exists()  # before anything is written (and before Prefect starts)
+
+
+def test_deploy_with_an_image_without_the_docker_extra() -> None:
+    result = without("prefect_docker", "deploy", "--pool", "p", "--image", "tf:1")
+    assert_one_line_error(result, "pip install 'taskforge[docker]'", 2)
+
+
+def test_a_bad_memory_limit(sample_repo_path: Path, tmp_path: Path) -> None:
+    base = ["backfill", str(sample_repo_path), "--repo", "o/n", "--out", str(tmp_path / "o")]
+    assert_one_line_error(taskforge(*base, "--memory", "lots"), "--memory takes a size", 2)
