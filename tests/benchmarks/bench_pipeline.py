@@ -6,6 +6,8 @@
   bytes per verified task (layers counted once however many images share them);
 - rerun cost: a second identical backfill ÷ the first, with the containers it created (image
   build steps and test runs) counted from the engine's event stream;
+- nothing-new cost (sample): a rerun of a finished backfill, which stops before Prefect
+  (``pipeline.backfill.up_to_date``), ÷ the first backfill into a fresh output;
 - mining: whole-ancestry mining ÷ ``git log -p`` (first-parent mining ÷ ``git log
   --first-parent -p`` beside it);
 - throughput: verified tasks per hour.
@@ -141,6 +143,20 @@ def test_sample(figures: dict[str, Any], tmp_path: Path) -> None:
     figures["sample_pipeline_s_per_task"] = measured["pipeline_s_per_task"]
     figures["sample_raw_s_per_task"] = measured["raw_s_per_task"]
     figures["verified_per_hour_sample"] = measured["verified_per_hour"]
+
+
+def test_nothing_new(figures: dict[str, Any], tmp_path: Path) -> None:
+    """A finished backfill of the sample run again: its wall time ÷ the first run's."""
+    source = write_sample_repo(tmp_path / "tinytext")
+    out = tmp_path / "nothing-new"
+    first = backfill(source, SAMPLE_REPO_NAME, out)
+    since = datetime.now(UTC)
+    again = backfill(source, SAMPLE_REPO_NAME, out)
+    print(f"\nnothing new: first {first:.1f} s, rerun {again:.2f} s")
+    figures["nothing_new_first_s"] = round(first, 1)
+    figures["nothing_new_rerun_s"] = round(again, 2)
+    figures["nothing_new_ratio"] = round(again / first, 3)
+    figures["nothing_new_containers_created"] = containers_created(docker_client(), since)
 
 
 def image_bytes(client: docker.DockerClient, tags: set[str], base_tags: set[str]) -> int:
