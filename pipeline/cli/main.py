@@ -6,7 +6,10 @@ processed), never a traceback. A backfill whose ``--prs`` names PRs that
 cannot be mined runs the others, names those in its summary and exits 4 (``EXIT_PARTIAL``);
 when none of them can be mined it is bad input (2). Input is checked before Prefect starts, so
 a typo costs no server start-up; Prefect's start-up is paid once per run, and overlaps the
-loading of the flows (``pipeline.orchestration.prefect_server``).
+loading of the flows (``pipeline.orchestration.prefect_server``). A backfill that would find
+every selected PR already in the output prints its summary and stops before that, importing
+no Prefect and writing nothing (``pipeline.backfill.up_to_date``). Prefect's own log lines
+go to the run's ``WORK/logs/prefect.log`` (``pipeline.orchestration.prefect_logs``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from dockerfiles.registry import Registry
 from extractors.github_api import DEFAULT_API_URL
 from pipeline.backfill.request import (
     BackfillRequest,
@@ -172,16 +174,19 @@ def demo(
     work_dir: WorkDirOption = None,
 ) -> None:
     """Generate the sample repository and backfill it: the embedded default job."""
-    from pipeline.demo.sample_repo import SAMPLE_REPO_NAME, write_sample_repo
+    from pipeline.demo.sample_repo import SAMPLE_REPO_NAME, is_current, write_sample_repo
 
     cache = cache_dir or default_cache_dir()
     source = cache / "sample-repo"
-    if source.exists():
-        shutil.rmtree(source)
-    source.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=source.parent) as scratch:
-        write_sample_repo(Path(scratch) / "repo").rename(source)
-    console.print(f"sample repository written to {source}")
+    if is_current(source):  # a rerun with nothing new costs next to nothing
+        console.print(f"sample repository at {source}")
+    else:
+        if source.exists():
+            shutil.rmtree(source)
+        source.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=source.parent) as scratch:
+            write_sample_repo(Path(scratch) / "repo").rename(source)
+        console.print(f"sample repository written to {source}")
     request = BackfillRequest(
         source=str(source),
         repo=SAMPLE_REPO_NAME,
@@ -253,6 +258,8 @@ def _preflight(request: BackfillRequest) -> None:
     if request.task_runner.kind is not RunnerKind.THREADS:
         require(Extra.DASK, f"--task-runner {request.task_runner}")
     if request.registry:
+        from dockerfiles.registry import Registry  # docker and requests: not for a no-op rerun
+
         Registry.parse(request.registry).answers()  # one line now, not after the first build
     if request.from_github:
         check_github_source(request)  # one request: credentials, repository (and --prs)

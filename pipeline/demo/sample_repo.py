@@ -3,11 +3,15 @@
 ``make demo`` mines this repository, and the tests assert that each PR ends exactly as designed
 (``DESIGNED_OUTCOMES``): four verified tasks, one per way a PR reaches the branch (merge commit,
 squash, rebase, local merge), and one rejection for each common reason. Dates, authors and
-contents are fixed, so the commit ids are the same on every machine.
+contents are fixed, so the commit ids are the same on every machine; ``is_current`` tells
+whether a repository written earlier is still exactly what this module writes (its stamp, the
+module's digest and the head commit, and a clean tree), so ``taskforge demo`` writes it again
+only when it is not.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -18,6 +22,8 @@ import git
 from pipeline.core.records import Outcome
 
 SAMPLE_REPO_NAME = "taskforge/tinytext"
+GENERATOR = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]  # this module's text
+STAMP = "taskforge-sample"  # in the repository's .git: the generator and the head it wrote
 START = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 
 DESIGNED_OUTCOMES: dict[int, Outcome] = {
@@ -196,7 +202,19 @@ def write_sample_repo(path: Path) -> Path:
     _pull_1_and_2(history)
     _pulls_3_to_7(history)
     _pulls_8_and_9(history)
+    (Path(repo.git_dir) / STAMP).write_text(f"{GENERATOR} {repo.head.commit.hexsha}\n")
     return path
+
+
+def is_current(path: Path) -> bool:
+    """Whether ``path`` holds the sample repository as this module writes it, untouched."""
+    try:
+        repo = git.Repo(path)
+        stamp = (Path(repo.git_dir) / STAMP).read_text().split()
+        head = repo.head.commit.hexsha
+    except (OSError, ValueError, git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return False
+    return stamp == [GENERATOR, head] and not repo.is_dirty(untracked_files=True)
 
 
 def _pull_1_and_2(history: History) -> None:

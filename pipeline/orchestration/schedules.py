@@ -37,7 +37,6 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from dockerfiles.registry import Registry
 from pipeline.backfill.request import BackfillRequest, TaskRunnerSpec, memory_limit
 from pipeline.core.cache import default_cache_dir
 from pipeline.core.errors import UserInputError
@@ -97,6 +96,8 @@ class ScheduleGroup(BaseModel):
         """The backfill request of ``entry`` in this group, its paths resolved here and now."""
         registry = self.registry or os.environ.get("TASKFORGE_PUSH_REGISTRY") or None
         if registry:
+            from dockerfiles.registry import Registry
+
             Registry.parse(registry)  # one line for a malformed one, before any work
         bounds: dict[str, Any] = {} if self.workers is None else {"workers": self.workers}
         return BackfillRequest(

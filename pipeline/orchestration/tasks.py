@@ -1,12 +1,14 @@
 """Prefect tasks over the stages' plain functions; retries, caching and result storage are
-declared here only, for every entry point alike (the CLI, ``taskforge serve``, ``prefect deploy``).
+declared here only, for every entry point alike (the CLI, ``taskforge serve`` and ``taskforge
+deploy``).
 
 - Only ``TransientError`` (infrastructure) is retried, twice, 5 s apart. Each task returns its
   value with the retries it took (``Attempted``, from Prefect's own run count), so retries on
   Dask worker processes are counted too; a result replayed from the cache took none.
 - A validation's result is persisted in the dataset's work folder, ``WORK/results``
   (``DatasetLayout.results_dir``; ``results_in``, entered by
-  ``pipeline.orchestration.flows.run_backfill`` around each flow run), never in the published
+  ``pipeline.orchestration.flows.run_backfill`` around each flow run, which also sets it as
+  the flow's own result storage, as a subflow needs), never in the published
   dataset folder: the records are pickles holding absolute paths. It is keyed by what decides
   it — instance id, base and fix commits, both patches, the environment's fingerprint, the
   repeats and limits, and the pipeline version — so a rerun after a crash replays finished
@@ -86,10 +88,13 @@ def _is_transient(_task: Any, run: Any, state: Any) -> bool:
 
 @contextmanager
 def results_in(layout: DatasetLayout) -> Iterator[Path]:
-    """Persist the flow runs started inside the block in the work folder's ``results_dir``.
+    """Persist the flow runs started inside the block in the work folder's ``results_dir``;
+    yields that folder.
 
     Prefect fixes a flow run's result storage when it starts, and hands it to the task runs
-    of the flow (in threads or on Dask workers), so the setting is entered around the run.
+    of the flow (in threads or on Dask workers), so the setting is entered around the run. A
+    subflow takes its parent's storage instead of the setting, so the caller also gives the
+    flow the folder as its ``result_storage`` (``flows.run_backfill``).
     """
     results = layout.results_dir.resolve()
     with temporary_settings(updates={PREFECT_RESULTS_LOCAL_STORAGE_PATH: results}):

@@ -91,3 +91,13 @@ def test_anything_unfinished_is_left_to_the_run(sample_repo_path: Path, tmp_path
     unlisted = out / "data" / "train-20990101T000000000000-0123abcd.parquet"
     unlisted.write_bytes(b"")  # a shard the manifest does not list: a writer was killed
     assert not dataset_final(layout)
+
+
+def test_the_demo_writes_its_repository_again_only_when_it_changed(tmp_path: Path) -> None:
+    from pipeline.demo.sample_repo import is_current, write_sample_repo
+
+    repo = write_sample_repo(tmp_path / "repo")
+    assert is_current(repo)
+    (repo / "README.md").write_text("edited\n")
+    assert not is_current(repo)  # a user's edit: written again
+    assert not is_current(tmp_path / "missing")
