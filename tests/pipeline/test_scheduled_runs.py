@@ -10,13 +10,16 @@ its own, and the parent's is Prefect's default under ``~/.prefect``).
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from prefect import flow, task
 from prefect.context import FlowRunContext
+from prefect.events.worker import EventsWorker
+from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -50,10 +53,18 @@ def fake_backfill(request: BackfillRequest) -> BackfillSummary:
     return BackfillSummary(repo=request.repo, out=request.out)
 
 
-def on_server(api: str) -> AbstractContextManager[Any]:
-    """Prefect's settings pointed at ``api``: Prefect was imported (with this module) before
-    the fixture named the server, and a process that runs flows names it before that."""
-    return temporary_settings(updates={PREFECT_API_URL: api})
+@contextmanager
+def on_server(api: str) -> Iterator[None]:
+    """Prefect's settings pointed at ``api`` (Prefect was imported, with this module, before
+    the fixture named the server; a process that runs flows names it before that), and
+    Prefect's event and log workers drained while the server still answers: at the end of
+    the session they would wait for it at the interpreter's exit."""
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: api}):
+            yield
+    finally:
+        EventsWorker.drain_all(timeout=60)
+        APILogWorker.drain_all(timeout=60)
 
 
 def test_a_scheduled_run_has_the_groups_bounds_and_the_work_folders_results(
