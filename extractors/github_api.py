@@ -25,7 +25,6 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -43,40 +42,17 @@ from github.GithubException import (
 from github.PullRequest import PullRequest
 from pydantic import BaseModel, ConfigDict, Field
 
+from extractors.github_access import DEFAULT_API_URL as DEFAULT_API_URL
+from extractors.github_access import TOKEN_VARIABLE
+from extractors.github_access import GithubAccess as GithubAccess
 from extractors.github_answers import GithubAnswerError, mapping, parse
 from extractors.github_limits import RateLimit, RateLimitRetry, announce, rate_limit
 from pipeline.core.errors import TransientError, UserInputError
 
-DEFAULT_API_URL = "https://api.github.com"
-TOKEN_VARIABLE = "GITHUB_TOKEN"
 PER_PAGE = 100
 GRAPHQL_ATTEMPTS = 5  # GraphQL answers rate limited with HTTP 200: retried here, not by urllib3
 NULLABLE_PULL_FIELDS = frozenset({"merged_at", "merge_commit_sha"})  # null for unmerged PRs
 TOLERATED_GRAPHQL_ERRORS = frozenset({"NOT_FOUND", "FORBIDDEN"})  # an issue we cannot see
-
-
-@dataclass(frozen=True)
-class GithubAccess:
-    """Where the API is and where the credentials are; never the credentials themselves."""
-
-    api_url: str = DEFAULT_API_URL
-    token_file: Path | None = None
-    app_id: str | None = None
-    app_key_file: Path | None = None
-    installation_id: int | None = None
-    max_rate_wait_s: float = 900.0  # a longer wait for a limit to reset ends the run instead
-    timeout_s: int = 30  # per HTTP call
-    retries: int = 8
-    backoff_s: float = 1.0  # urllib3's backoff factor for 5xx: 0, 2, 4, 8... seconds
-    secondary_wait_s: float = 60.0  # GitHub: "wait for at least one minute" without retry-after
-
-    def describe_credentials(self) -> str:
-        """The credentials in use, named for a message (never their value)."""
-        if self.app_id is not None:
-            return f"GitHub App {self.app_id} (installation {self.installation_id})"
-        if self.token_file is not None:
-            return f"the token in {self.token_file}"
-        return f"the token in ${TOKEN_VARIABLE}"
 
 
 class UnknownObject(UserInputError):

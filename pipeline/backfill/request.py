@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from extractors.github_api import DEFAULT_API_URL, GithubAccess
+from extractors.github_access import DEFAULT_API_URL, GithubAccess
 from pipeline.backfill.source import is_github_name
 from pipeline.core.cache import default_cache_dir
 from pipeline.core.errors import UserInputError

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import git
 
-from extractors.github_api import GithubAccess, GithubClient
+from extractors.github_access import GithubAccess
 from pipeline.core.errors import UserInputError
 
 REPO_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
@@ -54,6 +54,8 @@ def open_github_source(
     access: GithubAccess, repo: str, cache_dir: Path, blobless: bool = False
 ) -> git.Repo:
     """A mirror of GitHub repository ``repo``, fetched now, its HEAD on the default branch."""
+    from extractors.github_api import GithubClient  # PyGithub: only for a GitHub source
+
     with GithubClient(access, repo) as client:
         found = client.repository()
         git_env = client.git_environment(found.clone_url)

@@ -12,7 +12,9 @@ mined is a ``UserInputError``.
 A SOURCE named ``OWNER/NAME`` is mined through GitHub's API (``extractors.github_source``):
 without ``--since`` or ``--prs`` it resumes after the repository's cursor
 (``pipeline.backfill.cursor``), which ``advance_cursor`` moves once the run's tasks are written.
-The request and the summary are in ``pipeline.backfill.request``.
+The request and the summary are in ``pipeline.backfill.request``. PyGithub is imported only
+by the steps of a GitHub source, so a local source (and a rerun with nothing new) never pays
+for it.
 """
 
 from __future__ import annotations
@@ -25,8 +27,6 @@ import git
 
 from extractors.candidates import SizeLimits, build_candidates
 from extractors.git_history import MergedPull, find_merged_pulls, target_branch
-from extractors.github_api import GithubClient
-from extractors.github_source import GithubPull, github_candidates, github_pulls, listed_pulls
 from pipeline.backfill.cursor import advanced, read_cursor, write_cursor
 from pipeline.backfill.request import BackfillRequest
 from pipeline.backfill.source import (
@@ -142,6 +142,9 @@ def missing_reasons(repo: git.Repo, branch: str, numbers: list[int]) -> dict[int
 
 def _from_github(repo: git.Repo, request: BackfillRequest, resume: bool) -> Selection:
     """The API's merged PRs: listed ones, a window, or those after the cursor."""
+    from extractors.github_api import GithubClient  # PyGithub: only for a GitHub source
+    from extractors.github_source import github_pulls
+
     use_cursor = resume and not request.prs and not request.since
     cursor = read_cursor(request.layout(), request.repo) if use_cursor else None
     since = request.since or (cursor.merged_through if cursor else None)
@@ -161,6 +164,9 @@ def mine_candidates(
     limits = SizeLimits(request.max_files, request.max_changed_lines)
     if not request.from_github:
         return build_candidates(repo, request.repo, pulls, limits)
+    from extractors.github_api import GithubClient  # PyGithub: only for a GitHub source
+    from extractors.github_source import GithubPull, github_candidates
+
     from_api = [p for p in pulls if isinstance(p, GithubPull)]
     assert len(from_api) == len(pulls), "GitHub candidates come from select_pulls"
     with GithubClient(request.github_access(), request.repo) as client:
@@ -170,6 +176,9 @@ def mine_candidates(
 def check_github_source(request: BackfillRequest) -> None:
     """Before a run: the credentials work and see the repository, and at least one listed
     PR is merged into the branch (the others are named in the run's summary)."""
+    from extractors.github_api import GithubClient  # PyGithub: only for a GitHub source
+    from extractors.github_source import listed_pulls
+
     with GithubClient(request.github_access(), request.repo) as client:
         found = client.repository()
         if request.prs:

@@ -23,7 +23,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from extractors.github_api import DEFAULT_API_URL
+from extractors.github_access import DEFAULT_API_URL
 from pipeline.backfill.request import (
     BackfillRequest,
     BackfillSummary,

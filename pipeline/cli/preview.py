@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from extractors.github_api import DEFAULT_API_URL
+from extractors.github_access import DEFAULT_API_URL
 from pipeline.backfill.preview import Preview, check_output, preview, write_preview
 from pipeline.backfill.request import BackfillRequest
 from pipeline.cli.console import console

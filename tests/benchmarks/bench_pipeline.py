@@ -146,16 +146,22 @@ def test_sample(figures: dict[str, Any], tmp_path: Path) -> None:
 
 
 def test_nothing_new(figures: dict[str, Any], tmp_path: Path) -> None:
-    """A finished backfill of the sample run again: its wall time ÷ the first run's."""
+    """A finished backfill of the sample run again: its wall time ÷ the first run's.
+
+    Three reruns; the ratio takes their median (the first, right after the first run, is
+    reported beside it: the engine and the machine are still busy with what that run left).
+    """
     source = write_sample_repo(tmp_path / "tinytext")
     out = tmp_path / "nothing-new"
     first = backfill(source, SAMPLE_REPO_NAME, out)
     since = datetime.now(UTC)
-    again = backfill(source, SAMPLE_REPO_NAME, out)
-    print(f"\nnothing new: first {first:.1f} s, rerun {again:.2f} s")
+    reruns = [backfill(source, SAMPLE_REPO_NAME, out) for _ in range(3)]
+    median = sorted(reruns)[1]
+    print(f"\nnothing new: first {first:.1f} s, reruns {', '.join(f'{r:.2f}' for r in reruns)} s")
     figures["nothing_new_first_s"] = round(first, 1)
-    figures["nothing_new_rerun_s"] = round(again, 2)
-    figures["nothing_new_ratio"] = round(again / first, 3)
+    figures["nothing_new_rerun_s"] = round(median, 2)
+    figures["nothing_new_first_rerun_s"] = round(reruns[0], 2)
+    figures["nothing_new_ratio"] = round(median / first, 3)
     figures["nothing_new_containers_created"] = containers_created(docker_client(), since)
 
 
