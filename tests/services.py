@@ -88,11 +88,16 @@ def registry(root: Path) -> Iterator[str]:
 
 
 @contextmanager
-def second_engine(root: Path) -> Iterator[str]:
-    """Another dockerd, sharing nothing with the first but the kernel; yields its DOCKER_HOST."""
+def second_engine(root: Path, subnet: int | None = None) -> Iterator[str]:
+    """Another dockerd, sharing nothing with the first but the kernel; yields its DOCKER_HOST.
+
+    Its bridge has the subnet 10.214.``subnet``.0/24 (default: from the root's hash); engines
+    started side by side pass different ones.
+    """
     root.mkdir(parents=True, exist_ok=True)
     bridge = "tf" + hashlib.sha256(str(root).encode()).hexdigest()[:10]  # at most 15 characters
-    subnet = int(hashlib.sha256(str(root).encode()).hexdigest()[:2], 16)
+    if subnet is None:
+        subnet = int(hashlib.sha256(str(root).encode()).hexdigest()[:2], 16)
     subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], check=True)
     subprocess.run(["ip", "addr", "add", f"10.214.{subnet}.1/24", "dev", bridge], check=True)
     subprocess.run(["ip", "link", "set", bridge, "up"], check=True)

@@ -30,7 +30,7 @@ def run(
     )
 
 
-def start(*args: str) -> subprocess.Popen[str]:
+def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """A backfill in its own process group, so that a test can kill it whole."""
     return subprocess.Popen(
         [*TASKFORGE, *args],
@@ -38,7 +38,7 @@ def start(*args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
-        env=environment(),
+        env=environment(env),
     )
 
 

@@ -99,6 +99,15 @@ class BackfillRequest(BaseModel):
     # recorded by digest, so other machines pull exactly what was validated
     registry: str | None = None
     instance_images: bool = False  # per verified task, an image with /testbed (SWE-bench's)
+    # What validations on the workers of a Dask scheduler elsewhere open instead of the flow's
+    # local repository: a git URL, or a path every worker mounts; None: the source itself
+    worker_source: str | None = None
+    build_on_workers: bool = False  # environments built (and pushed) on the workers too
+
+    @property
+    def remote_workers(self) -> bool:
+        """Whether validations run on workers that may be other machines (``dask://``)."""
+        return self.task_runner.kind is RunnerKind.DASK_ADDRESS
 
     def layout(self) -> DatasetLayout:
         """Every path of the output dataset, its work folder included."""

@@ -24,6 +24,7 @@ from extractors.github_api import DEFAULT_API_URL
 from pipeline.backfill.request import BackfillRequest, BackfillSummary, TaskRunnerSpec
 from pipeline.backfill.source import open_source
 from pipeline.backfill.steps import check_github_source, select_pulls
+from pipeline.backfill.worker_repo import check_build_on_workers, check_worker_source
 from pipeline.cli.console import console, render_summary, rich_progress
 from pipeline.cli.dataset import register
 from pipeline.cli.evaluate import register as register_evaluate
@@ -35,6 +36,7 @@ from pipeline.cli.options import (
     AppKeyFileOption,
     BloblessOption,
     BranchOption,
+    BuildOnWorkersOption,
     CacheDirOption,
     FirstParentOption,
     InstallationIdOption,
@@ -57,6 +59,7 @@ from pipeline.cli.options import (
     UntilOption,
     WorkDirOption,
     WorkersOption,
+    WorkerSourceOption,
     mining_selection,
 )
 from pipeline.cli.preview import register as register_preview
@@ -118,6 +121,8 @@ def backfill(
     registry: RegistryOption = None,
     instance_images: InstanceImagesOption = False,
     work_dir: WorkDirOption = None,
+    worker_source: WorkerSourceOption = None,
+    build_on_workers: BuildOnWorkersOption = False,
 ) -> None:
     """Mine SOURCE's merged PRs, build its environment, verify, and write Parquet to OUT."""
     selection = mining_selection(
@@ -145,6 +150,8 @@ def backfill(
         registry=registry,
         instance_images=instance_images,
         work_dir=work_dir,
+        worker_source=worker_source,
+        build_on_workers=build_on_workers,
     )
     _run(request)
 
@@ -219,6 +226,8 @@ def _preflight(request: BackfillRequest) -> None:
     """Fail fast, before Prefect starts, on input that cannot work; then create the output."""
     layout = request.layout()
     layout.check_places()
+    check_worker_source(request)
+    check_build_on_workers(request)
     if request.registry:
         Registry.parse(request.registry).answers()  # one line now, not after the first build
     if request.from_github:
@@ -229,7 +238,8 @@ def _preflight(request: BackfillRequest) -> None:
             select_pulls(repo, request)  # an error only if no listed PR is found
     from pipeline.core.engine import docker_client
 
-    docker_client().close()  # reachable; the flow opens its own clients
+    if not request.build_on_workers:  # the flow's machine builds: its engine must answer
+        docker_client().close()  # reachable; the flow opens its own clients
     for line in layout.prepare():  # a dataset of the previous layout: what moved, what stayed
         console.print(line, highlight=False, soft_wrap=True)
 

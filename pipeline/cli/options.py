@@ -87,6 +87,17 @@ RegistryOption = Annotated[
         help="HOST[:PORT]/NAMESPACE: push every image there; tasks record it by digest.",
     ),
 ]
+WorkerSourceOption = Annotated[
+    str | None,
+    typer.Option(
+        help="What workers of dask://HOST:PORT open: a git URL, or a path every worker mounts "
+        "(default: SOURCE, when it is a URL or OWNER/NAME)."
+    ),
+]
+BuildOnWorkersOption = Annotated[
+    bool,
+    typer.Option(help="Build environments on the Dask workers too (each pushes to --registry)."),
+]
 InstanceImagesOption = Annotated[
     bool,
     typer.Option(
