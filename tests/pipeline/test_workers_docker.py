@@ -158,3 +158,25 @@ def test_a_killed_worker_loses_nothing(
     assert max(instance_counts(out).values()) == 1  # no duplicate
     assert verified_lists(out, "FAIL_TO_PASS") == EXPECTED_FAIL_TO_PASS
     assert set(runners_on(worker_engines[1], since)) == {survivor}
+
+
+def test_environments_built_on_a_worker_need_no_engine_on_the_flow_machine(
+    engine: docker.DockerClient, tmp_path: Path, prefect_api: str, registry: str, served: str
+) -> None:
+    """With --build-on-workers the worker builds (here on the main engine, whose bridge reaches
+    the package indexes) and pushes; the flow's DOCKER_HOST names no engine at all."""
+    out = tmp_path / "out"
+    main_engine = {"DOCKER_HOST": "unix:///var/run/docker.sock"}
+    workers = [{**main_engine, "TASKFORGE_CACHE": str(tmp_path / "worker-cache")}]
+    with dask_cluster(tmp_path / "dask", workers) as cluster:
+        args = backfill_on(cluster, served, out, registry, tmp_path / "flow-cache")
+        no_engine = {"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
+        backfill = start(*args, "--build-on-workers", env=no_engine)
+        _, stderr = backfill.communicate(timeout=900)
+    assert backfill.returncode == 0, stderr[-3000:]
+    assert outcomes(out) == DESIGNED
+    assert verified_lists(out, "FAIL_TO_PASS") == EXPECTED_FAIL_TO_PASS
+    assert list((tmp_path / "worker-cache" / "repos").glob("*tinytext.git"))
+    verified = pl.read_parquet(out / "data" / "*.parquet")
+    pull_refs = {image["pull_ref"] for image in verified["image"].to_list()}
+    assert all(ref and ref.startswith(f"{registry}/taskforge/") for ref in pull_refs), pull_refs
