@@ -103,5 +103,8 @@ def dask_cluster(root: Path, environments: list[dict[str, str]]) -> Iterator[Das
             with suppress(ProcessLookupError):
                 process.terminate()
         for process in [*workers, *processes]:
-            with suppress(subprocess.TimeoutExpired):
+            try:
                 process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
