@@ -15,7 +15,6 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
@@ -44,6 +43,7 @@ from pipeline.cli.options import (
     MaxLinesOption,
     MaxRateWaitOption,
     MemoryOption,
+    OutOption,
     PrsOption,
     RegistryOption,
     RepeatAfterOption,
@@ -69,6 +69,7 @@ from pipeline.core.errors import (
     TransientError,
     exit_code,
 )
+from pipeline.dataset.location import dataset_location
 from pipeline.orchestration.prefect_server import local_api
 
 app = typer.Typer(
@@ -90,7 +91,7 @@ PREFECT_DEFAULTS = {
 @app.command()
 def backfill(
     source: Source,
-    out: Annotated[Path, typer.Option(help="Output dataset folder.")],
+    out: OutOption,
     repo: RepoOption = None,
     prs: PrsOption = None,
     since: SinceOption = None,
@@ -125,7 +126,7 @@ def backfill(
     )
     request = BackfillRequest(
         **selection,
-        out=out,
+        out=dataset_location(out),
         workers=workers,
         timeout_s=timeout,
         memory=memory,
@@ -151,7 +152,7 @@ def backfill(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Output dataset folder.")] = Path("data/demo"),
+    out: OutOption = "data/demo",
     cache_dir: CacheDirOption = None,
     registry: RegistryOption = None,
     instance_images: InstanceImagesOption = False,
@@ -171,7 +172,7 @@ def demo(
     request = BackfillRequest(
         source=str(source),
         repo=SAMPLE_REPO_NAME,
-        out=out,
+        out=dataset_location(out),
         cache_dir=cache,
         registry=registry,
         instance_images=instance_images,

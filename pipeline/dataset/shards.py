@@ -20,7 +20,6 @@ import enum
 import types
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
 import pyarrow as pa
@@ -31,11 +30,13 @@ from pydantic import BaseModel
 from pipeline.core.errors import BadShardError, UnwritableTaskError
 from pipeline.core.records import Outcome, Task
 from pipeline.dataset.manifest import refresh_manifest
+from pipeline.dataset.objects import DatasetPath, arrow_file, readable
 from pipeline.dataset.storage import METADATA_KEY as METADATA_KEY
 from pipeline.dataset.storage import SCHEMA_VERSION as SCHEMA_VERSION
 from pipeline.dataset.storage import DatasetLayout as DatasetLayout
 from pipeline.dataset.storage import (
     DatasetTable,
+    PathT,
     dataset_lock,
     remove_stale_temporaries,
     replace_atomically,
@@ -80,7 +81,7 @@ def model_fields(model: type[BaseModel]) -> list[pa.Field]:
 TASK_SCHEMA = pa.schema(model_fields(Task), metadata={METADATA_KEY: SCHEMA_VERSION.encode()})
 
 
-def write_tasks(layout: DatasetLayout, tasks: list[Task]) -> list[Path]:
+def write_tasks(layout: DatasetLayout[PathT], tasks: list[Task]) -> list[PathT]:
     """Write verified and rejected tasks as new shards, then refresh the manifest.
 
     Returns the new shards. Nothing is written when any task cannot be stored.
@@ -136,7 +137,7 @@ def _unencodable(value: Any, where: str = "") -> str:
     return ""
 
 
-def write_shard(layout: DatasetLayout, kind: DatasetTable, table: pa.Table) -> Path:
+def write_shard(layout: DatasetLayout[PathT], kind: DatasetTable, table: pa.Table) -> PathT:
     """Write one new shard of ``kind`` atomically; the caller holds the dataset lock."""
     final = layout.new_shard(kind)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -152,10 +153,12 @@ def write_shard(layout: DatasetLayout, kind: DatasetTable, table: pa.Table) -> P
     return final
 
 
-def open_shard(shard: Path) -> pq.ParquetFile:
+def open_shard(shard: DatasetPath) -> pq.ParquetFile:
     """A shard's Parquet file after checking its footer, version stamp and columns."""
+    source, filesystem = arrow_file(shard)
     try:
-        parquet = pq.ParquetFile(shard)
+        with readable(shard):
+            parquet = pq.ParquetFile(source, filesystem=filesystem)
     except (OSError, ValueError) as error:
         raise BadShardError(
             shard, f"not a readable Parquet file ({error}); skip or remove it"
@@ -185,14 +188,20 @@ def schema_problem(schema: pa.Schema) -> str:
     )
 
 
-def read_shard(shard: Path, columns: list[str] | None = None, filters: Any = None) -> pa.Table:
+def read_shard(
+    shard: DatasetPath, columns: list[str] | None = None, filters: Any = None
+) -> pa.Table:
     """One checked shard's rows (all columns unless ``columns``)."""
+    source, filesystem = arrow_file(shard)
     with open_shard(shard) as parquet:
         try:
-            if filters is None:
-                return parquet.read(columns=columns)
-            schema = parquet.schema_arrow
-            return pq.read_table(shard, columns=columns, filters=filters, schema=schema)
+            with readable(shard):
+                if filters is None:
+                    return parquet.read(columns=columns)
+                schema = parquet.schema_arrow
+                return pq.read_table(
+                    source, columns=columns, filters=filters, schema=schema, filesystem=filesystem
+                )
         except (OSError, ValueError) as error:
             raise BadShardError(
                 shard, f"not a readable Parquet file ({error}); skip or remove it"
