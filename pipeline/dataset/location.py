@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from pydantic import GetCoreSchemaHandler, PlainSerializer, PlainValidator
 from pydantic_core import core_schema
@@ -74,7 +74,9 @@ class DatasetUrl(str):
         if not parts.netloc and not path:
             raise UserInputError(f"the URL {text!r} names no bucket or folder")
         query_text = urlencode(sorted(query))
-        return cls(urlunsplit((parts.scheme.lower(), parts.netloc, path, query_text, "")))
+        # by hand: urlunsplit drops the // of schemes it does not know without a host (local:///x)
+        url = f"{parts.scheme.lower()}://{parts.netloc}{path}"
+        return cls(f"{url}?{query_text}" if query_text else url)
 
     @property
     def scheme(self) -> str:
@@ -84,8 +86,7 @@ class DatasetUrl(str):
     @property
     def without_query(self) -> str:
         """The URL without its options, as files below it are named in messages."""
-        parts = urlsplit(self)
-        return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        return self.split("?", 1)[0]
 
     @property
     def name(self) -> str:

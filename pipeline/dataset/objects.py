@@ -77,6 +77,7 @@ REFUSED = (
     "HTTP status 403",
     "HTTP status 401",
     "credentials",
+    "access token",  # GCS without credentials
 )
 MISSING_BUCKET = ("NoSuchBucket", "NO_SUCH_BUCKET")
 
@@ -325,10 +326,13 @@ def open_bytes(path: DatasetPath) -> BinaryIO:
 @cache
 def filesystem_of(url: DatasetUrl) -> tuple[pafs.FileSystem, str]:
     """The filesystem of ``url`` and the path it names there, opened once per process."""
+    where = url.without_query
     try:
         return _opened(url)
-    except OSError as error:
-        raise storage_error(error, str(url.without_query)) from None
+    except OSError as error:  # no answer, or what it needs is missing here (libhdfs, Java)
+        raise storage_failure(error, where) or UserInputError(
+            f"{where}: cannot open its filesystem ({_first_line(error)})"
+        ) from None
 
 
 def _opened(url: DatasetUrl) -> tuple[pafs.FileSystem, str]:
