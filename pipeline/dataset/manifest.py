@@ -22,7 +22,7 @@ against and is read silently; a work folder without a manifest is a warning.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final, Literal
@@ -106,19 +106,42 @@ def load_manifest(layout: DatasetLayout) -> Manifest | None:
         raise BadShardError(layout.manifest_path, f"not a taskforge manifest ({first})") from None
 
 
-def refresh_manifest(layout: DatasetLayout, exclude: Collection[DatasetPath] = ()) -> list[str]:
+def describe_bytes(
+    layout: DatasetLayout, shard: DatasetPath, data: bytes | memoryview, rows: int
+) -> ShardEntry:
+    """The entry of a shard just written from ``data`` (``rows`` rows of ``TASK_SCHEMA``)."""
+    return ShardEntry(
+        path=layout.relative(shard),
+        table=layout.table_of(shard),
+        rows=rows,
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        schema_version=SCHEMA_VERSION,
+    )
+
+
+def refresh_manifest(
+    layout: DatasetLayout,
+    exclude: Collection[DatasetPath] = (),
+    *,
+    fresh: Collection[ShardEntry] = (),
+    found: Sequence[DatasetPath] | None = None,
+) -> list[str]:
     """Make the manifest list exactly the shards on disk (but ``exclude``); hold the lock.
 
     Entries of unchanged files are kept as they are (a shard is never rewritten), new files are
-    read and hashed once. Returns one line per shard that could not be listed.
+    read and hashed once, but those in ``fresh`` (described from their bytes as they were
+    written). ``found``: the shards there are, when the caller holding the lock knows them.
+    Returns one line per shard that could not be listed.
     """
     try:
         previous = load_manifest(layout)
     except BadShardError:
         previous = None  # rebuilt from the files below
     known = {entry.path: entry for entry in previous.shards} if previous else {}
+    known |= {entry.path: entry for entry in fresh}
     entries, problems = [], []
-    for shard in layout.shards():
+    for shard in layout.shards() if found is None else found:
         if shard in exclude:
             continue
         entry = known.get(layout.relative(shard))

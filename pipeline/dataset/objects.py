@@ -20,10 +20,14 @@ Writing (``put``): the whole file is produced in memory first, then handed to th
 in one piece. Object stores have no rename, so the final key is written directly:
 
 - pyarrow (S3, GCS, Azure): one ``write`` of the whole bytes to ``open_output_stream`` and
-  ``close``. S3 creates the multipart upload when the stream opens and completes it only in
-  ``close``, after every part is uploaded; a part that failed makes ``close`` fail without
-  completing. A writer killed before that leaves an uncompleted upload, which no listing or
-  read shows (a bucket lifecycle rule, AbortIncompleteMultipartUpload, removes its parts).
+  ``close``. On S3 an object under Arrow's part size (10 MiB) is sent by ``close`` as one
+  PutObject (the stream is opened with ``allow_delayed_open``, so nothing is sent before): a
+  writer killed before that leaves nothing at all. A larger one is a multipart upload, created
+  when the stream opens and completed only in ``close``, after every part is uploaded; a part
+  that failed makes ``close`` fail without completing. A writer killed before that leaves an
+  uncompleted upload, which no listing or read shows (a bucket lifecycle rule,
+  AbortIncompleteMultipartUpload, removes its parts; taskforge cannot, as pyarrow does not
+  list or abort uploads).
   Never stream a file being produced into such a stream: pyarrow's ``NativeFile`` closes,
   so completes, on an exception inside ``with`` and when it is destroyed, and pyarrow does not
   expose Arrow's ``Abort``; a half-written Parquet file would become a visible object;
@@ -59,6 +63,8 @@ OBJECT_STORES = frozenset(
     {"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl", "oss", "r2", "memory"}
 )
 BUCKET_SCHEMES = frozenset({"s3", "s3a", "gs", "gcs"})  # the URL's host is a bucket
+S3_SCHEMES = frozenset({"s3", "s3a"})
+SINGLE_REQUEST_BYTES = 10 * 1024 * 1024 - 1  # below Arrow's S3 part size, one PutObject
 UNREACHABLE = (
     "NETWORK_CONNECTION",
     "curlCode",
@@ -277,7 +283,8 @@ class ObjectPath:
 
     def put(self, data: bytes | memoryview) -> None:
         """Write the whole ``data`` here in one piece (the module docstring says how)."""
-        filesystem = self.filesystem
+        small = len(data) < SINGLE_REQUEST_BYTES and self.url.scheme in S3_SCHEMES
+        filesystem = single_request_filesystem(self.url) if small else self.filesystem
         handler = getattr(filesystem, "handler", None)
         with translated(self):
             if isinstance(handler, pafs.FSSpecHandler):
@@ -321,6 +328,15 @@ def open_bytes(path: DatasetPath) -> BinaryIO:
     if isinstance(path, ObjectPath):
         return path.open_bytes()
     return cast(Path, path).open("rb")
+
+
+def single_request_filesystem(url: DatasetUrl) -> pafs.FileSystem:
+    """``url``'s S3 filesystem opened with ``allow_delayed_open``: its output stream sends
+    nothing before ``close``, then an object under Arrow's part size in one PutObject."""
+    option = "allow_delayed_open=true"
+    if option in url:
+        return filesystem_of(url)[0]
+    return filesystem_of(DatasetUrl.parse(f"{url}{'&' if '?' in url else '?'}{option}"))[0]
 
 
 @cache

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import enum
 import types
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Union, get_args, get_origin
+from typing import Any, BinaryIO, Union, get_args, get_origin
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,8 +30,8 @@ from pydantic import BaseModel
 
 from pipeline.core.errors import BadShardError, UnwritableTaskError
 from pipeline.core.records import Outcome, Task
-from pipeline.dataset.manifest import refresh_manifest
-from pipeline.dataset.objects import DatasetPath, arrow_file, readable
+from pipeline.dataset.manifest import ShardEntry, describe_bytes, refresh_manifest
+from pipeline.dataset.objects import DatasetPath, ObjectPath, arrow_file, produced, readable
 from pipeline.dataset.storage import METADATA_KEY as METADATA_KEY
 from pipeline.dataset.storage import SCHEMA_VERSION as SCHEMA_VERSION
 from pipeline.dataset.storage import DatasetLayout as DatasetLayout
@@ -38,6 +39,7 @@ from pipeline.dataset.storage import (
     DatasetTable,
     PathT,
     dataset_lock,
+    put_whole,
     remove_stale_temporaries,
     replace_atomically,
 )
@@ -95,8 +97,14 @@ def write_tasks(layout: DatasetLayout[PathT], tasks: list[Task]) -> list[PathT]:
         return []
     with dataset_lock(layout):
         remove_stale_temporaries(layout)
-        written = [write_shard(layout, kind, table) for kind, table in tables.items()]
-        refresh_manifest(layout)
+        shards = layout.shards()  # listed once: the lock keeps them so
+        written, fresh = [], []
+        for kind, table in tables.items():
+            shard, entry = _write_shard(layout, kind, table, shards)
+            shards.append(shard)  # sorts last (DatasetLayout.new_shard)
+            written.append(shard)
+            fresh += [entry] if entry else []
+        refresh_manifest(layout, fresh=fresh, found=shards)
     return written
 
 
@@ -139,18 +147,31 @@ def _unencodable(value: Any, where: str = "") -> str:
 
 def write_shard(layout: DatasetLayout[PathT], kind: DatasetTable, table: pa.Table) -> PathT:
     """Write one new shard of ``kind`` atomically; the caller holds the dataset lock."""
-    final = layout.new_shard(kind)
+    return _write_shard(layout, kind, table)[0]
+
+
+def _write_shard(
+    layout: DatasetLayout[PathT],
+    kind: DatasetTable,
+    table: pa.Table,
+    existing: Sequence[DatasetPath] | None = None,
+) -> tuple[PathT, ShardEntry | None]:
+    """``write_shard``, with the new shard's manifest entry when its bytes were in memory (a
+    shard behind a URL: described from them, it need not be downloaded again)."""
+    final = layout.new_shard(kind, existing)
+
+    def write(handle: BinaryIO) -> None:
+        stamped = table.replace_schema_metadata(TASK_SCHEMA.metadata)
+        pq.write_table(stamped, handle, compression="zstd", row_group_size=ROW_GROUP_SIZE)
+
+    if isinstance(final, ObjectPath):
+        data = produced(write)
+        put_whole(final, data)
+        written = replace(final, known_size=len(data))  # no request to learn its size
+        return written, describe_bytes(layout, written, data, table.num_rows)
     final.parent.mkdir(parents=True, exist_ok=True)
-    replace_atomically(
-        final,
-        lambda handle: pq.write_table(
-            table.replace_schema_metadata(TASK_SCHEMA.metadata),
-            handle,
-            compression="zstd",
-            row_group_size=ROW_GROUP_SIZE,
-        ),
-    )
-    return final
+    replace_atomically(final, write)
+    return final, None
 
 
 def open_shard(shard: DatasetPath) -> pq.ParquetFile:

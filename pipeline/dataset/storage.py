@@ -53,7 +53,7 @@ import hashlib
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -242,14 +242,18 @@ class DatasetLayout(Generic[RootT]):
         found = [p for t in tables for p in self.folder(t).glob(f"{t.value}-*.parquet")]
         return sorted(found, key=shard_order)
 
-    def new_shard(self, table: DatasetTable) -> RootT:
+    def new_shard(
+        self, table: DatasetTable, existing: Sequence[DatasetPath] | None = None
+    ) -> RootT:
         """A name for a new shard that sorts after every shard there is, whatever the clock says.
 
-        Call it holding the lock. A clock set back (or two writes in one microsecond) must not
-        make a newer shard sort first: its rows would lose to older ones.
+        Call it holding the lock; ``existing``, the shards there are when the caller has just
+        listed them (a listing is a request on object storage). A clock set back (or two writes
+        in one microsecond) must not make a newer shard sort first: its rows would lose to
+        older ones.
         """
         stamp = datetime.now(UTC)
-        for shard in reversed(self.shards()):
+        for shard in reversed(self.shards() if existing is None else existing):
             try:
                 newest = datetime.strptime(shard_order(shard)[:21], STAMP_FORMAT)
             except ValueError:
@@ -280,7 +284,7 @@ def replace_atomically(final: DatasetPath, write: Callable[[BinaryIO], object]) 
     directly to its final key on object storage, else to the temporary name and moved.
     """
     if isinstance(final, ObjectPath):
-        _put_whole(final, write)
+        put_whole(final, produced(write))
         return
     assert isinstance(final, Path)
     temporary = final.with_name(f".{final.name}{TEMPORARY_SUFFIX}")
@@ -299,10 +303,9 @@ def replace_atomically(final: DatasetPath, write: Callable[[BinaryIO], object]) 
         os.close(directory)
 
 
-def _put_whole(final: ObjectPath, write: Callable[[BinaryIO], object]) -> None:
-    """Write ``final`` behind a URL: produced in memory, then its final key written whole on
-    object storage, else a hidden temporary file moved over it."""
-    data = produced(write)
+def put_whole(final: ObjectPath, data: bytes | memoryview) -> None:
+    """Write the file ``final`` behind a URL whole: its final key directly on object storage,
+    else a hidden temporary file moved over it."""
     if final.mode is WriteMode.PUT:
         final.put(data)
         return
