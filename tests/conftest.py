@@ -21,7 +21,7 @@ import pytest
 from dockerfiles.environment import Environment, prepare_environment
 from pipeline.core.engine import docker_client
 from pipeline.core.errors import DockerUnavailable
-from pipeline.dataset.objects import filesystem_of
+from pipeline.dataset.filesystems import filesystem_of
 from pipeline.demo.sample_repo import SAMPLE_REPO_NAME, write_sample_repo
 from tests.services import S3Service
 

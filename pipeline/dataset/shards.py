@@ -164,12 +164,12 @@ def _write_shard(
         stamped = table.replace_schema_metadata(TASK_SCHEMA.metadata)
         pq.write_table(stamped, handle, compression="zstd", row_group_size=ROW_GROUP_SIZE)
 
+    final.parent.mkdir(parents=True, exist_ok=True)  # on object storage: nothing to make
     if isinstance(final, ObjectPath):
         data = produced(write)
         put_whole(final, data)
         written = replace(final, known_size=len(data))  # no request to learn its size
         return written, describe_bytes(layout, written, data, table.num_rows)
-    final.parent.mkdir(parents=True, exist_ok=True)
     replace_atomically(final, write)
     return final, None
 

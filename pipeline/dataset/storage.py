@@ -90,7 +90,7 @@ def default_work_dir(root: DatasetPath, cache_dir: Path | None = None) -> Path:
     if isinstance(root, ObjectPath):
         name, digest = root.name, hashlib.sha256(root.url.encode()).hexdigest()[:8]
     else:
-        resolved = Path(root).resolve()  # type: ignore[arg-type]  # a local DatasetPath is a Path
+        resolved = Path(str(root)).resolve()
         name, digest = resolved.name, hashlib.sha256(os.fsencode(resolved)).hexdigest()[:8]
     cache = default_cache_dir() if cache_dir is None else cache_dir
     return cache / "work" / f"{name}-{digest}"

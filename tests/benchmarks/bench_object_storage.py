@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from pipeline.core.records import Outcome, Task
+from pipeline.dataset.filesystems import filesystem_of
 from pipeline.dataset.location import dataset_location
-from pipeline.dataset.objects import filesystem_of
 from pipeline.dataset.shards import DatasetLayout, load_table, write_tasks
 from tests.benchmarks.bench_dataset import synthetic_tasks
 from tests.services import S3Service

@@ -31,9 +31,10 @@ from pipeline.core.records import Outcome
 from pipeline.dataset.browse import dataset_stats, find_task
 from pipeline.dataset.card import finalize
 from pipeline.dataset.compact import compact
+from pipeline.dataset.filesystems import filesystem_of
 from pipeline.dataset.location import DatasetUrl, dataset_location
 from pipeline.dataset.manifest import load_manifest, manifest_problems
-from pipeline.dataset.objects import ObjectPath, filesystem_of
+from pipeline.dataset.objects import ObjectPath
 from pipeline.dataset.shards import finished_instance_ids, read_tasks, write_tasks
 from pipeline.dataset.storage import DatasetLayout, replace_atomically
 from pipeline.demo.sample_repo import SAMPLE_REPO_NAME

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.dataset.filesystems import filesystem_of
 from pipeline.dataset.location import dataset_location
 from pipeline.dataset.manifest import manifest_problems
-from pipeline.dataset.objects import filesystem_of
 from pipeline.dataset.storage import DatasetLayout
 from pipeline.demo.sample_repo import DESIGNED_OUTCOMES
 from tests.pipeline.test_demo_docker import EXPECTED_FAIL_TO_PASS, EXPECTED_PASS_TO_PASS
