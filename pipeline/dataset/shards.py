@@ -4,8 +4,10 @@ The layout and the file-level guarantees are in ``pipeline.dataset.storage``; th
 ``pipeline.dataset.manifest``. Invariants kept here:
 
 - a shard is written whole (zstd, row groups of at most ``ROW_GROUP_SIZE`` rows) through a
-  temporary file, under the dataset lock, and never rewritten; the manifest is refreshed after
-  it, under the same lock;
+  temporary file (behind a URL: produced in memory, then its final key written at once), under
+  the dataset lock, and never rewritten; the manifest is refreshed after it, under the same
+  lock, from one listing of the shards taken under it (a listing is a request on object
+  storage) and, for a shard behind a URL, from the bytes written instead of a download;
 - a batch that Parquet cannot store (a string that is not valid Unicode) is refused before
   anything is written, naming the task and the field;
 - a shard of another schema (version stamp or columns) or an unreadable one is never read as
