@@ -15,7 +15,6 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
@@ -46,6 +45,7 @@ from pipeline.cli.options import (
     MaxLinesOption,
     MaxRateWaitOption,
     MemoryOption,
+    OutOption,
     PrsOption,
     RegistryOption,
     RepeatAfterOption,
@@ -72,6 +72,7 @@ from pipeline.core.errors import (
     TransientError,
     exit_code,
 )
+from pipeline.dataset.location import dataset_location
 from pipeline.orchestration.prefect_server import local_api
 
 app = typer.Typer(
@@ -93,7 +94,7 @@ PREFECT_DEFAULTS = {
 @app.command()
 def backfill(
     source: Source,
-    out: Annotated[Path, typer.Option(help="Output dataset folder.")],
+    out: OutOption,
     repo: RepoOption = None,
     prs: PrsOption = None,
     since: SinceOption = None,
@@ -130,7 +131,7 @@ def backfill(
     )
     request = BackfillRequest(
         **selection,
-        out=out,
+        out=dataset_location(out),
         workers=workers,
         timeout_s=timeout,
         memory=memory,
@@ -158,7 +159,7 @@ def backfill(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Output dataset folder.")] = Path("data/demo"),
+    out: OutOption = "data/demo",
     cache_dir: CacheDirOption = None,
     registry: RegistryOption = None,
     instance_images: InstanceImagesOption = False,
@@ -178,7 +179,7 @@ def demo(
     request = BackfillRequest(
         source=str(source),
         repo=SAMPLE_REPO_NAME,
-        out=out,
+        out=dataset_location(out),
         cache_dir=cache,
         registry=registry,
         instance_images=instance_images,

@@ -56,6 +56,11 @@ AllowNoIssueOption = Annotated[
 MaxRateWaitOption = Annotated[
     int, typer.Option(min=0, help="Seconds to wait at most for a rate limit to reset.")
 ]
+OUT_HELP = (
+    "Output dataset: a folder, or a URL (s3://BUCKET/PREFIX, gs://, abfs://, hdfs://, any "
+    "fsspec filesystem; credentials from the environment)."
+)
+OutOption = Annotated[str, typer.Option(help=OUT_HELP)]
 CacheDirOption = Annotated[
     Path | None,
     typer.Option(

@@ -45,9 +45,12 @@ import beyond the core.
 
 from __future__ import annotations
 
+<<<<<<< HEAD
 from pathlib import Path
 from typing import Any
 
+=======
+>>>>>>> objstore
 
 class TaskforgeError(Exception):
     """Base class; ``str(error)`` is a single line that says what to do.
@@ -103,9 +106,9 @@ class ImageBuildError(TerminalError):
 class BadShardError(TerminalError):
     """A shard (or the manifest) cannot be read as this version of taskforge writes it."""
 
-    def __init__(self, path: Path, reason: str) -> None:
+    def __init__(self, path: object, reason: str) -> None:
         super().__init__(f"{path}: {reason}")
-        self.path = path
+        self.path = path  # a local path, or a file behind a URL (printed as its URL)
         self.reason = reason
 
 

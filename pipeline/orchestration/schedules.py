@@ -4,7 +4,8 @@ The committed groups ship inside the package (``pipeline/orchestration/schedules
 with ``importlib.resources``), so a wheel install serves the same groups as a checkout; an
 ``out`` that is a relative path is relative to the working folder of the run.
 
-Each ``[[group]]`` has a ``name``, a ``cron`` expression, an output folder ``out`` and its
+Each ``[[group]]`` has a ``name``, a ``cron`` expression, an output ``out`` (a folder or a URL,
+as ``--out``) and its
 ``repos`` (``source`` as ``taskforge backfill`` takes it, and ``repo`` as OWNER/NAME); optionally
 ``registry`` (``HOST[:PORT]/NAMESPACE``, as ``--registry``; else ``$TASKFORGE_PUSH_REGISTRY`` of
 the worker), ``instance_images`` (as ``--instance-images``) and ``work_dir`` (the output's work
@@ -27,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from dockerfiles.registry import Registry
 from pipeline.backfill.request import BackfillRequest
 from pipeline.core.errors import UserInputError
+from pipeline.dataset.location import DatasetOut
 
 DEFAULT_SCHEDULES: Traversable = resources.files("pipeline.orchestration") / "schedules.toml"
 
@@ -47,7 +49,7 @@ class ScheduleGroup(BaseModel):
 
     name: str
     cron: str
-    out: Path
+    out: DatasetOut  # a folder or a URL, as backfill's --out
     repos: list[ScheduledRepo]
     timeout_s: int = 900
     registry: str | None = None

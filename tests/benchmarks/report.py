@@ -25,6 +25,9 @@ TARGETS: dict[str, tuple[str, float | None, bool]] = {
     "throughput_two_engines_ratio": ("throughput, two worker engines ÷ one", None, False),
     "registry_pull_s_per_task": ("registry pull by digest, seconds per validated task", None, True),
     "registry_pull_s_per_image": ("registry pull by digest, seconds per image (cold)", None, True),
+    "shard_write_local_ms": ("writing a shard of 250 tasks to a folder, ms", None, True),
+    "shard_write_s3_ms": ("writing a shard of 250 tasks to S3 (moto), ms", None, True),
+    "shard_write_s3_ratio": ("S3 ÷ folder, per shard written", None, True),
     "verified_per_hour_sample": ("verified tasks per hour, sample", None, False),
     "verified_per_hour_real": ("verified tasks per hour, real repository", None, False),
 }
