@@ -45,12 +45,8 @@ import beyond the core.
 
 from __future__ import annotations
 
-<<<<<<< HEAD
-from pathlib import Path
 from typing import Any
 
-=======
->>>>>>> objstore
 
 class TaskforgeError(Exception):
     """Base class; ``str(error)`` is a single line that says what to do.
