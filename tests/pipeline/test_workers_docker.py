@@ -2,7 +2,8 @@
 
 The flow machine is this process's engine; two Dask workers each have their own Docker engine
 (``dockerd`` with its own socket, data root and bridge) and their own cache folder. The
-repository is served by ``git daemon``, images travel through a local registry by digest. The
+repository is served by ``git daemon``, images travel through a local registry by digest, and
+the dataset is written to an S3-compatible server (moto's). The
 test runs' containers carry the pid of the process that started them (``taskforge.pid``), so
 each engine's events tell which worker ran what.
 """
@@ -22,9 +23,10 @@ import pytest
 
 from pipeline.demo.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME, write_sample_repo
 from tests.cluster import DaskCluster, dask_cluster, git_daemon
+from tests.conftest import S3Bucket
 from tests.pipeline.test_demo_docker import EXPECTED_FAIL_TO_PASS, EXPECTED_PASS_TO_PASS
 from tests.services import second_engine
-from tests.taskforge_cli import outcomes, start, verified_lists
+from tests.taskforge_cli import outcomes, parquet_frame, start, verified_lists
 
 pytestmark = pytest.mark.docker
 
@@ -59,7 +61,9 @@ def cluster_for(root: Path, engines: list[str]) -> list[dict[str, str]]:
     ]
 
 
-def backfill_on(cluster: DaskCluster, url: str, out: Path, registry: str, cache: Path) -> list[str]:
+def backfill_on(
+    cluster: DaskCluster, url: str, out: Path | str, registry: str, cache: Path
+) -> list[str]:
     return [
         "backfill",
         url,
@@ -94,9 +98,11 @@ def runners_on(host: str | None, since: datetime) -> Counter[str]:
             events.close()
 
 
-def instance_counts(out: Path) -> Counter[str]:
-    frames = [pl.read_parquet(p) for t in ("data", "rejected") for p in (out / t).glob("*.parquet")]
-    return Counter(pl.concat(frames, how="diagonal_relaxed")["instance_id"].to_list())
+def instance_counts(out: Path | str) -> Counter[str]:
+    """How many rows each instance id has over both tables, a folder's or a bucket's."""
+    frames = [parquet_frame(out, table) for table in ("data", "rejected")]
+    present = [frame for frame in frames if frame is not None]
+    return Counter(pl.concat(present, how="diagonal_relaxed")["instance_id"].to_list())
 
 
 def test_two_workers_with_their_own_engines_give_the_same_dataset(
@@ -106,8 +112,10 @@ def test_two_workers_with_their_own_engines_give_the_same_dataset(
     registry: str,
     worker_engines: list[str],
     served: str,
+    s3: S3Bucket,
 ) -> None:
-    out = tmp_path / "out"
+    """The output is on the S3 server: the third machine every one of them reaches."""
+    out = s3.url("workers")
     since = datetime.now(UTC)
     with dask_cluster(tmp_path / "dask", cluster_for(tmp_path, worker_engines)) as cluster:
         args = backfill_on(cluster, served, out, registry, tmp_path / "flow-cache")
