@@ -26,7 +26,8 @@ Test paths, by language (docs and CI files are decided first, for every language
   ``#[cfg(test)] mod tests;``). Tests *inside* a source file (``#[cfg(test)] mod tests { ... }``)
   are split out of the source file's diff by the extractor (``extractors.rust_tests``).
 - Java: anything under ``src/test/`` (Maven's and Gradle's layout), and ``*Test.java``,
-  ``*Tests.java``, ``*TestCase.java``, ``Test*.java``, ``*IT.java`` anywhere.
+  ``*Tests.java``, ``*TestCase.java``, ``Test*.java`` (Surefire's includes) and ``*IT.java``
+  (Failsafe's) anywhere but under ``src/main/``.
 """
 
 from __future__ import annotations
@@ -173,12 +174,12 @@ class JavaProfile(LanguageProfile):
     test_class = re.compile(r"(^Test\w*|\w*(Test|Tests|TestCase|IT))\.java$")
 
     def is_test_path(self, path: str) -> bool:  # noqa: D102
-        parts = PurePosixPath(path).parts
-        in_src_test = any(parts[i : i + 2] == ("src", "test") for i in range(len(parts) - 1))
-        return in_src_test or self.is_test_file(path)
+        return _under(path, ("src", "test")) or self.is_test_file(path)
 
     def is_test_file(self, path: str) -> bool:  # noqa: D102
-        return bool(self.test_class.match(PurePosixPath(path).name))
+        # Surefire's includes, outside src/main (whose classes are never test classes)
+        named = bool(self.test_class.match(PurePosixPath(path).name))
+        return named and not _under(path, ("src", "main"))
 
 
 PROFILES: dict[Language, LanguageProfile] = {
@@ -233,6 +234,11 @@ def choose_language(changed: Collection[str], manifests: Collection[str]) -> Lan
 
 def _suffix(path: str) -> str:
     return PurePosixPath(path).suffix.lower()
+
+
+def _under(path: str, folders: tuple[str, ...]) -> bool:
+    parts = PurePosixPath(path).parts[:-1]
+    return any(parts[i : i + len(folders)] == folders for i in range(len(parts)))
 
 
 def _in_folder(path: str, folders: Collection[str]) -> bool:
