@@ -67,6 +67,8 @@ class Outcome(enum.StrEnum):
     BINARY_ONLY = "binary_only"
     TOO_LARGE = "too_large"
     UNSUPPORTED_ENCODING = "unsupported_encoding"
+    # decided by the backfill: the language's environments are not built yet (issue 17)
+    UNSUPPORTED_LANGUAGE = "unsupported_language"
     # decided by the validator
     PATCH_DOES_NOT_APPLY = "patch_does_not_apply"
     ENVIRONMENT_FAILED = "environment_failed"
@@ -87,6 +89,7 @@ OUTCOME_REASONS: dict[Outcome, str] = {
     Outcome.BINARY_ONLY: "the source change is binary files only",
     Outcome.TOO_LARGE: "the change is larger than the configured limit",
     Outcome.UNSUPPORTED_ENCODING: "the change is not UTF-8 text",
+    Outcome.UNSUPPORTED_LANGUAGE: "no environment is built for the pull request's language yet",
     Outcome.PATCH_DOES_NOT_APPLY: "the test or fix patch does not apply at the base commit",
     Outcome.ENVIRONMENT_FAILED: "the repository's environment image could not be built",
     Outcome.TESTS_NOT_COLLECTED: "the test runner produced no usable report",
