@@ -1,4 +1,6 @@
-"""Shared fixtures: the sample repository, a Docker client, and its environment image.
+"""Shared fixtures: the sample repository, a Docker client, its environment image, and an S3
+server (moto's, ``s3_server``; ``s3`` gives a test a fresh bucket and points the environment at
+it, as a user points taskforge at MinIO with ``AWS_ENDPOINT_URL``).
 
 Docker tests are marked ``docker``. Where no engine answers they are skipped on a
 developer's machine but fail in CI (``CI`` set), so a CI run never passes without them.
@@ -7,7 +9,9 @@ developer's machine but fail in CI (``CI`` set), so a CI run never passes withou
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import docker
@@ -17,7 +21,9 @@ import pytest
 from dockerfiles.environment import Environment, prepare_environment
 from pipeline.core.engine import docker_client
 from pipeline.core.errors import DockerUnavailable
+from pipeline.dataset.filesystems import filesystem_of
 from pipeline.demo.sample_repo import SAMPLE_REPO_NAME, write_sample_repo
+from tests.services import S3Service
 
 
 @pytest.fixture(scope="session")
@@ -97,3 +103,33 @@ def second_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     with start_engine(tmp_path_factory.mktemp("engine2")) as host:
         yield host
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Service]:
+    """moto's S3 server on a free loopback port, for the session."""
+    from tests.services import moto_s3
+
+    with moto_s3(tmp_path_factory.mktemp("moto")) as service:
+        yield service
+
+
+@dataclass(frozen=True)
+class S3Bucket:
+    """A fresh bucket on the session's S3 server; the test's environment points at it."""
+
+    service: S3Service
+    name: str
+
+    def url(self, prefix: str = "dataset") -> str:
+        return f"s3://{self.name}/{prefix}"
+
+
+@pytest.fixture
+def s3(s3_server: S3Service, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Bucket]:
+    for name, value in s3_server.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    filesystem_of.cache_clear()  # opened from this environment, not an earlier test's
+    yield S3Bucket(s3_server, s3_server.create_bucket(f"tf-{uuid.uuid4().hex[:12]}"))
+    filesystem_of.cache_clear()

@@ -6,7 +6,11 @@
 - a second Docker engine with its own data root, exec root, socket and bridge, which has
   never built or pulled anything: what another machine's engine is;
 - SWE-bench's harness, the PyPI release, in a virtualenv of its own (its dependencies are not
-  taskforge's), made once per machine under ``data/cache/tools``.
+  taskforge's), made once per machine under ``data/cache/tools``;
+- an S3-compatible object store: moto's server mode (``moto[server]`` from PyPI, in the dev
+  extra) on a free loopback port, so datasets on ``s3://`` are written and read over real
+  HTTP, as against S3 or MinIO. With ``authenticate`` it checks signatures: every access key is
+  unknown to it, so every request is refused (403), as S3 refuses bad credentials.
 
 Each starter waits until its service answers and stops it (and removes what it made) when the
 ``with`` block ends; a service that does not come up fails the test with its log's tail.
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 import shutil
 import socket
 import subprocess
@@ -24,9 +29,11 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import closing, contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 import docker
+import pyarrow.fs as pafs
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEBENCH = "swebench==5.0.2"
@@ -88,11 +95,16 @@ def registry(root: Path) -> Iterator[str]:
 
 
 @contextmanager
-def second_engine(root: Path) -> Iterator[str]:
-    """Another dockerd, sharing nothing with the first but the kernel; yields its DOCKER_HOST."""
+def second_engine(root: Path, subnet: int | None = None) -> Iterator[str]:
+    """Another dockerd, sharing nothing with the first but the kernel; yields its DOCKER_HOST.
+
+    Its bridge has the subnet 10.214.``subnet``.0/24 (default: from the root's hash); engines
+    started side by side pass different ones.
+    """
     root.mkdir(parents=True, exist_ok=True)
     bridge = "tf" + hashlib.sha256(str(root).encode()).hexdigest()[:10]  # at most 15 characters
-    subnet = int(hashlib.sha256(str(root).encode()).hexdigest()[:2], 16)
+    if subnet is None:
+        subnet = int(hashlib.sha256(str(root).encode()).hexdigest()[:2], 16)
     subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], check=True)
     subprocess.run(["ip", "addr", "add", f"10.214.{subnet}.1/24", "dev", bridge], check=True)
     subprocess.run(["ip", "link", "set", bridge, "up"], check=True)
@@ -125,6 +137,93 @@ def second_engine(root: Path) -> Iterator[str]:
         process.wait(timeout=60)
         subprocess.run(["ip", "link", "delete", bridge], check=False)
         shutil.rmtree(root / "data", ignore_errors=True)
+
+
+S3_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "taskforge-test",
+    "AWS_SECRET_ACCESS_KEY": "taskforge-test-secret",
+    "AWS_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",  # no instance metadata to ask here: fail fast
+}
+
+
+@dataclass(frozen=True)
+class S3Service:
+    """A running S3 server: the environment that points at it, and a client of its own."""
+
+    env: dict[str, str]  # AWS_ENDPOINT_URL and credentials, as a user would set them for MinIO
+
+    @property
+    def endpoint(self) -> str:
+        return self.env["AWS_ENDPOINT_URL"]
+
+    def filesystem(self) -> pafs.S3FileSystem:
+        """A pyarrow client given everything explicitly (the tests' own view of the bucket)."""
+        return pafs.S3FileSystem(
+            access_key=self.env["AWS_ACCESS_KEY_ID"],
+            secret_key=self.env["AWS_SECRET_ACCESS_KEY"],
+            region=self.env["AWS_REGION"],
+            endpoint_override=self.endpoint,
+            allow_bucket_creation=True,
+        )
+
+    def create_bucket(self, name: str) -> str:
+        self.filesystem().create_dir(name)
+        return name
+
+    def keys(self, prefix: str) -> list[str]:
+        """Every object's key under ``prefix`` (``bucket/path``), folders left out."""
+        selector = pafs.FileSelector(prefix, recursive=True, allow_not_found=True)
+        infos = self.filesystem().get_file_info(selector)
+        return sorted(i.path for i in infos if i.type == pafs.FileType.File)
+
+    def uploads_in_progress(self, bucket: str) -> list[str]:
+        """Keys of the multipart uploads begun and neither completed nor aborted."""
+        import boto3  # moto's own dependency: pyarrow cannot list multipart uploads
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name=self.env["AWS_REGION"],
+            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+        )
+        answer = client.list_multipart_uploads(Bucket=bucket)
+        return sorted(upload["Key"] for upload in answer.get("Uploads", []))
+
+    def storage_options(self) -> dict[str, str]:
+        """What polars (object_store) needs to read from this server."""
+        return {
+            "aws_access_key_id": self.env["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": self.env["AWS_SECRET_ACCESS_KEY"],
+            "aws_region": self.env["AWS_REGION"],
+            "aws_endpoint_url": self.endpoint,
+            "aws_allow_http": "true",
+        }
+
+
+@contextmanager
+def moto_s3(root: Path, authenticate: bool = False) -> Iterator[S3Service]:
+    """moto's S3 server on a free loopback port, until the block ends."""
+    port = free_port()
+    root.mkdir(parents=True, exist_ok=True)
+    log = root / f"moto-{port}.log"
+    environment = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"} if authenticate else None
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    with log.open("w") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=output, env=environment)
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+
+        def answers() -> bool:
+            with closing(socket.create_connection(("127.0.0.1", port), timeout=2)):
+                return True
+
+        wait_until(answers, "the moto S3 server", log)
+        yield S3Service({**S3_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint})
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def swebench_python() -> Path:

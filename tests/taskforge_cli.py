@@ -1,4 +1,5 @@
-"""Run the real ``taskforge`` command in a subprocess, as a user would, from tests."""
+"""Run the real ``taskforge`` command in a subprocess, as a user would, from tests; read what it
+wrote, from a folder or a URL."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import sys
 from pathlib import Path
 
 import polars as pl
+
+from pipeline.dataset.location import dataset_location
+from pipeline.dataset.storage import DatasetLayout, DatasetTable
 
 TASKFORGE = [sys.executable, "-c", "from pipeline.cli.main import main; main()"]
 
@@ -30,7 +34,7 @@ def run(
     )
 
 
-def start(*args: str) -> subprocess.Popen[str]:
+def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """A backfill in its own process group, so that a test can kill it whole."""
     return subprocess.Popen(
         [*TASKFORGE, *args],
@@ -38,21 +42,36 @@ def start(*args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
-        env=environment(),
+        env=environment(env),
     )
 
 
-def outcomes(out: Path) -> dict[int, str]:
+def parquet_frame(out: Path | str, table: str) -> pl.DataFrame | None:
+    """The rows of one table's shards (``data`` or ``rejected``) of the dataset at ``out``, a
+    folder or a URL (read by polars from the storage, credentials from the environment); None
+    when the table has no shard."""
+    if isinstance(out, Path):
+        if not list((out / table).glob("*.parquet")):
+            return None
+        return pl.read_parquet(out / table / "*.parquet")
+    layout = DatasetLayout.of(dataset_location(out))
+    if not layout.shards(DatasetTable.TRAIN if table == "data" else DatasetTable.REJECTED):
+        return None
+    return pl.read_parquet(f"{out}/{table}/*.parquet")
+
+
+def outcomes(out: Path | str) -> dict[int, str]:
     """Pull number -> outcome over the verified and the rejected table."""
     found: dict[int, str] = {}
     for table in ("data", "rejected"):
-        if list((out / table).glob("*.parquet")):
-            frame = pl.read_parquet(out / table / "*.parquet")
+        frame = parquet_frame(out, table)
+        if frame is not None:
             found.update(zip(frame["pull_number"], frame["outcome"], strict=True))
     return found
 
 
-def verified_lists(out: Path, column: str) -> dict[int, list[str]]:
+def verified_lists(out: Path | str, column: str) -> dict[int, list[str]]:
     """Pull number -> a test list (``FAIL_TO_PASS`` or ``PASS_TO_PASS``) of the verified table."""
-    verified = pl.read_parquet(out / "data" / "*.parquet")
+    verified = parquet_frame(out, "data")
+    assert verified is not None, f"{out} has no verified task"
     return dict(zip(verified["pull_number"], verified[column].to_list(), strict=True))

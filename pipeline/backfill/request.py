@@ -3,8 +3,10 @@
 The request is parsed once, at the edge (the CLI, a schedules file), into typed values: the task
 runner is a ``TaskRunnerSpec``, not a string parsed again where the flow starts. It names where
 the credentials are, never the credentials: Prefect records it as the flow run's parameter.
-Every path of its dataset comes from ``BackfillRequest.layout`` (the output folder, and the work
-folder: ``work_dir``, else the default under the request's cache folder).
+Every path of its dataset comes from ``BackfillRequest.layout`` (the output: a folder or a URL,
+``out``; and the work folder, always local: ``work_dir``, else the default under the request's
+cache folder). A URL ``out`` holds no credentials (``pipeline.dataset.location``), so the request
+stays safe to record; it is a string, so the request pickles to Dask workers as before.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pipeline.backfill.source import is_github_name
 from pipeline.core.cache import default_cache_dir
 from pipeline.core.errors import UserInputError
 from pipeline.core.records import Outcome, Task
+from pipeline.dataset.location import DatasetOut
 from pipeline.dataset.storage import DatasetLayout
 
 DASK_ADDRESS = re.compile(r"^dask://([\w.-]+:\d+)$")
@@ -76,7 +79,7 @@ class BackfillRequest(BaseModel):
 
     source: str
     repo: str
-    out: Path
+    out: DatasetOut  # a local folder (Path) or a URL (DatasetUrl: s3://bucket/prefix...)
     prs: list[int] = Field(default_factory=list)
     since: datetime | None = None
     until: datetime | None = None
@@ -107,10 +110,19 @@ class BackfillRequest(BaseModel):
     # recorded by digest, so other machines pull exactly what was validated
     registry: str | None = None
     instance_images: bool = False  # per verified task, an image with /testbed (SWE-bench's)
+    # What validations on the workers of a Dask scheduler elsewhere open instead of the flow's
+    # local repository: a git URL, or a path every worker mounts; None: the source itself
+    worker_source: str | None = None
+    build_on_workers: bool = False  # environments built (and pushed) on the workers too
+
+    @property
+    def remote_workers(self) -> bool:
+        """Whether validations run on workers that may be other machines (``dask://``)."""
+        return self.task_runner.kind is RunnerKind.DASK_ADDRESS
 
     def layout(self) -> DatasetLayout:
         """Every path of the output dataset, its work folder included."""
-        return DatasetLayout(self.out, self.work_dir, cache_dir=self.cache_dir)
+        return DatasetLayout.of(self.out, self.work_dir, cache_dir=self.cache_dir)
 
     @property
     def from_github(self) -> bool:
@@ -133,7 +145,7 @@ class BackfillSummary(BaseModel):
     """The yield funnel of one run."""
 
     repo: str
-    out: Path
+    out: DatasetOut
     logs_dir: Path | None = None  # the build logs and the Prefect server's log
     mined: int = 0  # merged PRs selected in this run
     skipped: int = 0  # already in the output from an earlier run

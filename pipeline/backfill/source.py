@@ -17,7 +17,11 @@ in the working folder (``pipeline.core.cache.default_cache_dir``), for every ent
 
 from __future__ import annotations
 
+import fcntl
 import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import git
@@ -97,14 +101,36 @@ def _mirror(
     url: str, cache_dir: Path, git_env: dict[str, str] | None = None, blobless: bool = False
 ) -> git.Repo:
     target = cache_dir / "repos" / (re.sub(r"[^\w.-]+", "_", url.split("://")[-1]) + ".git")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(target.with_name(target.name + ".lock")):  # processes sharing the cache
+        return _clone_or_fetch(url, target, git_env, blobless)
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (released by the kernel if the holder dies)."""
+    with path.open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _clone_or_fetch(
+    url: str, target: Path, git_env: dict[str, str] | None, blobless: bool
+) -> git.Repo:
     try:
         if target.exists():
             repo = git.Repo(target)
             repo.git.remote("update", "--prune", env=git_env or {})
             return repo
-        target.parent.mkdir(parents=True, exist_ok=True)
         filters = ["--filter=blob:none"] if blobless else []
-        return git.Repo.clone_from(url, target, multi_options=["--mirror", *filters], env=git_env)
+        partial = target.with_name(target.name + ".partial")  # a killed clone's, if any
+        shutil.rmtree(partial, ignore_errors=True)
+        git.Repo.clone_from(url, partial, multi_options=["--mirror", *filters], env=git_env)
+        partial.rename(target)  # a mirror is there whole or not at all
+        return git.Repo(target)
     except git.GitCommandError as error:
         detail = (error.stderr or "").strip().splitlines()
         raise UserInputError(

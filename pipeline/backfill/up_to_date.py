@@ -9,9 +9,12 @@ each of these holds, so that a run would neither write nor change a file:
 
 - every selected PR's task is written, verified or rejected (an infrastructure failure left
   for a rerun is not written, so it is new work);
-- the dataset is final: its manifest lists exactly the shards on disk (sizes compared), the
-  card was written after the manifest (``finalize`` writes the card last), and nothing of the
-  previous layout waits to be moved into the work folder;
+- the dataset is final: a run finished after its last write, so the manifest and the card are
+  up to date (``mark_final``, called by the flow once ``finalize`` has written both, leaves the
+  manifest's sha256 in ``WORK/finalized``; any later write or compaction rewrites the manifest,
+  and a dataset written before this stamp existed is finalized by its next run), the manifest
+  lists exactly the shards there are (sizes compared; in a folder or behind a URL alike), and
+  nothing of the previous layout waits to be moved into the work folder;
 - a GitHub source selected nothing after its cursor (selected PRs all written but the cursor
   behind them: the run moves the cursor).
 
@@ -21,15 +24,17 @@ Prefect. Any other case is left to the run, which does the same checks with the 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
+from pathlib import Path
 
 from pipeline.backfill.request import BackfillRequest, BackfillSummary
 from pipeline.backfill.steps import open_repository, select_pulls
 from pipeline.core.records import instance_id_for
 from pipeline.dataset.manifest import check_manifest
 from pipeline.dataset.shards import finished_instance_ids
-from pipeline.dataset.storage import DatasetLayout
+from pipeline.dataset.storage import DatasetLayout, replace_atomically
 
 
 def nothing_new(request: BackfillRequest) -> BackfillSummary | None:
@@ -57,13 +62,22 @@ def nothing_new(request: BackfillRequest) -> BackfillSummary | None:
 
 def dataset_final(layout: DatasetLayout) -> bool:
     """Whether a finished run left the dataset as it is: manifest, card and layout current."""
-    if any(os.path.lexists(old) for old, _new in layout.previous_layout()):
-        return False
+    if isinstance(layout.root, Path):  # a URL never held the previous layout
+        previous = [old for old, _new in layout.previous_layout() if isinstance(old, Path)]
+        if any(os.path.lexists(old) for old in previous):
+            return False
     try:
-        manifest = layout.manifest_path.stat()
-        card = layout.card_path.stat()
+        stamp = layout.finalized_path.read_text().strip()
+        manifest = layout.manifest_path.read_bytes()
     except OSError:
         return False
-    if card.st_mtime_ns < manifest.st_mtime_ns:
-        return False  # shards written after the last finalize (a killed run)
+    if stamp != hashlib.sha256(manifest).hexdigest():
+        return False  # written (or compacted) after the last finished run
     return not check_manifest(layout).problems
+
+
+def mark_final(layout: DatasetLayout) -> None:
+    """Note that the dataset is final as its manifest is now: call it once ``finalize`` has
+    written the manifest and the card, at the end of a run."""
+    digest = hashlib.sha256(layout.manifest_path.read_bytes()).hexdigest()
+    replace_atomically(layout.finalized_path, lambda handle: handle.write(digest.encode()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -75,6 +76,7 @@ def render_summary(summary: BackfillSummary) -> None:
         table.add_row(f"[red]{summary.environments_failed}[/]", "environments that failed")
     table.add_row(str(summary.images_built), "environment images built in this run")
     stdout.print(table)
-    stdout.print(f"wall time {summary.wall_time_s:.1f} s; output: {summary.out.resolve()}")
+    out = summary.out.resolve() if isinstance(summary.out, Path) else summary.out
+    stdout.print(f"wall time {summary.wall_time_s:.1f} s; output: {out}")
     if summary.logs_dir is not None:
         stdout.print(f"logs: {summary.logs_dir.resolve()}", highlight=False, soft_wrap=True)

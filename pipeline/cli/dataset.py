@@ -10,6 +10,9 @@ not the ones written, would look whole and be wrong. Disagreements with the mani
 the rows right (an unlisted shard, a listed one that is gone) are warnings of ``stats`` and
 ``show``. Each command finds the dataset's work folder (the manifest) as ``backfill`` does:
 ``--work-dir``, else under ``--cache-dir``; a copied dataset folder without one reads silently.
+OUT is a folder or a URL, as backfill's ``--out`` (``dataset_layout``); an unknown scheme, a
+missing bucket or refused credentials are bad input (2), a storage that does not answer is
+infrastructure (3).
 """
 
 from __future__ import annotations
@@ -25,9 +28,19 @@ from pipeline.core.errors import UserInputError
 from pipeline.dataset.browse import dataset_stats, find_task, render_stats, render_task
 from pipeline.dataset.compact import compact as compact_dataset
 from pipeline.dataset.export import ExportFormat, export_swebench
+from pipeline.dataset.location import dataset_location
 from pipeline.dataset.storage import DatasetLayout
 
-DatasetArgument = Annotated[Path, typer.Argument(help="Dataset folder (the --out of backfill).")]
+DatasetArgument = Annotated[
+    str, typer.Argument(help="Dataset folder or URL (the --out of backfill).", show_default=False)
+]
+
+
+def dataset_layout(
+    out: str, work_dir: Path | None = None, cache_dir: Path | None = None
+) -> DatasetLayout:
+    """The layout of the dataset OUT names, a folder or a URL, with its work folder."""
+    return DatasetLayout.of(dataset_location(out), work_dir, cache_dir=cache_dir)
 
 
 def warn(lines: list[str]) -> None:
@@ -40,7 +53,7 @@ def stats(
     out: DatasetArgument, work_dir: WorkDirOption = None, cache_dir: CacheDirOption = None
 ) -> None:
     """Per repository: verified tasks, rejected candidates by reason, FAIL_TO_PASS sizes."""
-    layout = DatasetLayout(out, work_dir, cache_dir=cache_dir)
+    layout = dataset_layout(out, work_dir, cache_dir)
     figures = dataset_stats(layout)
     warn(figures.warnings)
     render_stats(figures, layout, stdout)
@@ -53,7 +66,7 @@ def show(
     cache_dir: CacheDirOption = None,
 ) -> None:
     """One task: problem statement, highlighted patches and test lists."""
-    task, warnings = find_task(DatasetLayout(out, work_dir, cache_dir=cache_dir), instance_id)
+    task, warnings = find_task(dataset_layout(out, work_dir, cache_dir), instance_id)
     warn(warnings)
     render_task(task, stdout)
 
@@ -71,7 +84,7 @@ def export(
     if export_format not in set(ExportFormat):
         choices = ", ".join(ExportFormat)
         raise UserInputError(f"--format takes one of: {choices}; got {export_format!r}")
-    export = export_swebench(DatasetLayout(out, work_dir, cache_dir=cache_dir), to)
+    export = export_swebench(dataset_layout(out, work_dir, cache_dir), to)
     for path in export.paths:
         stdout.print(f"wrote {path}", highlight=False, soft_wrap=True)
     stdout.print(f"{len(export.instances)} instances exported", highlight=False)
@@ -83,7 +96,7 @@ def compact(
     out: DatasetArgument, work_dir: WorkDirOption = None, cache_dir: CacheDirOption = None
 ) -> None:
     """Rewrite the shards with one row per instance id (newest wins); safe to interrupt."""
-    report = compact_dataset(DatasetLayout(out, work_dir, cache_dir=cache_dir))
+    report = compact_dataset(dataset_layout(out, work_dir, cache_dir))
     for line in report.moved:  # a dataset of the previous layout: what moved, what stayed
         console.print(line, highlight=False, soft_wrap=True)
     if report.changed:

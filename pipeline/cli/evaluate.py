@@ -28,6 +28,7 @@ from pipeline.cli.options import CacheDirOption
 from pipeline.consumers.evaluate import EvaluationRequest, run_evaluation
 from pipeline.consumers.predictions import GOLD, EvaluationSummary, InstanceReport
 from pipeline.core.errors import TransientError
+from pipeline.dataset.location import dataset_location
 from validators.regrade import Resolution
 from validators.sandbox import SandboxLimits
 
@@ -71,7 +72,7 @@ def evaluate(
 ) -> None:
     """Grade PREDICTIONS (SWE-bench's forms) against OUT's verified tasks."""
     request = EvaluationRequest(
-        out=out,
+        out=dataset_location(out),
         predictions=GOLD if predictions == GOLD else Path(predictions),
         report_dir=report,
         run_id=run_id,

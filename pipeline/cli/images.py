@@ -11,10 +11,9 @@ from typing import Annotated
 import typer
 
 from pipeline.cli.console import stdout
-from pipeline.cli.dataset import DatasetArgument
+from pipeline.cli.dataset import DatasetArgument, dataset_layout
 from pipeline.cli.options import CacheDirOption, WorkDirOption
 from pipeline.consumers.image_archive import ArchiveReport, export_images, import_images
-from pipeline.dataset.shards import DatasetLayout
 
 images_app = typer.Typer(
     help="Move a dataset's images as one archive (docker save format).", no_args_is_help=True
@@ -29,7 +28,7 @@ def export_command(
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Save every image OUT's verified tasks run in to one archive."""
-    layout = DatasetLayout(out, work_dir, cache_dir=cache_dir)
+    layout = dataset_layout(out, work_dir, cache_dir)
     _print("saved", export_images(layout, to), to)
 
 

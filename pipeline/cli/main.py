@@ -18,7 +18,6 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -34,6 +33,7 @@ from pipeline.backfill.request import (
 from pipeline.backfill.source import open_source
 from pipeline.backfill.steps import check_github_source, select_pulls
 from pipeline.backfill.up_to_date import nothing_new
+from pipeline.backfill.worker_repo import check_build_on_workers, check_worker_source
 from pipeline.cli.console import console, render_summary, rich_progress, stdout
 from pipeline.cli.dataset import register
 from pipeline.cli.evaluate import register as register_evaluate
@@ -45,6 +45,7 @@ from pipeline.cli.options import (
     AppKeyFileOption,
     BloblessOption,
     BranchOption,
+    BuildOnWorkersOption,
     CacheDirOption,
     CpusOption,
     FirstParentOption,
@@ -55,6 +56,7 @@ from pipeline.cli.options import (
     MaxLinesOption,
     MaxRateWaitOption,
     MemoryOption,
+    OutOption,
     PrsOption,
     RegistryOption,
     RepeatAfterOption,
@@ -68,6 +70,7 @@ from pipeline.cli.options import (
     UntilOption,
     WorkDirOption,
     WorkersOption,
+    WorkerSourceOption,
     mining_selection,
 )
 from pipeline.cli.preview import register as register_preview
@@ -81,6 +84,7 @@ from pipeline.core.errors import (
     exit_code,
 )
 from pipeline.core.extras import Extra, require
+from pipeline.dataset.location import dataset_location
 from pipeline.orchestration import prefect_logs
 from pipeline.orchestration.prefect_server import local_api
 
@@ -104,7 +108,7 @@ PREFECT_DEFAULTS = {
 @app.command()
 def backfill(
     source: Source,
-    out: Annotated[Path, typer.Option(help="Output dataset folder.")],
+    out: OutOption,
     repo: RepoOption = None,
     prs: PrsOption = None,
     since: SinceOption = None,
@@ -133,6 +137,8 @@ def backfill(
     registry: RegistryOption = None,
     instance_images: InstanceImagesOption = False,
     work_dir: WorkDirOption = None,
+    worker_source: WorkerSourceOption = None,
+    build_on_workers: BuildOnWorkersOption = False,
 ) -> None:
     """Mine SOURCE's merged PRs, build its environment, verify, and write Parquet to OUT."""
     selection = mining_selection(
@@ -140,7 +146,7 @@ def backfill(
     )
     request = BackfillRequest(
         **selection,
-        out=out,
+        out=dataset_location(out),
         workers=workers,
         timeout_s=timeout,
         memory=memory_limit(memory),
@@ -161,13 +167,15 @@ def backfill(
         registry=registry,
         instance_images=instance_images,
         work_dir=work_dir,
+        worker_source=worker_source,
+        build_on_workers=build_on_workers,
     )
     _run(request)
 
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Output dataset folder.")] = Path("data/demo"),
+    out: OutOption = "data/demo",
     cache_dir: CacheDirOption = None,
     registry: RegistryOption = None,
     instance_images: InstanceImagesOption = False,
@@ -190,7 +198,7 @@ def demo(
     request = BackfillRequest(
         source=str(source),
         repo=SAMPLE_REPO_NAME,
-        out=out,
+        out=dataset_location(out),
         cache_dir=cache,
         registry=registry,
         instance_images=instance_images,
@@ -257,6 +265,8 @@ def _preflight(request: BackfillRequest) -> None:
     layout.check_places()
     if request.task_runner.kind is not RunnerKind.THREADS:
         require(Extra.DASK, f"--task-runner {request.task_runner}")
+    check_worker_source(request)
+    check_build_on_workers(request)
     if request.registry:
         from dockerfiles.registry import Registry  # docker and requests: not for a no-op rerun
 
@@ -269,7 +279,8 @@ def _preflight(request: BackfillRequest) -> None:
             select_pulls(repo, request)  # an error only if no listed PR is found
     from pipeline.core.engine import docker_client
 
-    docker_client().close()  # reachable; the flow opens its own clients
+    if not request.build_on_workers:  # the flow's machine builds: its engine must answer
+        docker_client().close()  # reachable; the flow opens its own clients
     for line in layout.prepare():  # a dataset of the previous layout: what moved, what stayed
         console.print(line, highlight=False, soft_wrap=True)
 

@@ -57,6 +57,11 @@ AllowNoIssueOption = Annotated[
 MaxRateWaitOption = Annotated[
     int, typer.Option(min=0, help="Seconds to wait at most for a rate limit to reset.")
 ]
+OUT_HELP = (
+    "Output dataset: a folder, or a URL (s3://BUCKET/PREFIX, gs://, abfs://, hdfs://, any "
+    "fsspec filesystem; credentials from the environment)."
+)
+OutOption = Annotated[str, typer.Option(help=OUT_HELP)]
 CacheDirOption = Annotated[
     Path | None,
     typer.Option(
@@ -87,6 +92,17 @@ RegistryOption = Annotated[
         envvar="TASKFORGE_PUSH_REGISTRY",
         help="HOST[:PORT]/NAMESPACE: push every image there; tasks record it by digest.",
     ),
+]
+WorkerSourceOption = Annotated[
+    str | None,
+    typer.Option(
+        help="What workers of dask://HOST:PORT open: a git URL, or a path every worker mounts "
+        "(default: SOURCE, when it is a URL or OWNER/NAME)."
+    ),
+]
+BuildOnWorkersOption = Annotated[
+    bool,
+    typer.Option(help="Build environments on the Dask workers too (each pushes to --registry)."),
 ]
 InstanceImagesOption = Annotated[
     bool,

@@ -54,6 +54,7 @@ from pipeline.consumers.task_repos import BaseTrees
 from pipeline.core.engine import docker_client
 from pipeline.core.errors import TransientError, UserInputError
 from pipeline.core.records import Task
+from pipeline.dataset.location import DatasetUrl
 from pipeline.dataset.shards import DatasetLayout, read_tasks
 from validators.regrade import BaseCommit, Grade, Resolution, grade_tree, unresolved
 from validators.sandbox import SandboxLimits, remove_leftovers
@@ -64,7 +65,7 @@ from validators.states import PatchDoesNotApply, apply_patch
 class EvaluationRequest:
     """What one ``taskforge evaluate`` run is asked to do."""
 
-    out: Path  # the dataset
+    out: Path | DatasetUrl  # the dataset, a folder or a URL
     predictions: PredictionsSource  # a .jsonl or .json file, or "gold"
     report_dir: Path | None = None  # None: logs/run_evaluation/<run_id>/
     run_id: str | None = None  # names the run (SWE-bench's --run_id); in summary.json
@@ -99,7 +100,7 @@ class Planned:
 def plan_evaluation(request: EvaluationRequest) -> Planned:
     """Check every input, before Docker: one ``UserInputError`` line for the first problem."""
     reports = ReportLayout(request.report_folder)
-    layout = DatasetLayout(request.out)
+    layout = DatasetLayout.of(request.out)
     layout.require()
     tasks = {t.instance_id: t for t in read_tasks(layout)}
     for instance_id in request.instance_ids:

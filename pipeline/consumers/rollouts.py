@@ -53,6 +53,7 @@ from pipeline.core.errors import TerminalError, UserInputError
 from pipeline.core.images import ensure_image
 from pipeline.core.records import Task
 from pipeline.dataset.browse import find_task
+from pipeline.dataset.location import DatasetUrl
 from pipeline.dataset.storage import DatasetLayout
 from validators.regrade import BaseCommit, Grade, grade_tree
 from validators.sandbox import (
@@ -241,7 +242,7 @@ class TaskEnvironment:
 
 
 def open_environment(
-    dataset: Path | DatasetLayout,
+    dataset: Path | DatasetUrl | DatasetLayout,
     instance_id: str,
     *,
     sources: Sequence[str] = (),
@@ -256,7 +257,7 @@ def open_environment(
     Base commits are looked up as ``taskforge evaluate`` does (``sources``, then the
     repositories in ``cache_dir``); pass one ``trees`` to many calls to look them up once.
     """
-    layout = dataset if isinstance(dataset, DatasetLayout) else DatasetLayout(dataset)
+    layout = dataset if isinstance(dataset, DatasetLayout) else DatasetLayout.of(dataset)
     task, _ = find_task(layout, instance_id)
     trees = trees or BaseTrees(sources, cache_dir)
     return TaskEnvironment(task, trees, client, limits, lifetime_s)

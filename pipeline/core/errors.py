@@ -45,11 +45,26 @@ import beyond the core.
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 
 class TaskforgeError(Exception):
-    """Base class; ``str(error)`` is a single line that says what to do."""
+    """Base class; ``str(error)`` is a single line that says what to do.
+
+    Every error pickles whole, whatever its constructor takes (``__reduce__``), so one raised
+    on a Dask worker reaches the flow as the same class with the same message and fields.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(kind: type[TaskforgeError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    """An error of ``kind`` with ``args`` and attributes ``state``, its constructor not run."""
+    error = kind.__new__(kind)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class UserInputError(TaskforgeError):
@@ -87,9 +102,9 @@ class ImageBuildError(TerminalError):
 class BadShardError(TerminalError):
     """A shard (or the manifest) cannot be read as this version of taskforge writes it."""
 
-    def __init__(self, path: Path, reason: str) -> None:
+    def __init__(self, path: object, reason: str) -> None:
         super().__init__(f"{path}: {reason}")
-        self.path = path
+        self.path = path  # a local path, or a file behind a URL (printed as its URL)
         self.reason = reason
 
 

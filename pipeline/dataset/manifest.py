@@ -22,16 +22,16 @@ against and is read silently; a work folder without a manifest is a warning.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Final, Literal
 
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ValidationError
 
 from pipeline.core.errors import BadShardError
+from pipeline.dataset.objects import DatasetPath, arrow_file, open_bytes, readable
 from pipeline.dataset.storage import (
     METADATA_KEY,
     SCHEMA_VERSION,
@@ -41,6 +41,7 @@ from pipeline.dataset.storage import (
 )
 
 MANIFEST_FORMAT: Final = "taskforge-manifest"
+CHUNK_BYTES = 1 << 20  # read at a time for a checksum
 
 
 class ShardEntry(BaseModel):
@@ -64,16 +65,21 @@ class Manifest(BaseModel):
     shards: list[ShardEntry]
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(path: DatasetPath) -> str:
     """The SHA-256 of the file at ``path``."""
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+    digest = hashlib.sha256()
+    with open_bytes(path) as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
-def describe_shard(layout: DatasetLayout, shard: Path) -> ShardEntry:
+def describe_shard(layout: DatasetLayout, shard: DatasetPath) -> ShardEntry:
     """A shard's entry, from its Parquet footer and its bytes."""
+    source, filesystem = arrow_file(shard)
     try:
-        footer = pq.read_metadata(shard)
+        with readable(shard):
+            footer = pq.read_metadata(source, filesystem=filesystem)
     except (OSError, ValueError) as error:
         raise BadShardError(shard, f"not a readable Parquet file ({error})") from None
     stamp = (footer.metadata or {}).get(METADATA_KEY, b"").decode() or "none"
@@ -100,19 +106,42 @@ def load_manifest(layout: DatasetLayout) -> Manifest | None:
         raise BadShardError(layout.manifest_path, f"not a taskforge manifest ({first})") from None
 
 
-def refresh_manifest(layout: DatasetLayout, exclude: Collection[Path] = ()) -> list[str]:
+def describe_bytes(
+    layout: DatasetLayout, shard: DatasetPath, data: bytes | memoryview, rows: int
+) -> ShardEntry:
+    """The entry of a shard just written from ``data`` (``rows`` rows of ``TASK_SCHEMA``)."""
+    return ShardEntry(
+        path=layout.relative(shard),
+        table=layout.table_of(shard),
+        rows=rows,
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        schema_version=SCHEMA_VERSION,
+    )
+
+
+def refresh_manifest(
+    layout: DatasetLayout,
+    exclude: Collection[DatasetPath] = (),
+    *,
+    fresh: Collection[ShardEntry] = (),
+    found: Sequence[DatasetPath] | None = None,
+) -> list[str]:
     """Make the manifest list exactly the shards on disk (but ``exclude``); hold the lock.
 
     Entries of unchanged files are kept as they are (a shard is never rewritten), new files are
-    read and hashed once. Returns one line per shard that could not be listed.
+    read and hashed once, but those in ``fresh`` (described from their bytes as they were
+    written). ``found``: the shards there are, when the caller holding the lock knows them.
+    Returns one line per shard that could not be listed.
     """
     try:
         previous = load_manifest(layout)
     except BadShardError:
         previous = None  # rebuilt from the files below
     known = {entry.path: entry for entry in previous.shards} if previous else {}
+    known |= {entry.path: entry for entry in fresh}
     entries, problems = [], []
-    for shard in layout.shards():
+    for shard in layout.shards() if found is None else found:
         if shard in exclude:
             continue
         entry = known.get(layout.relative(shard))

@@ -4,8 +4,10 @@ The layout and the file-level guarantees are in ``pipeline.dataset.storage``; th
 ``pipeline.dataset.manifest``. Invariants kept here:
 
 - a shard is written whole (zstd, row groups of at most ``ROW_GROUP_SIZE`` rows) through a
-  temporary file, under the dataset lock, and never rewritten; the manifest is refreshed after
-  it, under the same lock;
+  temporary file (behind a URL: produced in memory, then its final key written at once), under
+  the dataset lock, and never rewritten; the manifest is refreshed after it, under the same
+  lock, from one listing of the shards taken under it (a listing is a request on object
+  storage) and, for a shard behind a URL, from the bytes written instead of a download;
 - a batch that Parquet cannot store (a string that is not valid Unicode) is refused before
   anything is written, naming the task and the field;
 - a shard of another schema (version stamp or columns) or an unreadable one is never read as
@@ -18,10 +20,10 @@ from __future__ import annotations
 
 import enum
 import types
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from pathlib import Path
-from typing import Any, Union, get_args, get_origin
+from typing import Any, BinaryIO, Union, get_args, get_origin
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -30,13 +32,16 @@ from pydantic import BaseModel
 
 from pipeline.core.errors import BadShardError, UnwritableTaskError
 from pipeline.core.records import Outcome, Task
-from pipeline.dataset.manifest import refresh_manifest
+from pipeline.dataset.manifest import ShardEntry, describe_bytes, refresh_manifest
+from pipeline.dataset.objects import DatasetPath, ObjectPath, arrow_file, produced, readable
 from pipeline.dataset.storage import METADATA_KEY as METADATA_KEY
 from pipeline.dataset.storage import SCHEMA_VERSION as SCHEMA_VERSION
 from pipeline.dataset.storage import DatasetLayout as DatasetLayout
 from pipeline.dataset.storage import (
     DatasetTable,
+    PathT,
     dataset_lock,
+    put_whole,
     remove_stale_temporaries,
     replace_atomically,
 )
@@ -80,7 +85,7 @@ def model_fields(model: type[BaseModel]) -> list[pa.Field]:
 TASK_SCHEMA = pa.schema(model_fields(Task), metadata={METADATA_KEY: SCHEMA_VERSION.encode()})
 
 
-def write_tasks(layout: DatasetLayout, tasks: list[Task]) -> list[Path]:
+def write_tasks(layout: DatasetLayout[PathT], tasks: list[Task]) -> list[PathT]:
     """Write verified and rejected tasks as new shards, then refresh the manifest.
 
     Returns the new shards. Nothing is written when any task cannot be stored.
@@ -94,8 +99,14 @@ def write_tasks(layout: DatasetLayout, tasks: list[Task]) -> list[Path]:
         return []
     with dataset_lock(layout):
         remove_stale_temporaries(layout)
-        written = [write_shard(layout, kind, table) for kind, table in tables.items()]
-        refresh_manifest(layout)
+        shards = layout.shards()  # listed once: the lock keeps them so
+        written, fresh = [], []
+        for kind, table in tables.items():
+            shard, entry = _write_shard(layout, kind, table, shards)
+            shards.append(shard)  # sorts last (DatasetLayout.new_shard)
+            written.append(shard)
+            fresh += [entry] if entry else []
+        refresh_manifest(layout, fresh=fresh, found=shards)
     return written
 
 
@@ -136,26 +147,41 @@ def _unencodable(value: Any, where: str = "") -> str:
     return ""
 
 
-def write_shard(layout: DatasetLayout, kind: DatasetTable, table: pa.Table) -> Path:
+def write_shard(layout: DatasetLayout[PathT], kind: DatasetTable, table: pa.Table) -> PathT:
     """Write one new shard of ``kind`` atomically; the caller holds the dataset lock."""
-    final = layout.new_shard(kind)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    replace_atomically(
-        final,
-        lambda handle: pq.write_table(
-            table.replace_schema_metadata(TASK_SCHEMA.metadata),
-            handle,
-            compression="zstd",
-            row_group_size=ROW_GROUP_SIZE,
-        ),
-    )
-    return final
+    return _write_shard(layout, kind, table)[0]
 
 
-def open_shard(shard: Path) -> pq.ParquetFile:
+def _write_shard(
+    layout: DatasetLayout[PathT],
+    kind: DatasetTable,
+    table: pa.Table,
+    existing: Sequence[DatasetPath] | None = None,
+) -> tuple[PathT, ShardEntry | None]:
+    """``write_shard``, with the new shard's manifest entry when its bytes were in memory (a
+    shard behind a URL: described from them, it need not be downloaded again)."""
+    final = layout.new_shard(kind, existing)
+
+    def write(handle: BinaryIO) -> None:
+        stamped = table.replace_schema_metadata(TASK_SCHEMA.metadata)
+        pq.write_table(stamped, handle, compression="zstd", row_group_size=ROW_GROUP_SIZE)
+
+    final.parent.mkdir(parents=True, exist_ok=True)  # on object storage: nothing to make
+    if isinstance(final, ObjectPath):
+        data = produced(write)
+        put_whole(final, data)
+        written = replace(final, known_size=len(data))  # no request to learn its size
+        return written, describe_bytes(layout, written, data, table.num_rows)
+    replace_atomically(final, write)
+    return final, None
+
+
+def open_shard(shard: DatasetPath) -> pq.ParquetFile:
     """A shard's Parquet file after checking its footer, version stamp and columns."""
+    source, filesystem = arrow_file(shard)
     try:
-        parquet = pq.ParquetFile(shard)
+        with readable(shard):
+            parquet = pq.ParquetFile(source, filesystem=filesystem)
     except (OSError, ValueError) as error:
         raise BadShardError(
             shard, f"not a readable Parquet file ({error}); skip or remove it"
@@ -185,14 +211,20 @@ def schema_problem(schema: pa.Schema) -> str:
     )
 
 
-def read_shard(shard: Path, columns: list[str] | None = None, filters: Any = None) -> pa.Table:
+def read_shard(
+    shard: DatasetPath, columns: list[str] | None = None, filters: Any = None
+) -> pa.Table:
     """One checked shard's rows (all columns unless ``columns``)."""
+    source, filesystem = arrow_file(shard)
     with open_shard(shard) as parquet:
         try:
-            if filters is None:
-                return parquet.read(columns=columns)
-            schema = parquet.schema_arrow
-            return pq.read_table(shard, columns=columns, filters=filters, schema=schema)
+            with readable(shard):
+                if filters is None:
+                    return parquet.read(columns=columns)
+                schema = parquet.schema_arrow
+                return pq.read_table(
+                    source, columns=columns, filters=filters, schema=schema, filesystem=filesystem
+                )
         except (OSError, ValueError) as error:
             raise BadShardError(
                 shard, f"not a readable Parquet file ({error}); skip or remove it"

@@ -21,7 +21,9 @@ deployment carries:
   ``out`` lands in the output volume. A volume is Docker's ``-v`` source: a named volume, an
   absolute host path, or a relative one, which the Docker worker resolves against its own
   working folder when it starts the container. A group whose absolute ``out`` or ``work_dir``
-  is outside those mounts would be written inside the container and lost with it: refused.
+  is outside those mounts would be written inside the container and lost with it: refused. An
+  ``out`` on object storage (``s3://bucket/prefix``) needs no output volume; the cache volume
+  still keeps the work folder (manifest, results) and the mirrors.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from pipeline.core.errors import TransientError, UserInputError
+from pipeline.dataset.location import DatasetUrl
 from pipeline.orchestration.schedules import ROOT_ENV, ScheduleGroup
 
 ENTRYPOINT = "pipeline.orchestration.flows.scheduled_backfill"
@@ -80,8 +83,8 @@ def parameters(group: ScheduleGroup) -> dict[str, Any]:
 def check_in_container(group: ScheduleGroup) -> None:
     """Bad input when a Docker pool's run of ``group`` would write outside its volumes."""
     for what, path in (("out", group.out), ("work_dir", group.work_dir)):
-        if path is None or not path.is_absolute():
-            continue  # relative: in the output volume (TASKFORGE_ROOT)
+        if path is None or isinstance(path, DatasetUrl) or not path.is_absolute():
+            continue  # relative: in the output volume (TASKFORGE_ROOT); a URL: outside
         inside = PurePosixPath(path)
         if not (inside.is_relative_to(CONTAINER_ROOT) or inside.is_relative_to(CONTAINER_CACHE)):
             raise UserInputError(

@@ -29,13 +29,13 @@ from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from dockerfiles.discard import remove_discarded
-from dockerfiles.environment import EnvironmentFailed
+from dockerfiles.environment import Environment, EnvironmentFailed
 from dockerfiles.extras_retry import wants_every_extra, with_every_extra
 from pipeline.backfill.buffer import ShardBuffer
 from pipeline.backfill.grouping import Group
 from pipeline.backfill.request import BackfillRequest, BackfillSummary, RunnerKind, TaskRunnerSpec
 from pipeline.backfill.steps import advance_cursor
-from pipeline.backfill.up_to_date import nothing_new
+from pipeline.backfill.up_to_date import mark_final, nothing_new
 from pipeline.backfill.verdicts import environment_failures, retry_not_built, settled
 from pipeline.core.engine import docker_client
 from pipeline.core.errors import MissingObjectError, TransientError, UserInputError
@@ -73,14 +73,16 @@ def backfill_flow(request: BackfillRequest) -> BackfillSummary:
     _write(layout, summary, [c for c in candidates if c.decided])
     runnable = [c for c in candidates if not c.decided]
     sink().planned(len(candidates))
-    if runnable:
+    if runnable and not request.build_on_workers:  # else no engine here: workers clean theirs
         with closing(docker_client()) as client:
             remove_leftovers(client)
             remove_discarded(client)
+    if runnable:
         planned = plan_environments(request, mined.repo_path, runnable)
         _write(layout, summary, planned.unplannable)
         _validate_groups(request, mined.repo_path, planned.groups, layout, summary)
     finalize(layout)  # manifest and dataset card, once the run's shards are written
+    mark_final(layout)  # a rerun with nothing new can tell, before Prefect (up_to_date)
     advance_cursor(request, mined.merged_at, candidates)  # GitHub sources: past what is written
     summary.wall_time_s = round(time.monotonic() - started, 1)
     publish_artifacts(summary)
@@ -99,7 +101,7 @@ def _validate_groups(
     for number, group in enumerate(groups, start=1):
         sink().stage(f"environment {number}/{len(groups)}")
         try:
-            built = build_group_environment(request, repo_path, group)
+            built = _build(request, repo_path, group)
         except (EnvironmentFailed, MissingObjectError) as error:
             summary.environments_failed += 1
             _write(layout, summary, environment_failures(group.candidates, error))
@@ -112,6 +114,14 @@ def _validate_groups(
     held = _collect(futures, layout, summary, hold=wants_every_extra)
     if held:
         _retry_with_every_extra(request, repo_path, groups, held, layout, summary)
+
+
+def _build(request: BackfillRequest, repo_path: str, group: Group) -> Attempted[Environment]:
+    """``group``'s environment, built here or (``--build-on-workers``) on a worker, which
+    pushes it to the registry for the others."""
+    if request.build_on_workers:
+        return build_group_environment.submit(request, repo_path, group).result()
+    return build_group_environment(request, repo_path, group)
 
 
 def _retry_with_every_extra(
@@ -136,7 +146,7 @@ def _retry_with_every_extra(
         extras = plan.attempts[0].extras
         sink().stage(f"environment with every extra ({', '.join(extras)})")
         try:
-            built = build_group_environment(request, repo_path, Group(plan, originals))
+            built = _build(request, repo_path, Group(plan, originals))
         except EnvironmentFailed as error:
             unchanged += retry_not_built(first, originals, extras, error)
             continue

@@ -4,25 +4,26 @@ every deployment's cron schedule (``taskforge serve`` and ``taskforge deploy`` r
 The committed groups ship inside the package (``pipeline/orchestration/schedules.toml``, read
 with ``importlib.resources``), so a wheel install serves the same groups as a checkout.
 
-Each ``[[group]]`` has a ``name``, a ``cron`` expression, an output folder ``out`` and its
-``repos`` (``source`` as ``taskforge backfill`` takes it, and ``repo`` as OWNER/NAME); optionally
-``registry`` (``HOST[:PORT]/NAMESPACE``, as ``--registry``; else ``$TASKFORGE_PUSH_REGISTRY`` of
-the worker), ``instance_images`` (as ``--instance-images``), ``work_dir`` (the output's work
-folder: its manifest, logs, results, cursors and lock; ``--work-dir`` of ``backfill``, by
-default under the cache folder), and the bounds of its test runs with the meaning of
-``backfill``'s options: ``workers`` (concurrent test runs; default the CPU count of the machine
-that runs it), ``task_runner`` (``threads``, ``dask`` or ``dask://HOST:PORT``), ``memory``
-(per test run, ``2g``), ``cpus`` (per test run, ``1.0``) and ``timeout_s`` (per test run).
-Values are checked when the file is read, so a typo stops ``serve`` or ``deploy``, not a run.
+Each ``[[group]]`` has a ``name``, a ``cron`` expression, an output ``out`` (a folder or a URL
+such as ``s3://bucket/prefix``, as ``--out``) and its ``repos`` (``source`` as ``taskforge
+backfill`` takes it, and ``repo`` as OWNER/NAME); optionally ``registry``
+(``HOST[:PORT]/NAMESPACE``, as ``--registry``; else ``$TASKFORGE_PUSH_REGISTRY`` of the worker),
+``instance_images`` (as ``--instance-images``), ``work_dir`` (the output's work folder: its
+manifest, logs, results, cursors and lock; ``--work-dir`` of ``backfill``, by default under the
+cache folder), and the bounds of its test runs with the meaning of ``backfill``'s options:
+``workers`` (concurrent test runs; default the CPU count of the machine that runs it),
+``task_runner`` (``threads``, ``dask`` or ``dask://HOST:PORT``), ``memory`` (per test run,
+``2g``), ``cpus`` (per test run, ``1.0``) and ``timeout_s`` (per test run). Values are checked
+when the file is read, so a typo stops ``serve`` or ``deploy``, not a run.
 
-Relative paths (``out``, ``work_dir``, and the cache folder ``$TASKFORGE_CACHE`` or its default
+Relative paths (a local ``out``, ``work_dir``, and the cache folder: ``$TASKFORGE_CACHE``, else
 ``data/cache``) are resolved when a run starts, on the machine that runs it, against
 ``$TASKFORGE_ROOT`` there, else against that run's working folder (``resolve_on_worker``). A
 Prefect process worker without a ``working_dir`` runs each flow in a temporary folder that it
 deletes afterwards, so there a relative path without ``$TASKFORGE_ROOT`` is refused rather than
-written into it. Nothing is
-resolved when a deployment is registered. A scheduled run of a group backfills each repository
-in turn; work already in the output is skipped, so each run only does what is new.
+written into it. Nothing is resolved when a deployment is registered. A scheduled run of a
+group backfills each repository in turn; work already in the output is skipped, so each run
+only does what is new.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from pipeline.backfill.request import BackfillRequest, TaskRunnerSpec, memory_limit
 from pipeline.core.cache import default_cache_dir
 from pipeline.core.errors import UserInputError
+from pipeline.dataset.location import DatasetOut, DatasetUrl
 
 DEFAULT_SCHEDULES: Traversable = resources.files("pipeline.orchestration") / "schedules.toml"
 ROOT_ENV = "TASKFORGE_ROOT"  # what relative paths of a scheduled run are relative to
@@ -81,7 +83,7 @@ class ScheduleGroup(BaseModel):
 
     name: str
     cron: str
-    out: Path
+    out: DatasetOut  # a folder or a URL, as backfill's --out
     repos: list[ScheduledRepo]
     timeout_s: int = Field(default=900, ge=1)
     workers: int | None = Field(default=None, ge=1)  # None: the CPU count of the runner
@@ -103,7 +105,9 @@ class ScheduleGroup(BaseModel):
         return BackfillRequest(
             source=entry.source,
             repo=entry.repo,
-            out=resolve_on_worker(self.out, f"group {self.name}: out"),
+            out=self.out
+            if isinstance(self.out, DatasetUrl)
+            else resolve_on_worker(self.out, f"group {self.name}: out"),
             work_dir=None
             if self.work_dir is None
             else resolve_on_worker(self.work_dir, f"group {self.name}: work_dir"),

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from dockerfiles.testbed import build_instance_image
 from pipeline.backfill.grouping import Group, Planned, group_by_dependency_state
 from pipeline.backfill.request import BackfillRequest
 from pipeline.backfill.steps import mine_candidates, open_repository, select_pulls, source_kind
+from pipeline.backfill.worker_repo import logs_dir, repository
 from pipeline.core import PIPELINE_VERSION
 from pipeline.core.engine import docker_client
 from pipeline.core.errors import TransientError
@@ -54,7 +56,7 @@ from pipeline.core.records import ImageRef, InstallConfig, Task, instance_id_for
 from pipeline.dataset.shards import DatasetLayout, finished_instance_ids
 from pipeline.orchestration.progress import sink
 from validators.collect import collection_problem
-from validators.sandbox import SandboxLimits
+from validators.sandbox import SandboxLimits, remove_leftovers
 from validators.validate import Repeats, validate_candidate
 
 Value = TypeVar("Value")
@@ -154,10 +156,12 @@ def build_group_environment(
     request: BackfillRequest, repo_path: str, group: Group
 ) -> Attempted[Environment]:
     """The environment of ``group``'s dependency state, built or reused, checked to collect."""
-    repo = git.Repo(repo_path)
+    repo = repository(request, repo_path, [group.plan.setup_commit])
     test_files = [f for c in group.candidates for f in c.test_files]
-    log_dir = request.layout().logs_dir
+    log_dir = logs_dir(request) if request.build_on_workers else request.layout().logs_dir
     with closing(docker_client()) as client:
+        if request.build_on_workers:
+            remove_leftovers_once(client)
 
         def collects(image: ImageRef, _config: InstallConfig) -> str | None:
             setup = group.plan.setup_commit
@@ -167,6 +171,17 @@ def build_group_environment(
         if request.registry:  # other workers and machines pull it by digest
             env = env.with_image(push_image(client, env.image, Registry.parse(request.registry)))
         return _attempted(env)
+
+
+_cleaned: set[str] = set()  # engines this process has cleaned of a dead run's containers
+
+
+def remove_leftovers_once(client: docker.DockerClient) -> None:
+    """Remove, once per process and engine, the test containers a killed run left there."""
+    engine = os.environ.get("DOCKER_HOST", "")  # this process's engine
+    if engine not in _cleaned:
+        _cleaned.add(engine)
+        remove_leftovers(client)
 
 
 def validation_key(_context: Any, parameters: dict[str, Any]) -> str:
@@ -205,8 +220,10 @@ def validate(
 ) -> Attempted[Task]:
     """The candidate validated in ``env``, with how the environment was installed."""
     repeats = Repeats(before=request.before_repeats, after=request.after_repeats)
-    repo = git.Repo(repo_path)
+    repo = repository(request, repo_path, [candidate.base_commit, candidate.fix_commit])
     with closing(docker_client()) as client:  # one connection pool per validation, closed
+        if request.remote_workers:
+            remove_leftovers_once(client)  # what a killed worker left on this engine
         ensure_image(client, env.image)  # a worker on another engine pulls it by digest
         validated = validate_candidate(
             candidate, repo, client, env.image, _limits(request), repeats
@@ -221,7 +238,7 @@ def _with_instance_image(
     request: BackfillRequest, client: docker.DockerClient, repo: git.Repo, task: Task
 ) -> Task:
     """``task`` with its instance image, built and (with a registry) pushed."""
-    image = build_instance_image(client, repo, task, request.layout().logs_dir)
+    image = build_instance_image(client, repo, task, logs_dir(request))
     if request.registry:
         image = push_image(client, image, Registry.parse(request.registry))
     return task.with_instance_image(image)

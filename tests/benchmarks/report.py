@@ -24,6 +24,12 @@ TARGETS: dict[str, tuple[str, float | None, bool]] = {
     "dataset_stats_s": ("stats over 100,000 tasks, seconds", 1.0, True),
     "dataset_write_s": ("writing 100,000 tasks, seconds", None, True),
     "dataset_mb": ("100,000 tasks on disk, MB", None, True),
+    "throughput_two_engines_ratio": ("throughput, two worker engines ÷ one", None, False),
+    "registry_pull_s_per_task": ("registry pull by digest, seconds per validated task", None, True),
+    "registry_pull_s_per_image": ("registry pull by digest, seconds per image (cold)", None, True),
+    "shard_write_local_ms": ("writing a shard of 250 tasks to a folder, ms", None, True),
+    "shard_write_s3_ms": ("writing a shard of 250 tasks to S3 (moto), ms", None, True),
+    "shard_write_s3_ratio": ("S3 ÷ folder, per shard written", None, True),
     "verified_per_hour_sample": ("verified tasks per hour, sample", None, False),
     "verified_per_hour_real": ("verified tasks per hour, real repository", None, False),
 }

@@ -18,7 +18,7 @@ from pipeline.dataset.shards import (
     write_shard,
     write_tasks,
 )
-from pipeline.dataset.storage import DatasetTable, dataset_lock
+from pipeline.dataset.storage import SCHEMA_VERSION, DatasetTable, dataset_lock
 from tests.pipeline.factories import make_task
 
 
@@ -27,7 +27,7 @@ def node_ids(count: int) -> list[str]:
 
 
 @pytest.fixture
-def layout(tmp_path: Path) -> DatasetLayout:
+def layout(tmp_path: Path) -> DatasetLayout[Path]:
     written = DatasetLayout(tmp_path / "out", tmp_path / "work")
     written.prepare()
     write_tasks(
@@ -46,7 +46,7 @@ def layout(tmp_path: Path) -> DatasetLayout:
     return written
 
 
-def test_stats_per_repository(layout: DatasetLayout) -> None:
+def test_stats_per_repository(layout: DatasetLayout[Path]) -> None:
     stats = dataset_stats(layout)
     assert stats.warnings == []
     on, pq_ = stats.repos
@@ -58,7 +58,7 @@ def test_stats_per_repository(layout: DatasetLayout) -> None:
     assert (stats.verified, stats.rejected, stats.shards) == (5, 2, 3)
 
 
-def test_stats_render(layout: DatasetLayout) -> None:
+def test_stats_render(layout: DatasetLayout[Path]) -> None:
     out = Console(record=True, width=150)
     render_stats(dataset_stats(layout), layout, out)
     text = out.export_text()
@@ -68,11 +68,11 @@ def test_stats_render(layout: DatasetLayout) -> None:
     assert re.search(r"o/n\s+│\s+1\s+│\s+2\s+│\s+0\s+│\s+1\s+│\s+2.5\s+│\s+30", text)
 
 
-def test_stats_and_show_stop_at_a_shard_that_cannot_be_read(layout: DatasetLayout) -> None:
+def test_stats_and_show_stop_at_a_shard_that_cannot_be_read(layout: DatasetLayout[Path]) -> None:
     good = layout.shards()[0]
     other = layout.verified_dir / "train-20000101T000000000000-old.parquet"
     pq.write_table(pq.read_table(good).replace_schema_metadata({METADATA_KEY: b"99"}), other)
-    message = f"{other}: schema version 99, this taskforge reads version 2"
+    message = f"{other}: schema version 99, this taskforge reads version {SCHEMA_VERSION}"
     with pytest.raises(BadShardError, match=re.escape(message)):
         dataset_stats(layout)
     with pytest.raises(BadShardError, match=re.escape(message)):
@@ -85,7 +85,7 @@ def test_stats_and_show_stop_at_a_shard_that_cannot_be_read(layout: DatasetLayou
 
 
 def test_stats_and_show_stop_at_a_shard_that_changed_since_it_was_listed(
-    layout: DatasetLayout,
+    layout: DatasetLayout[Path],
 ) -> None:
     shard = layout.shards()[0]
     data = bytearray(shard.read_bytes())
@@ -99,7 +99,7 @@ def test_stats_and_show_stop_at_a_shard_that_changed_since_it_was_listed(
     assert dataset_stats(layout, skip_bad=True).verified == 5  # the card: sizes only
 
 
-def test_the_card_reports_the_rest_when_files_are_bad(layout: DatasetLayout) -> None:
+def test_the_card_reports_the_rest_when_files_are_bad(layout: DatasetLayout[Path]) -> None:
     good = layout.shards()[0]
     other = layout.verified_dir / "train-20000101T000000000000-old.parquet"
     pq.write_table(pq.read_table(good).replace_schema_metadata({METADATA_KEY: b"99"}), other)
@@ -110,12 +110,14 @@ def test_the_card_reports_the_rest_when_files_are_bad(layout: DatasetLayout) -> 
     assert stats.verified == 5 and stats.rejected == 2
     assert len(stats.warnings) == 3
     version, cut, manifest = stats.warnings
-    assert version.startswith(f"{other}: schema version 99, this taskforge reads version 2")
+    assert version.startswith(
+        f"{other}: schema version 99, this taskforge reads version {SCHEMA_VERSION}"
+    )
     assert cut.startswith(f"{corrupt}: not a readable Parquet file")
     assert manifest.startswith(f"{layout.manifest_path} is missing")
 
 
-def test_warnings_that_leave_the_figures_right(layout: DatasetLayout) -> None:
+def test_warnings_that_leave_the_figures_right(layout: DatasetLayout[Path]) -> None:
     with dataset_lock(layout):  # a writer killed after the rename, before the manifest
         unlisted = write_shard(layout, DatasetTable.TRAIN, tasks_table([make_task(9)]))
     (warning,) = dataset_stats(layout).warnings
@@ -128,7 +130,7 @@ def test_warnings_that_leave_the_figures_right(layout: DatasetLayout) -> None:
 
 
 def test_a_copy_without_its_work_folder_is_read_silently(
-    layout: DatasetLayout, tmp_path: Path
+    layout: DatasetLayout[Path], tmp_path: Path
 ) -> None:
     copy = DatasetLayout(tmp_path / "copy", tmp_path / "elsewhere" / "work")
     shutil.copytree(layout.root, copy.root)
@@ -155,17 +157,17 @@ def test_an_empty_dataset_has_no_repositories(tmp_path: Path) -> None:
     assert "no tasks yet" in out.export_text()
 
 
-def test_find_task_returns_the_newest_row(layout: DatasetLayout) -> None:
+def test_find_task_returns_the_newest_row(layout: DatasetLayout[Path]) -> None:
     task, warnings = find_task(layout, "o__n-4")
     assert (task.outcome, task.FAIL_TO_PASS, warnings) == (Outcome.VERIFIED, node_ids(2), [])
 
 
-def test_find_task_suggests_close_ids(layout: DatasetLayout) -> None:
+def test_find_task_suggests_close_ids(layout: DatasetLayout[Path]) -> None:
     with pytest.raises(UserInputError, match=r"no task o__n-44 in .*; did you mean o__n-4"):
         find_task(layout, "o__n-44")
 
 
-def test_show_renders_statement_patches_and_tests(layout: DatasetLayout) -> None:
+def test_show_renders_statement_patches_and_tests(layout: DatasetLayout[Path]) -> None:
     task, _ = find_task(layout, "o__n-2")
     out = Console(record=True, width=120)
     render_task(task, out)

@@ -26,7 +26,7 @@ REJECTED_CONFIG = {
 
 
 @pytest.fixture
-def layout(tmp_path: Path) -> DatasetLayout:
+def layout(tmp_path: Path) -> DatasetLayout[Path]:
     layout = DatasetLayout(tmp_path / "out")
     layout.prepare()
     return layout
@@ -37,7 +37,7 @@ def _as_dict(data: CardData) -> dict[str, Any]:
     return found
 
 
-def _front_matter(layout: DatasetLayout) -> dict[str, Any]:
+def _front_matter(layout: DatasetLayout[Path]) -> dict[str, Any]:
     """The card's front matter as huggingface_hub reads it, from the file and from its text."""
     finalize(layout)
     loaded = _as_dict(DatasetCard.load(layout.card_path).data)
@@ -45,7 +45,7 @@ def _front_matter(layout: DatasetLayout) -> dict[str, Any]:
     return loaded
 
 
-def test_the_front_matter_round_trips_through_huggingface_hub(layout: DatasetLayout) -> None:
+def test_the_front_matter_round_trips_through_huggingface_hub(layout: DatasetLayout[Path]) -> None:
     write_tasks(layout, [make_task(1), make_task(2), make_task(3, Outcome.TIMEOUT)])
     write_tasks(layout, [make_task(4, repo="p/q", license="Apache-2.0")])
     assert _front_matter(layout) == {
@@ -64,7 +64,7 @@ def test_the_front_matter_round_trips_through_huggingface_hub(layout: DatasetLay
     assert [p.name for p in layout.root.iterdir() if p.name.endswith(".tmp")] == []
 
 
-def test_one_licence_is_a_string_and_a_config_needs_shards(layout: DatasetLayout) -> None:
+def test_one_licence_is_a_string_and_a_config_needs_shards(layout: DatasetLayout[Path]) -> None:
     write_tasks(layout, [make_task(1, Outcome.DOCS_ONLY), make_task(2, Outcome.TIMEOUT)])
     data = _front_matter(layout)
     assert data["license"] == "mit"
@@ -72,7 +72,7 @@ def test_one_licence_is_a_string_and_a_config_needs_shards(layout: DatasetLayout
 
 
 def test_a_dataset_without_tasks_has_an_unknown_licence_and_no_configs(
-    layout: DatasetLayout,
+    layout: DatasetLayout[Path],
 ) -> None:
     data = _front_matter(layout)
     assert (data["license"], data["pretty_name"]) == (
@@ -82,7 +82,7 @@ def test_a_dataset_without_tasks_has_an_unknown_licence_and_no_configs(
     assert "configs" not in data
 
 
-def test_unknown_and_other_licences(layout: DatasetLayout) -> None:
+def test_unknown_and_other_licences(layout: DatasetLayout[Path]) -> None:
     write_tasks(layout, [make_task(1, license=""), make_task(2, repo="p/q", license="PSF-2.0")])
     data = _front_matter(layout)
     assert data["license"] == ["other", "unknown"]
@@ -91,7 +91,7 @@ def test_unknown_and_other_licences(layout: DatasetLayout) -> None:
     assert "| o/n | unknown |" in layout.card_path.read_text()
 
 
-def test_several_other_licences_are_named_in_the_details(layout: DatasetLayout) -> None:
+def test_several_other_licences_are_named_in_the_details(layout: DatasetLayout[Path]) -> None:
     write_tasks(
         layout,
         [make_task(1, license="PSF-2.0"), make_task(2, repo="p/q", license="MIT OR Apache-2.0")],
@@ -133,7 +133,7 @@ def test_the_licence_field_is_one_id_when_all_agree() -> None:
     [(0, "n<1K"), (999, "n<1K"), (1_000, "1K<n<10K"), (99_999, "10K<n<100K"), (10**5, "100K<n<1M")],
 )
 def test_size_categories_count_verified_tasks(
-    layout: DatasetLayout, verified: int, size: str
+    layout: DatasetLayout[Path], verified: int, size: str
 ) -> None:
     repo = RepoStats("o/n", verified, {}, {}, 1.0, 1)
     data = card_data(layout, DatasetStats([repo], 0, 0), "o/n", {"o/n": ["MIT"]})

@@ -20,7 +20,7 @@ WIDE = {"COLUMNS": "200"}
 
 
 @pytest.fixture
-def layout(tmp_path: Path) -> DatasetLayout:
+def layout(tmp_path: Path) -> DatasetLayout[Path]:
     written = DatasetLayout(tmp_path / "out", tmp_path / "work")
     written.prepare()
     write_tasks(written, [make_task(1), make_task(2), make_task(3, Outcome.TIMEOUT)])
@@ -29,12 +29,12 @@ def layout(tmp_path: Path) -> DatasetLayout:
     return written
 
 
-def on(layout: DatasetLayout, command: str, *args: str) -> subprocess.CompletedProcess[str]:
+def on(layout: DatasetLayout[Path], command: str, *args: str) -> subprocess.CompletedProcess[str]:
     """``taskforge COMMAND OUT ARGS`` with the dataset's work folder."""
     return taskforge(command, str(layout.root), *args, "--work-dir", str(layout.work), env=WIDE)
 
 
-def test_stats(layout: DatasetLayout) -> None:
+def test_stats(layout: DatasetLayout[Path]) -> None:
     result = on(layout, "stats")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
@@ -46,7 +46,7 @@ def test_stats(layout: DatasetLayout) -> None:
 
 @pytest.mark.parametrize("command", [("stats",), ("show", "o__n-3")], ids=["stats", "show"])
 def test_a_shard_that_cannot_be_read_is_an_error_naming_it(
-    layout: DatasetLayout, command: tuple[str, ...]
+    layout: DatasetLayout[Path], command: tuple[str, ...]
 ) -> None:
     corrupt = layout.verified_dir / "train-20000102T000000000000-cut.parquet"
     corrupt.write_bytes(b"PAR1")
@@ -62,7 +62,7 @@ def test_a_shard_that_cannot_be_read_is_an_error_naming_it(
 
 @pytest.mark.parametrize("command", [("stats",), ("show", "o__n-3")], ids=["stats", "show"])
 def test_a_shard_that_fails_its_sha256_is_an_error_naming_it(
-    layout: DatasetLayout, command: tuple[str, ...]
+    layout: DatasetLayout[Path], command: tuple[str, ...]
 ) -> None:
     shard = layout.shards()[0]
     data = bytearray(shard.read_bytes())
@@ -72,7 +72,7 @@ def test_a_shard_that_fails_its_sha256_is_an_error_naming_it(
     assert_one_line_error(result, f"{shard}: does not match its sha256", 5)
 
 
-def test_stats_warns_where_the_figures_stay_right(layout: DatasetLayout) -> None:
+def test_stats_warns_where_the_figures_stay_right(layout: DatasetLayout[Path]) -> None:
     listed = layout.shards()[-1]
     layout.manifest_path.unlink()  # the work folder is there, its manifest is not
     result = on(layout, "stats")
@@ -89,7 +89,7 @@ def test_stats_warns_where_the_figures_stay_right(layout: DatasetLayout) -> None
 
 
 def test_stats_of_a_copy_without_its_work_folder_warns_about_nothing(
-    layout: DatasetLayout, tmp_path: Path
+    layout: DatasetLayout[Path], tmp_path: Path
 ) -> None:
     copy = tmp_path / "elsewhere" / "out"
     shutil.copytree(layout.root, copy)
@@ -105,7 +105,7 @@ def test_stats_of_a_folder_that_is_not_a_dataset(tmp_path: Path) -> None:
     assert_one_line_error(taskforge("stats", str(tmp_path)), "is not a taskforge dataset", 2)
 
 
-def test_show(layout: DatasetLayout) -> None:
+def test_show(layout: DatasetLayout[Path]) -> None:
     result = on(layout, "show", "o__n-3")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
@@ -117,13 +117,13 @@ def test_show(layout: DatasetLayout) -> None:
     assert "\x1b[" in coloured.stdout
 
 
-def test_show_an_unknown_task(layout: DatasetLayout) -> None:
+def test_show_an_unknown_task(layout: DatasetLayout[Path]) -> None:
     result = on(layout, "show", "o__n-33")
     assert_one_line_error(result, "no task o__n-33", 2)
     assert "did you mean o__n-3" in result.stderr
 
 
-def test_export(layout: DatasetLayout, tmp_path: Path) -> None:
+def test_export(layout: DatasetLayout[Path], tmp_path: Path) -> None:
     target = tmp_path / "swebench"
     result = on(layout, "export", "--format", "swebench", "--to", str(target))
     assert result.returncode == 0, result.stderr
@@ -134,7 +134,7 @@ def test_export(layout: DatasetLayout, tmp_path: Path) -> None:
     assert pq.read_table(target / "test.parquet").num_rows == 3
 
 
-def test_export_errors(layout: DatasetLayout, tmp_path: Path) -> None:
+def test_export_errors(layout: DatasetLayout[Path], tmp_path: Path) -> None:
     result = on(layout, "export", "--format", "csv", "--to", str(tmp_path))
     assert_one_line_error(result, "--format takes one of: swebench; got 'csv'", 2)
     corrupt = layout.verified_dir / "train-20000101T000000000000-cut.parquet"
@@ -143,7 +143,7 @@ def test_export_errors(layout: DatasetLayout, tmp_path: Path) -> None:
     assert_one_line_error(result, f"{corrupt}: not a readable Parquet file", 5)  # terminal
 
 
-def test_compact(layout: DatasetLayout) -> None:
+def test_compact(layout: DatasetLayout[Path]) -> None:
     result = on(layout, "compact")
     assert result.returncode == 0, result.stderr
     assert "compacted 5 rows in 4 shards into 4 rows in 2 shards" in result.stdout
@@ -154,7 +154,7 @@ def test_compact(layout: DatasetLayout) -> None:
 
 
 def test_compact_moves_the_previous_layout_out_of_the_dataset_folder(
-    layout: DatasetLayout,
+    layout: DatasetLayout[Path],
 ) -> None:
     layout.manifest_path.rename(layout.root / "manifest.json")  # as the previous layout kept it
     (layout.root / "logs").mkdir()

@@ -22,7 +22,7 @@ class Crash(Exception):
 
 
 @pytest.fixture
-def layout(tmp_path: Path) -> DatasetLayout:
+def layout(tmp_path: Path) -> DatasetLayout[Path]:
     written = DatasetLayout(tmp_path / "out", tmp_path / "work")
     written.prepare()
     write_tasks(written, [make_task(1), make_task(2), make_task(3), make_task(4, Outcome.TIMEOUT)])
@@ -31,11 +31,11 @@ def layout(tmp_path: Path) -> DatasetLayout:
     return written
 
 
-def newest(layout: DatasetLayout) -> dict[str, Task]:
+def newest(layout: DatasetLayout[Path]) -> dict[str, Task]:
     return {t.instance_id: t for t in read_tasks(layout)}
 
 
-def assert_consistent(layout: DatasetLayout, expected: dict[str, Task]) -> None:
+def assert_consistent(layout: DatasetLayout[Path], expected: dict[str, Task]) -> None:
     """What a reader that keeps the newest row per instance id must see at every moment."""
     assert newest(layout) == expected
     for shard in layout.shards():
@@ -44,7 +44,7 @@ def assert_consistent(layout: DatasetLayout, expected: dict[str, Task]) -> None:
     assert missing == []
 
 
-def test_compact_keeps_the_newest_row_of_each_task(layout: DatasetLayout) -> None:
+def test_compact_keeps_the_newest_row_of_each_task(layout: DatasetLayout[Path]) -> None:
     expected = newest(layout)
     old = layout.shards()
     report = compact(layout)
@@ -69,7 +69,7 @@ def test_compact_keeps_the_newest_row_of_each_task(layout: DatasetLayout) -> Non
     assert "2 rejected" in layout.card_path.read_text()
 
 
-def test_compact_twice_changes_nothing(layout: DatasetLayout) -> None:
+def test_compact_twice_changes_nothing(layout: DatasetLayout[Path]) -> None:
     compact(layout)
     shards = layout.shards()
     report = compact(layout)
@@ -121,7 +121,7 @@ def _crash_at_deletion(number: int) -> Any:
     ids=["after-first-fresh-shard", "before-manifest", "before-deleting", "midway-deleting"],
 )
 def test_a_compaction_that_dies_loses_and_revives_nothing(
-    layout: DatasetLayout, monkeypatch: pytest.MonkeyPatch, crash: Any
+    layout: DatasetLayout[Path], monkeypatch: pytest.MonkeyPatch, crash: Any
 ) -> None:
     expected = newest(layout)
     with monkeypatch.context() as patched:

@@ -53,7 +53,7 @@ print("done", flush=True)
 """
 
 
-def start(script: str, layout: DatasetLayout) -> subprocess.Popen[str]:
+def start(script: str, layout: DatasetLayout[Path]) -> subprocess.Popen[str]:
     process = subprocess.Popen(
         [sys.executable, "-c", script, str(layout.root), str(layout.work)],
         cwd=ROOT,
@@ -73,7 +73,7 @@ def kill(process: subprocess.Popen[str]) -> str:
     return output
 
 
-def assert_whole(layout: DatasetLayout) -> None:
+def assert_whole(layout: DatasetLayout[Path]) -> None:
     for shard in layout.shards():
         pq.read_table(shard)
     pl.read_parquet(layout.verified_dir / "*.parquet")  # as a consumer globs it
@@ -134,7 +134,7 @@ def test_a_compaction_killed_at_any_moment_loses_nothing(tmp_path: Path) -> None
     assert not [p for p in layout.root.rglob(".*.tmp")]
 
 
-def _newest_outcomes(layout: DatasetLayout) -> dict[str, str]:
+def _newest_outcomes(layout: DatasetLayout[Path]) -> dict[str, str]:
     table = load_table(layout, ["outcome", "patch"]).table
     rows = zip(*(table.column(c).to_pylist() for c in table.column_names), strict=True)
     return {instance_id: f"{outcome} {len(patch)}" for instance_id, outcome, patch in rows}

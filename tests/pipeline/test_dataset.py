@@ -30,7 +30,7 @@ from tests.pipeline.factories import CRLF_PATCH, ODD_TEST_PATCH, make_task
 
 
 @pytest.fixture
-def layout(tmp_path: Path) -> DatasetLayout:
+def layout(tmp_path: Path) -> DatasetLayout[Path]:
     prepared = DatasetLayout(tmp_path / "out", tmp_path / "work")
     prepared.prepare()
     return prepared
@@ -40,7 +40,7 @@ def by_number(tasks: list[Task]) -> list[Task]:
     return sorted(tasks, key=lambda t: t.pull_number)
 
 
-def test_round_trip(layout: DatasetLayout) -> None:
+def test_round_trip(layout: DatasetLayout[Path]) -> None:
     tasks = [make_task(1), make_task(2, Outcome.NO_FAIL_TO_PASS), make_task(3, None)]
     shards = write_tasks(layout, tasks)
     assert [s.parent.name for s in shards] == ["data", "rejected"]
@@ -51,7 +51,7 @@ def test_round_trip(layout: DatasetLayout) -> None:
     assert finished_instance_ids(layout) == {"o__n-1", "o__n-2", "o__n-3"}
 
 
-def test_round_trip_keeps_the_instant_of_other_time_zones(layout: DatasetLayout) -> None:
+def test_round_trip_keeps_the_instant_of_other_time_zones(layout: DatasetLayout[Path]) -> None:
     east = timezone(timedelta(hours=5, minutes=30))
     task = make_task(1, created_at=datetime(2024, 1, 2, 8, 34, 5, tzinfo=east))
     write_tasks(layout, [task])
@@ -60,7 +60,9 @@ def test_round_trip_keeps_the_instant_of_other_time_zones(layout: DatasetLayout)
     assert back.created_at == datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
-def test_text_that_is_not_unicode_is_refused_naming_task_and_field(layout: DatasetLayout) -> None:
+def test_text_that_is_not_unicode_is_refused_naming_task_and_field(
+    layout: DatasetLayout[Path],
+) -> None:
     # GitPython decodes a non-UTF-8 diff with surrogate escapes; Parquet strings cannot hold it.
     bad = make_task(2, patch="+caf" + b"\xe9".decode("utf-8", "surrogateescape") + "\n")
     with pytest.raises(UnwritableTaskError, match=r"task o__n-2: patch .*not UTF-8"):
@@ -71,7 +73,7 @@ def test_text_that_is_not_unicode_is_refused_naming_task_and_field(layout: Datas
         write_tasks(layout, [nested])
 
 
-def test_schema_has_real_lists_and_version(layout: DatasetLayout) -> None:
+def test_schema_has_real_lists_and_version(layout: DatasetLayout[Path]) -> None:
     (shard,) = write_tasks(layout, [make_task(1)])
     schema = pq.read_schema(shard)
     assert schema.field("FAIL_TO_PASS").type == pa.list_(pa.string())
@@ -85,7 +87,7 @@ def test_schema_has_real_lists_and_version(layout: DatasetLayout) -> None:
 # the schema fails here: bump SCHEMA_VERSION (pipeline/dataset/storage.py) once shards of the
 # old schema may exist anywhere (shards of another schema are refused by name), then pin the
 # new one.
-SCHEMA_FINGERPRINTS = {"1": "eb73ab829fd4d6d0", "2": "1a495da3814e98da"}
+SCHEMA_FINGERPRINTS = {"1": "eb73ab829fd4d6d0", "2": "1a495da3814e98da", "3": "06c4d7dd077e10ec"}
 
 
 def test_the_schema_of_each_version_is_pinned() -> None:
@@ -96,7 +98,7 @@ def test_the_schema_of_each_version_is_pinned() -> None:
     )
 
 
-def test_shards_are_zstd_with_bounded_row_groups(layout: DatasetLayout) -> None:
+def test_shards_are_zstd_with_bounded_row_groups(layout: DatasetLayout[Path]) -> None:
     base = make_task(0)
     tasks = [
         base.revised(instance_id=f"o__n-{n}", pull_number=n) for n in range(ROW_GROUP_SIZE + 1)
@@ -111,7 +113,7 @@ def test_shards_are_zstd_with_bounded_row_groups(layout: DatasetLayout) -> None:
     assert footer.row_group(0).column(0).compression == "ZSTD"
 
 
-def test_appends_never_rewrite_earlier_shards(layout: DatasetLayout) -> None:
+def test_appends_never_rewrite_earlier_shards(layout: DatasetLayout[Path]) -> None:
     (first,) = write_tasks(layout, [make_task(1)])
     before = (first.read_bytes(), os.stat(first).st_mtime_ns)
     write_tasks(layout, [make_task(1, Outcome.TIMEOUT), make_task(2)])
@@ -119,7 +121,7 @@ def test_appends_never_rewrite_earlier_shards(layout: DatasetLayout) -> None:
     assert len(layout.shards()) == 3
 
 
-def test_newest_row_wins_across_tables(layout: DatasetLayout) -> None:
+def test_newest_row_wins_across_tables(layout: DatasetLayout[Path]) -> None:
     write_tasks(layout, [make_task(1, Outcome.TIMEOUT), make_task(2)])
     write_tasks(layout, [make_task(1)])
     write_tasks(layout, [make_task(2, Outcome.FIX_BREAKS_TESTS)])
@@ -129,7 +131,7 @@ def test_newest_row_wins_across_tables(layout: DatasetLayout) -> None:
     assert every_row.num_rows == 4
 
 
-def test_a_new_shard_sorts_last_even_when_the_clock_went_back(layout: DatasetLayout) -> None:
+def test_a_new_shard_sorts_last_even_when_the_clock_went_back(layout: DatasetLayout[Path]) -> None:
     (written,) = write_tasks(layout, [make_task(1, Outcome.TIMEOUT)])
     future = layout.rejected_dir / "rejected-29990101T000000000000-ahead.parquet"
     written.rename(future)  # as if written by a clock far ahead
@@ -141,7 +143,7 @@ def test_a_new_shard_sorts_last_even_when_the_clock_went_back(layout: DatasetLay
 
 
 def test_polars_duckdb_and_datasets_read_the_same_rows(
-    layout: DatasetLayout, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    layout: DatasetLayout[Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from pipeline.dataset.card import finalize
 
@@ -169,7 +171,7 @@ def test_polars_duckdb_and_datasets_read_the_same_rows(
 
 
 def _datasets_rows(
-    layout: DatasetLayout, monkeypatch: pytest.MonkeyPatch, cache: Path, columns: list[str]
+    layout: DatasetLayout[Path], monkeypatch: pytest.MonkeyPatch, cache: Path, columns: list[str]
 ) -> list[tuple[object, ...]]:
     """Rows as Hugging Face ``datasets`` loads the folder, offline, through the card."""
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
@@ -186,7 +188,7 @@ def _datasets_rows(
     return [tuple(row[c] for c in columns) for row in train]
 
 
-def test_a_shard_of_another_schema_version_names_the_file(layout: DatasetLayout) -> None:
+def test_a_shard_of_another_schema_version_names_the_file(layout: DatasetLayout[Path]) -> None:
     (good,) = write_tasks(layout, [make_task(1)])
     table = pq.read_table(good).replace_schema_metadata({METADATA_KEY: b"0"})
     other = layout.verified_dir / "train-20000101T000000000000-old.parquet"
@@ -201,7 +203,7 @@ def test_a_shard_of_another_schema_version_names_the_file(layout: DatasetLayout)
     assert [e.path for e in loaded.skipped] == [other]
 
 
-def test_a_shard_with_other_columns_names_them(layout: DatasetLayout) -> None:
+def test_a_shard_with_other_columns_names_them(layout: DatasetLayout[Path]) -> None:
     (good,) = write_tasks(layout, [make_task(1)])
     table = pq.read_table(good).drop_columns(["license"])
     other = layout.verified_dir / "train-20000101T000000000000-old.parquet"
@@ -210,7 +212,7 @@ def test_a_shard_with_other_columns_names_them(layout: DatasetLayout) -> None:
         open_shard(other)
 
 
-def test_a_corrupt_shard_names_the_file(layout: DatasetLayout) -> None:
+def test_a_corrupt_shard_names_the_file(layout: DatasetLayout[Path]) -> None:
     (good,) = write_tasks(layout, [make_task(1)])
     corrupt = layout.verified_dir / "train-20000101T000000000000-bad.parquet"
     corrupt.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
@@ -220,7 +222,7 @@ def test_a_corrupt_shard_names_the_file(layout: DatasetLayout) -> None:
 
 
 def test_a_dead_writers_temporary_file_is_removed_by_the_next_write(
-    layout: DatasetLayout,
+    layout: DatasetLayout[Path],
 ) -> None:
     leftover = layout.verified_dir / ".train-20240101T000000000000-dead.parquet.tmp"
     leftover.write_bytes(b"PAR1 partial")
@@ -229,7 +231,7 @@ def test_a_dead_writers_temporary_file_is_removed_by_the_next_write(
     assert not leftover.exists()
 
 
-def test_manifest_lists_each_written_shard(layout: DatasetLayout) -> None:
+def test_manifest_lists_each_written_shard(layout: DatasetLayout[Path]) -> None:
     from pipeline.dataset.manifest import load_manifest
 
     shards = write_tasks(layout, [make_task(1), make_task(2), make_task(3, Outcome.TIMEOUT)])

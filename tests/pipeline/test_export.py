@@ -44,7 +44,7 @@ SWEBENCH_INSTANCE_FIELDS = {  # SWEbenchInstance: field -> type, as the harness 
 
 
 @pytest.fixture
-def layout(tmp_path: Path) -> DatasetLayout:
+def layout(tmp_path: Path) -> DatasetLayout[Path]:
     written = DatasetLayout(tmp_path / "out", tmp_path / "work")
     written.prepare()
     east = timezone(timedelta(hours=2))
@@ -62,7 +62,7 @@ def layout(tmp_path: Path) -> DatasetLayout:
 
 
 def test_jsonl_has_exactly_the_harness_fields_all_strings(
-    layout: DatasetLayout, tmp_path: Path
+    layout: DatasetLayout[Path], tmp_path: Path
 ) -> None:
     jsonl, _ = export_swebench(layout, tmp_path / "export").paths
     rows = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
@@ -107,7 +107,7 @@ def test_tasks_the_harness_cannot_grade_are_left_out_and_counted(tmp_path: Path)
 
 
 def test_parquet_has_string_columns_and_the_same_rows(
-    layout: DatasetLayout, tmp_path: Path
+    layout: DatasetLayout[Path], tmp_path: Path
 ) -> None:
     jsonl, parquet = export_swebench(layout, tmp_path / "export").paths
     table = pq.read_table(parquet)
@@ -117,7 +117,7 @@ def test_parquet_has_string_columns_and_the_same_rows(
     assert table.to_pylist() == rows
 
 
-def test_export_to_a_file_is_refused(layout: DatasetLayout, tmp_path: Path) -> None:
+def test_export_to_a_file_is_refused(layout: DatasetLayout[Path], tmp_path: Path) -> None:
     target = tmp_path / "export"
     target.write_text("keep")
     with pytest.raises(UserInputError, match="is a file"):
@@ -125,7 +125,7 @@ def test_export_to_a_file_is_refused(layout: DatasetLayout, tmp_path: Path) -> N
     assert target.read_text() == "keep"
 
 
-def test_export_stops_at_a_bad_shard_naming_it(layout: DatasetLayout, tmp_path: Path) -> None:
+def test_export_stops_at_a_bad_shard_naming_it(layout: DatasetLayout[Path], tmp_path: Path) -> None:
     bad = layout.verified_dir / "train-20000101T000000000000-bad.parquet"
     bad.write_bytes(b"PAR1 not really")
     with pytest.raises(BadShardError, match=re.escape(str(bad))):

@@ -161,7 +161,7 @@ def test_rerun_after_completion_only_looks(fake: FakeGithub, tmp_path: Path) -> 
         if p["merged_at"] and p["base"]["ref"] == "main"
     )
     assert cursor is not None and cursor.merged_through == newest
-    shards = sorted(p.name for p in request.out.rglob("*.parquet"))
+    shards = sorted(p.name for p in Path(request.out).rglob("*.parquet"))
     fake.requests.clear()
     again = run(request)
     assert again.candidates == [] and again.selected == 0
@@ -170,7 +170,7 @@ def test_rerun_after_completion_only_looks(fake: FakeGithub, tmp_path: Path) -> 
         ("GET", f"/repos/{SAMPLE_REPO_NAME}"),  # the mining task: clone URL, default branch
         ("GET", f"/repos/{SAMPLE_REPO_NAME}/pulls"),  # page 1: nothing merged after the cursor
     ]
-    assert sorted(p.name for p in request.out.rglob("*.parquet")) == shards
+    assert sorted(p.name for p in Path(request.out).rglob("*.parquet")) == shards
 
 
 @pytest.mark.usefixtures("token_env")
@@ -248,7 +248,7 @@ def test_the_token_is_nowhere_in_the_output_or_the_cache(
     assert SAMPLE_TOKEN not in repr(request)
     captured = capsys.readouterr()
     assert SAMPLE_TOKEN not in captured.out + captured.err
-    for root in (request.out, request.cache_dir):
+    for root in (Path(request.out), request.cache_dir):
         for path in root.rglob("*"):
             if path.is_file():
                 assert SAMPLE_TOKEN.encode() not in path.read_bytes(), path

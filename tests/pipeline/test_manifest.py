@@ -23,14 +23,14 @@ from tests.pipeline.factories import make_task
 
 
 @pytest.fixture
-def layout(tmp_path: Path) -> DatasetLayout:
+def layout(tmp_path: Path) -> DatasetLayout[Path]:
     written = DatasetLayout(tmp_path / "out", tmp_path / "work")
     written.prepare()
     write_tasks(written, [make_task(1), make_task(2), make_task(3, Outcome.DOCS_ONLY)])
     return written
 
 
-def test_a_fresh_dataset_agrees_with_its_manifest(layout: DatasetLayout) -> None:
+def test_a_fresh_dataset_agrees_with_its_manifest(layout: DatasetLayout[Path]) -> None:
     assert manifest_problems(layout, verify_checksums=True) == []
     manifest = load_manifest(layout)
     assert manifest is not None
@@ -43,7 +43,7 @@ def test_a_fresh_dataset_agrees_with_its_manifest(layout: DatasetLayout) -> None
 
 
 def test_a_shard_renamed_in_before_a_crash_is_reported_then_listed(
-    layout: DatasetLayout,
+    layout: DatasetLayout[Path],
 ) -> None:
     with dataset_lock(layout):  # what a writer killed right after the rename leaves
         unlisted = write_shard(layout, DatasetTable.TRAIN, tasks_table([make_task(4)]))
@@ -58,7 +58,7 @@ def test_a_shard_renamed_in_before_a_crash_is_reported_then_listed(
     assert manifest_problems(layout, verify_checksums=True) == []
 
 
-def test_a_missing_manifest_is_reported_and_rebuilt(layout: DatasetLayout) -> None:
+def test_a_missing_manifest_is_reported_and_rebuilt(layout: DatasetLayout[Path]) -> None:
     before = load_manifest(layout)
     layout.manifest_path.unlink()
     (problem,) = manifest_problems(layout)
@@ -72,13 +72,13 @@ def test_a_missing_manifest_is_reported_and_rebuilt(layout: DatasetLayout) -> No
 
 
 def test_a_copy_without_its_work_folder_has_nothing_to_check(
-    layout: DatasetLayout, tmp_path: Path
+    layout: DatasetLayout[Path], tmp_path: Path
 ) -> None:
     copy = DatasetLayout(layout.root, tmp_path / "elsewhere")
     assert manifest_problems(copy, verify_checksums=True) == []
 
 
-def test_a_manifest_that_does_not_parse_names_the_file(layout: DatasetLayout) -> None:
+def test_a_manifest_that_does_not_parse_names_the_file(layout: DatasetLayout[Path]) -> None:
     layout.manifest_path.write_text("{not json")
     (problem,) = manifest_problems(layout)
     assert problem.startswith(f"{layout.manifest_path}: not a taskforge manifest")
@@ -86,7 +86,7 @@ def test_a_manifest_that_does_not_parse_names_the_file(layout: DatasetLayout) ->
     assert manifest_problems(layout, verify_checksums=True) == []
 
 
-def test_a_changed_or_removed_shard_is_reported(layout: DatasetLayout) -> None:
+def test_a_changed_or_removed_shard_is_reported(layout: DatasetLayout[Path]) -> None:
     train, rejected = layout.shards()
     data = bytearray(train.read_bytes())
     data[len(data) // 2] ^= 0xFF  # same size, other bytes
@@ -112,7 +112,7 @@ def test_a_changed_or_removed_shard_is_reported(layout: DatasetLayout) -> None:
     ]
 
 
-def test_an_unreadable_new_shard_is_not_listed(layout: DatasetLayout) -> None:
+def test_an_unreadable_new_shard_is_not_listed(layout: DatasetLayout[Path]) -> None:
     junk = layout.verified_dir / "train-29990101T000000000000-junk.parquet"
     junk.write_bytes(b"not parquet")
     with dataset_lock(layout):

@@ -14,10 +14,12 @@ import sys
 from pathlib import Path
 
 from pipeline.backfill.request import BackfillRequest
-from pipeline.backfill.up_to_date import dataset_final, nothing_new
+from pipeline.backfill.up_to_date import dataset_final, mark_final, nothing_new
 from pipeline.dataset.card import finalize
+from pipeline.dataset.location import dataset_location
 from pipeline.dataset.shards import write_tasks
 from pipeline.demo.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME
+from tests.conftest import S3Bucket
 from tests.pipeline.factories import make_task
 
 WATCHED = (
@@ -48,6 +50,7 @@ def finished(source: Path, out: Path, work: Path, cache: Path) -> BackfillReques
     write_tasks(layout, tasks[:4])
     write_tasks(layout, tasks[4:])
     finalize(layout)
+    mark_final(layout)  # as the flow does once the run is finished
     return request
 
 
@@ -81,15 +84,21 @@ def test_anything_unfinished_is_left_to_the_run(sample_repo_path: Path, tmp_path
     request = finished(sample_repo_path, out, work, cache)
     assert nothing_new(request) is not None
     layout = request.layout()
-    os.utime(layout.card_path, ns=(0, 0))  # shards written after the last finalize: killed
+
+    write_tasks(layout, [make_task(1, repo=SAMPLE_REPO_NAME)])  # a run killed before finalize
     assert not dataset_final(layout) and nothing_new(request) is None
     finalize(layout)
-    assert dataset_final(layout)
+    assert not dataset_final(layout)  # finalized by `compact`, say: not by a finished run
+    mark_final(layout)
+    assert dataset_final(layout) and nothing_new(request) is not None
 
     other = request.model_copy(update={"repo": "taskforge/other"})  # no PR of it written
     assert nothing_new(other) is None
     unlisted = out / "data" / "train-20990101T000000000000-0123abcd.parquet"
     unlisted.write_bytes(b"")  # a shard the manifest does not list: a writer was killed
+    assert not dataset_final(layout)
+    unlisted.unlink()
+    (out / "manifest.json").write_text("{}")  # the previous layout, waiting to be moved
     assert not dataset_final(layout)
 
 
@@ -101,3 +110,24 @@ def test_the_demo_writes_its_repository_again_only_when_it_changed(tmp_path: Pat
     (repo / "README.md").write_text("edited\n")
     assert not is_current(repo)  # a user's edit: written again
     assert not is_current(tmp_path / "missing")
+
+
+def test_nothing_new_behind_a_url(sample_repo_path: Path, tmp_path: Path, s3: S3Bucket) -> None:
+    request = BackfillRequest(
+        source=str(sample_repo_path),
+        repo=SAMPLE_REPO_NAME,
+        out=dataset_location(s3.url()),
+        work_dir=tmp_path / "work",
+        cache_dir=tmp_path / "cache",
+    )
+    layout = request.layout()
+    layout.prepare()
+    tasks = [make_task(n, o, repo=SAMPLE_REPO_NAME) for n, o in DESIGNED_OUTCOMES.items()]
+    write_tasks(layout, tasks)
+    finalize(layout)
+    assert nothing_new(request) is None  # not marked final by a finished run
+    mark_final(layout)
+    done = nothing_new(request)
+    assert done is not None and (done.mined, done.skipped) == (9, 9)
+    write_tasks(layout, tasks[:1])  # a later write: the manifest changed
+    assert nothing_new(request) is None

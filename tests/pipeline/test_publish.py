@@ -29,7 +29,7 @@ from tests.pipeline.factories import make_task
 
 
 @pytest.fixture
-def layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DatasetLayout:
+def layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DatasetLayout[Path]:
     """A dataset written by the project's writers, its work folder where it goes by default."""
     monkeypatch.setenv("TASKFORGE_CACHE", str(tmp_path / "cache"))
     written = DatasetLayout(tmp_path / "out")
@@ -54,12 +54,14 @@ def uploaded(folder: Path) -> list[str]:
     return list(filter_repo_objects(relpaths, ignore_patterns=list(DEFAULT_IGNORE_PATTERNS)))
 
 
-def published(layout: DatasetLayout) -> list[str]:
+def published(layout: DatasetLayout[Path]) -> list[str]:
     """What should be published: the shards and the card."""
     return sorted([*(layout.relative(shard) for shard in layout.shards()), "README.md"])
 
 
-def test_upload_folder_would_publish_the_shards_and_the_card_only(layout: DatasetLayout) -> None:
+def test_upload_folder_would_publish_the_shards_and_the_card_only(
+    layout: DatasetLayout[Path],
+) -> None:
     assert sorted(uploaded(layout.root)) == published(layout)
     assert len(published(layout)) == 5  # four shards and README.md
     digest = hashlib.sha256(os.fsencode(layout.root.resolve())).hexdigest()[:8]
@@ -73,7 +75,7 @@ def test_upload_folder_would_publish_the_shards_and_the_card_only(layout: Datase
 
 
 def test_datasets_loads_the_verified_rows_and_the_rejected_config(
-    layout: DatasetLayout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    layout: DatasetLayout[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -94,7 +96,7 @@ def test_datasets_loads_the_verified_rows_and_the_rejected_config(
     assert sorted(uploaded(layout.root)) == published(layout)  # loading left nothing behind
 
 
-def previous_layout(layout: DatasetLayout) -> None:
+def previous_layout(layout: DatasetLayout[Path]) -> None:
     """Turn ``layout``'s dataset into one the previous layout wrote: the writers' files in OUT."""
     for old, new in layout.previous_layout():
         old.parent.mkdir(parents=True, exist_ok=True)
@@ -107,7 +109,7 @@ def previous_layout(layout: DatasetLayout) -> None:
 
 
 def test_the_next_write_moves_the_previous_layout_into_the_work_folder(
-    layout: DatasetLayout,
+    layout: DatasetLayout[Path],
 ) -> None:
     listed = load_manifest(layout)
     previous_layout(layout)
@@ -135,7 +137,7 @@ def test_the_next_write_moves_the_previous_layout_into_the_work_folder(
 
 
 def test_what_the_work_folder_already_has_stays_in_place_and_is_named(
-    layout: DatasetLayout,
+    layout: DatasetLayout[Path],
 ) -> None:
     (layout.root / "logs").mkdir()
     (layout.root / "logs" / "prefect-server.log").write_text("an older run\n")

@@ -24,6 +24,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from pipeline.backfill.request import BackfillRequest, BackfillSummary
+from pipeline.backfill.up_to_date import mark_final
 from pipeline.dataset.card import finalize
 from pipeline.dataset.shards import write_tasks
 from pipeline.demo.sample_repo import DESIGNED_OUTCOMES
@@ -83,6 +84,7 @@ def test_a_scheduled_run_has_the_groups_bounds_and_the_work_folders_results(
     layout = BackfillRequest(source="s", repo="o/n", out=out, work_dir=work).layout()
     write_tasks(layout, finished)
     finalize(layout)
+    mark_final(layout)
     schedules = tmp_path / "schedules.toml"
     repos = (
         f'{{ source = "{sample_repo_path}", repo = "taskforge/tinytext" }}, '
