@@ -20,9 +20,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    import polars as pl
 
 from extractors.candidates import SizeLimits, build_candidates
 from extractors.git_history import MergedPull
@@ -108,6 +111,8 @@ def preview(request: BackfillRequest) -> Preview:
 
 def preview_frame(rows: list[PreviewRow]) -> pl.DataFrame:
     """The preview's rows as one polars frame, for JSON lines, CSV and Parquet alike."""
+    import polars as pl  # only to write rows: a backfill's no-op rerun does not need it
+
     schema = pl.Schema(
         {
             "number": pl.Int64(),

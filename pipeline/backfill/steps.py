@@ -25,7 +25,6 @@ from datetime import datetime
 
 import git
 
-from dockerfiles.environment import BUILT_LANGUAGES
 from extractors.candidates import SizeLimits, build_candidates
 from extractors.git_history import MergedPull, find_merged_pulls, target_branch
 from pipeline.backfill.cursor import advanced, read_cursor, write_cursor
@@ -178,6 +177,8 @@ def mine_candidates(
 def held_back(candidates: list[Task]) -> list[Task]:
     """The candidates, those of a language whose environments are not built yet rejected as
     ``unsupported_language`` (``dockerfiles.environment.BUILT_LANGUAGES``)."""
+    from dockerfiles.environment import BUILT_LANGUAGES  # docker-py: not for a no-op rerun
+
     return [
         task.rejected(
             Outcome.UNSUPPORTED_LANGUAGE,

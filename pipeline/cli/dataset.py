@@ -12,7 +12,9 @@ the rows right (an unlisted shard, a listed one that is gone) are warnings of ``
 ``--work-dir``, else under ``--cache-dir``; a copied dataset folder without one reads silently.
 OUT is a folder or a URL, as backfill's ``--out`` (``dataset_layout``); an unknown scheme, a
 missing bucket or refused credentials are bad input (2), a storage that does not answer is
-infrastructure (3).
+infrastructure (3). What each command reads with (polars, the export's harness types) is
+imported when it runs: every ``taskforge`` command loads this module, a backfill's rerun with
+nothing new included.
 """
 
 from __future__ import annotations
@@ -25,9 +27,6 @@ import typer
 from pipeline.cli.console import console, stdout
 from pipeline.cli.options import CacheDirOption, WorkDirOption
 from pipeline.core.errors import UserInputError
-from pipeline.dataset.browse import dataset_stats, find_task, render_stats, render_task
-from pipeline.dataset.compact import compact as compact_dataset
-from pipeline.dataset.export import ExportFormat, export_swebench
 from pipeline.dataset.location import dataset_location
 from pipeline.dataset.storage import DatasetLayout
 
@@ -53,6 +52,8 @@ def stats(
     out: DatasetArgument, work_dir: WorkDirOption = None, cache_dir: CacheDirOption = None
 ) -> None:
     """Per repository: verified tasks, rejected candidates by reason, FAIL_TO_PASS sizes."""
+    from pipeline.dataset.browse import dataset_stats, render_stats
+
     layout = dataset_layout(out, work_dir, cache_dir)
     figures = dataset_stats(layout)
     warn(figures.warnings)
@@ -66,6 +67,8 @@ def show(
     cache_dir: CacheDirOption = None,
 ) -> None:
     """One task: problem statement, highlighted patches and test lists."""
+    from pipeline.dataset.browse import find_task, render_task
+
     task, warnings = find_task(dataset_layout(out, work_dir, cache_dir), instance_id)
     warn(warnings)
     render_task(task, stdout)
@@ -74,13 +77,15 @@ def show(
 def export(
     out: DatasetArgument,
     to: Annotated[Path, typer.Option(help="Folder for the exported files.")],
-    export_format: Annotated[str, typer.Option("--format", help="Export format: swebench.")] = (
-        ExportFormat.SWEBENCH.value
-    ),
+    export_format: Annotated[
+        str, typer.Option("--format", help="Export format: swebench.")
+    ] = "swebench",  # ExportFormat.SWEBENCH, whose module is imported when the command runs
     work_dir: WorkDirOption = None,
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Write the verified tasks for another harness (swebench: what its harness grades)."""
+    from pipeline.dataset.export import ExportFormat, export_swebench
+
     if export_format not in set(ExportFormat):
         choices = ", ".join(ExportFormat)
         raise UserInputError(f"--format takes one of: {choices}; got {export_format!r}")
@@ -96,6 +101,8 @@ def compact(
     out: DatasetArgument, work_dir: WorkDirOption = None, cache_dir: CacheDirOption = None
 ) -> None:
     """Rewrite the shards with one row per instance id (newest wins); safe to interrupt."""
+    from pipeline.dataset.compact import compact as compact_dataset
+
     report = compact_dataset(dataset_layout(out, work_dir, cache_dir))
     for line in report.moved:  # a dataset of the previous layout: what moved, what stayed
         console.print(line, highlight=False, soft_wrap=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -25,12 +25,11 @@ from rich.table import Table
 from pipeline.cli.console import console, stdout
 from pipeline.cli.dataset import DatasetArgument, warn
 from pipeline.cli.options import CacheDirOption
-from pipeline.consumers.evaluate import EvaluationRequest, run_evaluation
-from pipeline.consumers.predictions import GOLD, EvaluationSummary, InstanceReport
 from pipeline.core.errors import TransientError
 from pipeline.dataset.location import dataset_location
-from validators.regrade import Resolution
-from validators.sandbox import SandboxLimits
+
+if TYPE_CHECKING:  # the evaluation's modules (docker-py...) load when the command runs
+    from pipeline.consumers.predictions import EvaluationSummary, InstanceReport
 
 
 def evaluate(
@@ -71,6 +70,10 @@ def evaluate(
     redo: Annotated[bool, typer.Option(help="Grade again instances already reported.")] = False,
 ) -> None:
     """Grade PREDICTIONS (SWE-bench's forms) against OUT's verified tasks."""
+    from pipeline.consumers.evaluate import EvaluationRequest, run_evaluation
+    from pipeline.consumers.predictions import GOLD
+    from validators.sandbox import SandboxLimits
+
     request = EvaluationRequest(
         out=dataset_location(out),
         predictions=GOLD if predictions == GOLD else Path(predictions),
@@ -99,6 +102,8 @@ def _print_graded(report: InstanceReport) -> None:
 
 def render_evaluation(summary: EvaluationSummary, report_dir: Path) -> None:
     """Print the evaluation's summary table and where its reports are."""
+    from validators.regrade import Resolution
+
     title = f"evaluation {summary.run_id}" if summary.run_id else "evaluation"
     table = Table(title=title, title_justify="left")
     table.add_column("count", justify="right")

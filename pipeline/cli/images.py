@@ -6,14 +6,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pipeline.cli.console import stdout
 from pipeline.cli.dataset import DatasetArgument, dataset_layout
 from pipeline.cli.options import CacheDirOption, WorkDirOption
-from pipeline.consumers.image_archive import ArchiveReport, export_images, import_images
+
+if TYPE_CHECKING:  # docker-py loads when a command runs, not with every taskforge command
+    from pipeline.consumers.image_archive import ArchiveReport
 
 images_app = typer.Typer(
     help="Move a dataset's images as one archive (docker save format).", no_args_is_help=True
@@ -28,6 +30,8 @@ def export_command(
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Save every image OUT's verified tasks run in to one archive."""
+    from pipeline.consumers.image_archive import export_images
+
     layout = dataset_layout(out, work_dir, cache_dir)
     _print("saved", export_images(layout, to), to)
 
@@ -37,6 +41,8 @@ def import_command(
     archive: Annotated[Path, typer.Argument(help="An archive `images export` wrote.")],
 ) -> None:
     """Load the images of ARCHIVE into this machine's Docker engine."""
+    from pipeline.consumers.image_archive import import_images
+
     _print("loaded", import_images(archive), archive)
 
 

@@ -232,8 +232,11 @@ def _run(request: BackfillRequest) -> None:
         from pipeline.orchestration.progress import reporting
 
         wait_ready()
-        with rich_progress() as sink, reporting(sink):
-            summary: BackfillSummary = run_backfill(request)
+        try:
+            with rich_progress() as sink, reporting(sink):
+                summary: BackfillSummary = run_backfill(request)
+        finally:
+            prefect_logs.drain()  # while the server answers: nothing left for the exit
     render_summary(summary)
     noted = prefect_logs.attention_line(prefect_log)
     if noted:

@@ -19,9 +19,6 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from types import FrameType
 
-import docker
-import requests
-
 from pipeline.cli.console import console
 from pipeline.core.errors import TaskforgeError
 
@@ -59,7 +56,10 @@ def cleaned_up_on_stop() -> Iterator[None]:
 
 def remove_own_containers() -> int:
     """Remove every test-run container this process created; the engine gone is no error."""
-    from pipeline.core.engine import docker_client  # only when stopping: fast start
+    import docker  # only when stopping: fast start
+    import requests
+
+    from pipeline.core.engine import docker_client
     from validators.sandbox import remove_own
 
     try:

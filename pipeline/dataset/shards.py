@@ -287,5 +287,6 @@ def read_tasks(layout: DatasetLayout) -> list[Task]:
 
 def finished_instance_ids(layout: DatasetLayout) -> set[str]:
     """Instance ids already written, verified or rejected: a rerun skips them."""
-    ids = load_table(layout, ["instance_id"]).table.column("instance_id").to_pylist()
-    return set(ids)
+    # every row, not the newest per id: the same set, without the group-by (which imports pandas)
+    loaded = load_table(layout, ["instance_id"], keep_duplicates=True)
+    return set(loaded.table.column("instance_id").to_pylist())

@@ -10,6 +10,13 @@ the root logger) writes to ``WORK/logs/prefect.log`` (``DatasetLayout.logs_dir``
 to the terminal. The Prefect server a command starts writes its own output to
 ``WORK/logs/prefect-server.log`` (``pipeline.orchestration.prefect_server``).
 
+Two more of Prefect's lines reached the terminal: its log worker writes ``--- Error logging to
+API ---`` straight to stderr when a batch cannot be sent, as at the exit of a command whose
+server has stopped. So a command drains Prefect's event and log workers while its server still
+answers (``drain``), and ``configure`` sets ``logging.raiseExceptions`` off, as the logging
+documentation advises for code in production, which is what Prefect's worker asks before it
+writes (prefect/logging/handlers.py ``APILogWorker._handle_batch``).
+
 What may change what the user must do is counted by ``Attention`` (errors of any logger but
 Prefect's internal services and the flow and task run loggers, whose failures reach the
 command as its own outcome), so the command can end with one line naming the log file.
@@ -53,7 +60,18 @@ def configure(logs_dir: Path) -> Path:
     if not os.environ.get(SETTINGS_ENV):
         os.environ[SETTINGS_ENV] = str(SETTINGS)
         os.environ[FILE_ENV] = str(log)
+    logging.raiseExceptions = False  # no handler's trouble on stderr (Prefect's log worker's)
     return log
+
+
+def drain(timeout_s: float = 10.0) -> None:
+    """Send what Prefect's event and log workers still hold, while the server answers; call
+    it before the server stops (it imports Prefect, so only once Prefect is in use)."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    EventsWorker.drain_all(timeout=timeout_s)
+    APILogWorker.drain_all(timeout=timeout_s)
 
 
 def attention_line(log: Path) -> str | None:

@@ -4,7 +4,8 @@ A CLI process configures Prefect's logging as ``taskforge backfill`` does
 (``prefect_logs.configure`` before Prefect is imported), imports Prefect as the flows do, and
 makes Prefect's events worker fail for real: its API is a port nothing listens on, or its
 client's ``emit`` raises (the ``Service 'EventsWorker' failed to process item Event(...)`` line
-of a busy machine). The terminal must stay clean and the log file must have the lines.
+of a busy machine); and its log worker, which writes ``--- Error logging to API ---`` to stderr
+itself when it cannot send. The terminal must stay clean and the log file must have the lines.
 """
 
 from __future__ import annotations
@@ -40,7 +41,13 @@ if sys.argv[2] == "emit-raises":
         return None
 for number in range(3):
     emit_event(event="taskforge.test", resource={"prefect.resource.id": f"taskforge.{number}"})
-EventsWorker.drain_all(timeout=30)
+if sys.argv[2] == "api-logs":  # a flow run's log, as sent when its server has stopped
+    from prefect.logging.handlers import APILogWorker
+    APILogWorker.instance().send(
+        {"name": "prefect.flow_runs", "level": 40, "message": "Finished in state Failed",
+         "timestamp": "2026-12-01T00:00:00+00:00", "flow_run_id": None, "task_run_id": None}
+    )
+prefect_logs.drain(timeout_s=30)
 print("attention:", prefect_logs.attention_line(log))
 """
 
@@ -56,9 +63,10 @@ def closed_port() -> int:
     [
         ("closed-port", "Service 'EventsWorker' failed with"),
         ("emit-raises", "Service 'EventsWorker' failed to process item Event("),
+        ("api-logs", "Service 'EventsWorker' failed with"),
     ],
 )
-def test_the_events_workers_failures_stay_off_the_terminal(
+def test_prefect_services_failures_stay_off_the_terminal(
     tmp_path: Path, mode: str, logged: str
 ) -> None:
     logs = tmp_path / "logs"
