@@ -17,7 +17,7 @@ TARGETS: dict[str, tuple[str, float | None, bool]] = {
     "rerun_images_built": ("images built by the rerun", 0, True),
     "rerun_containers_created": ("containers (test runs, build steps) of the rerun", 0, True),
     "nothing_new_ratio": ("rerun with nothing new ÷ first backfill, sample", 0.05, True),
-    "nothing_new_containers_created": ("containers of the nothing-new rerun", 0, True),
+    "nothing_new_containers_created": ("test containers of the nothing-new reruns", 0, True),
     "mining_ratio": ("whole-ancestry mining ÷ git log -p", 2.0, True),
     "mining_ratio_with_pull_refs": ("the same, mining the refs/pull/* as well", None, True),
     "mining_first_parent_ratio": ("first-parent mining ÷ git log --first-parent -p", 2.0, True),
