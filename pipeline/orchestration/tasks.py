@@ -11,10 +11,10 @@ deploy``).
   the flow's own result storage, as a subflow needs), never in the published
   dataset folder: the records are pickles holding absolute paths. It is keyed by what decides
   it — instance id, base and fix commits, both patches, the environment's fingerprint, the
-  repeats and limits, and the pipeline version — so a rerun after a crash replays finished
-  validations instead of running their tests again. Prefect finds a record by its key in the
-  storage folder alone, so records moved there from the previous layout's ``OUT/.cache/results``
-  replay as well.
+  repeats and limits, the pipeline version and the dataset schema — so a rerun after a crash
+  replays finished validations instead of running their tests again. Prefect finds a record
+  by its key in the storage folder alone, so records moved there from the previous layout's
+  ``OUT/.cache/results`` replay as well.
 - Environments are not cached here: their images are content-addressed, and
   ``build_environment`` reuses an image that exists.
 - Grouping candidates by dependency state is ``pipeline.backfill.grouping``'s policy.
@@ -54,6 +54,7 @@ from pipeline.core.errors import TransientError
 from pipeline.core.images import ensure_image
 from pipeline.core.records import ImageRef, InstallConfig, Task, instance_id_for
 from pipeline.dataset.shards import DatasetLayout, finished_instance_ids
+from pipeline.dataset.storage import SCHEMA_VERSION
 from pipeline.orchestration.progress import sink
 from validators.collect import collection_problem
 from validators.sandbox import SandboxLimits, remove_leftovers
@@ -199,6 +200,7 @@ def validation_key(_context: Any, parameters: dict[str, Any]) -> str:
         "packaging": [request.registry, request.instance_images],
         "pipeline_version": PIPELINE_VERSION,
         "result_format": RESULT_FORMAT,
+        "schema": SCHEMA_VERSION,  # a record pickled before the Task changed is not replayed
     }
     return "validation-" + _sha(json.dumps(decided_by, sort_keys=True))
 
