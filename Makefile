@@ -44,7 +44,7 @@ REPO ?=
 REPO_NAME ?=
 PRS ?= 50
 bench: $(STAMP) docker base-image  ## benchmarks (REPO=/path/to/clone REPO_NAME=owner/name PRS=50): figures, never fail on timing
-	$(BIN)/python -m pytest tests/benchmarks -s -p no:cacheprovider -o addopts="" -m "" \
+	$(BIN)/python -m pytest tests/benchmarks -s -p no:cacheprovider -p no:unraisableexception -o addopts="" -m "" \
 		--bench-repo="$(REPO)" --bench-repo-name="$(REPO_NAME)" --bench-prs=$(PRS)
 	@$(BIN)/python -m tests.benchmarks.report
 
