@@ -94,8 +94,9 @@ def runs(
     idle_requests = [(r.method, r.path) for r in fake.requests[before_rerun:]]
     assert idle_requests == [
         ("GET", f"/repos/{SAMPLE_REPO_NAME}"),  # the CLI's preflight
-        ("GET", f"/repos/{SAMPLE_REPO_NAME}"),  # the mining task: clone URL, default branch
-        ("GET", f"/repos/{SAMPLE_REPO_NAME}/pulls"),  # one page: nothing after the cursor
+        # one page: nothing after the cursor, so the run stops before Prefect, mining and the
+        # mirror's fetch (pipeline.backfill.up_to_date)
+        ("GET", f"/repos/{SAMPLE_REPO_NAME}/pulls"),
     ]
     output += (cwd / "killed.stdout").read_text() + (cwd / "killed.stderr").read_text()
     return cwd, len(idle_requests), output
