@@ -2,6 +2,9 @@
 
 - ``git_daemon``: git's own server (``git daemon``, in Debian's git) exporting a folder on a
   free loopback port, so workers clone a URL instead of opening the flow machine's path;
+- ``sample_backfill``: the arguments of a backfill of the sample repository from its URL on a
+  cluster, images through a registry; ``containers_created``: which process started the test
+  runs an engine ran;
 - ``dask_cluster``: a Dask scheduler and one worker process per given environment (each its
   own ``DOCKER_HOST`` and ``TASKFORGE_CACHE``: its own engine and disk), without nannies, so a
   worker killed with SIGKILL stays dead, as a machine that goes away does.
@@ -15,11 +18,16 @@ import os
 import signal
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+import docker
+
+from pipeline.demo.sample_repo import SAMPLE_REPO_NAME
 from tests.services import free_port, wait_until
 
 
@@ -108,3 +116,26 @@ def dask_cluster(root: Path, environments: list[dict[str, str]]) -> Iterator[Das
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def sample_backfill(url: str, out: Path | str, registry: str, *options: str) -> list[str]:
+    """``taskforge backfill`` of the sample repository at ``url``, pushing to ``registry``."""
+    common = ["--repo", SAMPLE_REPO_NAME, "--out", str(out), "--registry", f"{registry}/taskforge"]
+    return ["backfill", url, *common, *options]
+
+
+def containers_created(host: str | None, since: datetime) -> Counter[str]:
+    """How many test-run containers each process (its ``taskforge.pid``) created on the engine
+    ``host`` (None: this process's) since then."""
+    client = docker.DockerClient(base_url=host) if host else docker.from_env()
+    with closing(client):
+        events = client.events(
+            since=since,
+            until=datetime.now(UTC),
+            decode=True,
+            filters={"type": "container", "event": "create", "label": "taskforge=test-run"},
+        )
+        try:
+            return Counter(e["Actor"]["Attributes"]["taskforge.pid"] for e in events)
+        finally:
+            events.close()

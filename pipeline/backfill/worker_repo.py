@@ -72,14 +72,12 @@ def repository(request: BackfillRequest, repo_path: str, commits: list[str]) -> 
     where = worker_source(request)
     with _lock:  # one clone or fetch per process at a time; a Repo per caller (not shared)
         path = _opened.get(where)
-        if path is None or not _holds(git.Repo(path), commits):
-            path = _open(request, where)
-            _opened[where] = path
-    repo = git.Repo(path)
-    missing = [c for c in commits if not _holds(repo, [c])]
-    if missing:
-        raise TransientError(f"{where} has no commit {missing[0][:12]} on this worker yet")
-    return repo
+        if path is None or _missing(git.Repo(path), commits):
+            path = _opened[where] = _open(request, where)
+            missing = _missing(git.Repo(path), commits)
+            if missing:
+                raise TransientError(f"{where} has no commit {missing[:12]} on this worker yet")
+    return git.Repo(path)
 
 
 def logs_dir(request: BackfillRequest) -> Path:
@@ -103,11 +101,11 @@ def _open(request: BackfillRequest, where: str) -> str:
     return str(repo.git_dir if repo.bare else repo.working_dir)
 
 
-def _holds(repo: git.Repo, commits: list[str]) -> bool:
-    """Whether ``repo`` has every commit of ``commits``."""
-    try:
-        for commit in commits:
+def _missing(repo: git.Repo, commits: list[str]) -> str | None:
+    """The first commit of ``commits`` that ``repo`` lacks, None when it has them all."""
+    for commit in commits:
+        try:
             repo.git.cat_file("-e", f"{commit}^{{commit}}")
-    except git.GitCommandError:
-        return False
-    return True
+        except git.GitCommandError:
+            return commit
+    return None

@@ -73,11 +73,11 @@ def backfill_flow(request: BackfillRequest) -> BackfillSummary:
     _write(layout, summary, [c for c in candidates if c.decided])
     runnable = [c for c in candidates if not c.decided]
     sink().planned(len(candidates))
-    if runnable and not request.build_on_workers:  # else no engine here: workers clean theirs
-        with closing(docker_client()) as client:
-            remove_leftovers(client)
-            remove_discarded(client)
     if runnable:
+        if not request.build_on_workers:  # else no engine here: workers clean their own
+            with closing(docker_client()) as client:
+                remove_leftovers(client)
+                remove_discarded(client)
         planned = plan_environments(request, mined.repo_path, runnable)
         _write(layout, summary, planned.unplannable)
         _validate_groups(request, mined.repo_path, planned.groups, layout, summary)

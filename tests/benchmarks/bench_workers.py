@@ -21,9 +21,9 @@ import docker
 import pytest
 
 from pipeline.core.images import ensure_image
-from pipeline.demo.sample_repo import SAMPLE_REPO_NAME, write_sample_repo
+from pipeline.demo.sample_repo import write_sample_repo
 from tests.benchmarks.bench_pipeline import tasks_of, validated
-from tests.cluster import dask_cluster, git_daemon
+from tests.cluster import dask_cluster, git_daemon, sample_backfill
 from tests.services import second_engine
 from tests.taskforge_cli import run
 
@@ -32,20 +32,8 @@ pytestmark = pytest.mark.docker
 
 def backfill(url: str, out: Path, registry: str, *args: str) -> float:
     started = time.monotonic()
-    done = run(
-        "backfill",
-        url,
-        "--repo",
-        SAMPLE_REPO_NAME,
-        "--out",
-        str(out),
-        "--work-dir",
-        str(out.with_name(out.name + "-work")),
-        "--registry",
-        f"{registry}/taskforge",
-        *args,
-        timeout=3600,
-    )
+    work = ["--work-dir", str(out.with_name(out.name + "-work"))]
+    done = run(*sample_backfill(url, out, registry, *work, *args), timeout=3600)
     assert done.returncode == 0, done.stderr[-3000:]
     return time.monotonic() - started
 

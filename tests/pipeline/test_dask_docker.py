@@ -13,6 +13,7 @@ import docker
 import pytest
 
 from pipeline.demo.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME, write_sample_repo
+from tests.cluster import containers_created
 from tests.pipeline.test_demo_docker import EXPECTED_FAIL_TO_PASS, EXPECTED_PASS_TO_PASS
 from tests.taskforge_cli import outcomes, start, verified_lists
 
@@ -39,16 +40,7 @@ def test_dask_cluster_gives_the_same_dataset(
     )
     _, stderr = backfill.communicate(timeout=900)
     assert backfill.returncode == 0, stderr[-3000:]
-    events = engine.events(
-        since=since,
-        until=datetime.now(UTC),
-        decode=True,
-        filters={"type": "container", "event": "create", "label": "taskforge=test-run"},
-    )
-    try:
-        creators = {e["Actor"]["Attributes"]["taskforge.pid"] for e in events}
-    finally:
-        events.close()
+    creators = set(containers_created(None, since))
     # test runs were started by Dask's worker processes, not only by the backfill's own
     assert creators - {str(backfill.pid)}, creators
     assert verified_lists(out, "FAIL_TO_PASS") == EXPECTED_FAIL_TO_PASS

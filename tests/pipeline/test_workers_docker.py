@@ -21,8 +21,8 @@ import docker
 import polars as pl
 import pytest
 
-from pipeline.demo.sample_repo import DESIGNED_OUTCOMES, SAMPLE_REPO_NAME, write_sample_repo
-from tests.cluster import DaskCluster, dask_cluster, git_daemon
+from pipeline.demo.sample_repo import DESIGNED_OUTCOMES, write_sample_repo
+from tests.cluster import DaskCluster, containers_created, dask_cluster, git_daemon, sample_backfill
 from tests.conftest import S3Bucket
 from tests.pipeline.test_demo_docker import EXPECTED_FAIL_TO_PASS, EXPECTED_PASS_TO_PASS
 from tests.services import second_engine
@@ -64,38 +64,9 @@ def cluster_for(root: Path, engines: list[str]) -> list[dict[str, str]]:
 def backfill_on(
     cluster: DaskCluster, url: str, out: Path | str, registry: str, cache: Path
 ) -> list[str]:
-    return [
-        "backfill",
-        url,
-        "--repo",
-        SAMPLE_REPO_NAME,
-        "--out",
-        str(out),
-        "--task-runner",
-        f"dask://{cluster.address}",
-        "--registry",
-        f"{registry}/taskforge",
-        "--cache-dir",
-        str(cache),
-        "--workers",
-        "2",
-    ]
-
-
-def runners_on(host: str | None, since: datetime) -> Counter[str]:
-    """How many test-run containers each process created on the engine ``host``, since then."""
-    client = docker.DockerClient(base_url=host) if host else docker.from_env()
-    with closing(client):
-        events = client.events(
-            since=since,
-            until=datetime.now(UTC),
-            decode=True,
-            filters={"type": "container", "event": "create", "label": "taskforge=test-run"},
-        )
-        try:
-            return Counter(e["Actor"]["Attributes"]["taskforge.pid"] for e in events)
-        finally:
-            events.close()
+    runner = f"dask://{cluster.address}"
+    options = ["--task-runner", runner, "--cache-dir", str(cache), "--workers", "2"]
+    return sample_backfill(url, out, registry, *options)
 
 
 def instance_counts(out: Path | str) -> Counter[str]:
@@ -128,9 +99,9 @@ def test_two_workers_with_their_own_engines_give_the_same_dataset(
     assert outcomes(out) == DESIGNED
     assert max(instance_counts(out).values()) == 1
     for number, host in enumerate(worker_engines):  # each worker ran tests on its own engine
-        runners = runners_on(host, since)
+        runners = containers_created(host, since)
         assert set(runners) == {worker_pids[number]}, (number, runners)
-    on_flow_engine = runners_on(None, since)
+    on_flow_engine = containers_created(None, since)
     assert not set(on_flow_engine) & set(worker_pids), on_flow_engine  # no validation here
     # the workers cloned the URL into their own cache folders; the flow's path was never used
     for number in range(2):
@@ -165,7 +136,7 @@ def test_a_killed_worker_loses_nothing(
     assert outcomes(out) == DESIGNED  # no gap
     assert max(instance_counts(out).values()) == 1  # no duplicate
     assert verified_lists(out, "FAIL_TO_PASS") == EXPECTED_FAIL_TO_PASS
-    assert set(runners_on(worker_engines[1], since)) == {survivor}
+    assert set(containers_created(worker_engines[1], since)) == {survivor}
 
 
 def test_environments_built_on_a_worker_need_no_engine_on_the_flow_machine(
