@@ -80,7 +80,7 @@ class EnvSpec:
                 "dockerfile": render_dockerfile(self),
                 "requirements": requirement_texts(self),
                 "project_requires": PROJECT_REQUIRES.read_text(),
-                "config": self.config.model_dump(mode="json"),
+                "config": self.config.fingerprint_fields(),
                 "dependencies": dependency_state(self.dependency_files),
             },
             sort_keys=True,

@@ -79,7 +79,7 @@ def plan_environment(
     if override and override.pin_dependencies is False:
         pinned = None
     attempts = planned_attempts(files, pythons, pinned, override)
-    key_source = {"state": state, "attempts": [a.model_dump(mode="json") for a in attempts]}
+    key_source = {"state": state, "attempts": [a.fingerprint_fields() for a in attempts]}
     key = hashlib.sha256(json.dumps(key_source, sort_keys=True).encode()).hexdigest()
     return EnvPlan(repo_name, base_commit, files, attempts, key)
 

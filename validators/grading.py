@@ -83,7 +83,7 @@ def status_in(report: Report, test: str) -> TestStatus | None:
     """A test's status, with tests of uncollectable files counted as errors."""
     if test in report.statuses:
         return report.statuses[test]
-    if test.split("::", 1)[0] in report.collection_errors:
+    if report.unit_of(test) in report.collection_errors:
         return TestStatus.ERROR
     return None
 

@@ -30,15 +30,28 @@ class PytestCase(TestCase):  # type: ignore[misc,unused-ignore]
 
 @dataclass
 class Report:
-    """The parsed outcome of one test run."""
+    """The parsed outcome of one test run, whatever the runner.
+
+    A test id starts with its *unit*, the part a runner loads or builds as a whole: pytest's
+    test file, a Go package, a Java class, a JavaScript test file, a Rust test binary. The
+    unit ends where one of ``unit_ends`` first occurs (``::`` for pytest's node ids). A
+    collection error names a unit that could not be loaded or built; its tests count as
+    errors (``validators.grading.status_in``).
+    """
 
     statuses: dict[str, TestStatus] = field(default_factory=dict)
-    collection_errors: list[str] = field(default_factory=list)  # test file paths
+    collection_errors: list[str] = field(default_factory=list)  # units: pytest's test files
+    unit_ends: tuple[str, ...] = ("::",)
 
     @property
     def empty(self) -> bool:
         """Whether the report holds no test and no collection error."""
         return not self.statuses and not self.collection_errors
+
+    def unit_of(self, test: str) -> str:
+        """The unit of the test id ``test``: up to the first of ``unit_ends``."""
+        cut = min((i for end in self.unit_ends if (i := test.find(end)) >= 0), default=-1)
+        return test if cut < 0 else test[:cut]
 
 
 def parse_report(xml: bytes, test_files: Iterable[str] = ()) -> Report:

@@ -1,6 +1,6 @@
-"""The core every other package may import: the ``Task`` record, the exception tree, and
-the few shared readers of git and the Docker engine. It imports no stage and nothing else of
-``pipeline``.
+"""The core every other package may import: the ``Task`` record, the exception tree, the
+language profiles, and the few shared readers of git and the Docker engine. It imports no
+stage and nothing else of ``pipeline``.
 """
 
 from importlib.metadata import PackageNotFoundError, version

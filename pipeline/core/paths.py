@@ -1,7 +1,8 @@
 """Classify the files a pull request changes: test, source, or kept out (docs, changelogs, CI).
 
-The rules know Python's conventions, so the substring "test" anywhere in a path decides
-nothing (``src/pytest_helpers.py`` and ``attestation.py`` are source):
+The test rules are the language profile's (``pipeline.core.languages``; Python's by default),
+so the substring "test" anywhere in a path decides nothing (``src/pytest_helpers.py`` and
+``attestation.py`` are source). In Python:
 
 - test: a path with a folder named ``tests``/``test``/``testing`` (test data under it too),
   or a file named ``test_*.py``, ``*_test.py`` or ``conftest.py``;
@@ -12,7 +13,9 @@ nothing (``src/pytest_helpers.py`` and ``attestation.py`` are source):
 - source: everything else (packaging files such as ``pyproject.toml`` included, since a fix
   may need them).
 
-Docs and CI files are kept out of both patches and listed on the task.
+Docs and CI files are kept out of both patches and listed on the task. The docs and CI rules
+are the same in every language and are decided first; the whole change of a pull request is
+classified with the rules of its one language (``choose_language``), never file by file.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from __future__ import annotations
 import enum
 from pathlib import PurePosixPath
 
-TEST_DIRS = frozenset({"tests", "test", "testing"})
+from pipeline.core.languages import Language, profile_of
+
 DOC_DIRS = frozenset({"docs", "doc", "changelog.d", "changes", "newsfragments", "news"})
 PROSE_SUFFIXES = frozenset({".rst", ".md", ".txt", ".adoc", ""})
 PROSE_STEMS = frozenset(
@@ -70,16 +74,14 @@ class FileKind(enum.StrEnum):
     CI = "ci"
 
 
-def classify_path(path: str) -> FileKind:
-    """The kind of one repository-relative POSIX path."""
+def classify_path(path: str, language: Language = Language.PYTHON) -> FileKind:
+    """The kind of one repository-relative POSIX path, by the test rules of ``language``."""
     pure = PurePosixPath(path)
     folders = [part.lower() for part in pure.parts[:-1]]
     name = pure.name.lower()
     if path.startswith(CI_PREFIXES) or path in CI_FILES:
         return FileKind.CI
-    if any(folder in TEST_DIRS for folder in folders) or is_test_module(path):
-        return FileKind.TEST
-    if name == "conftest.py":
+    if profile_of(language).is_test_path(path):
         return FileKind.TEST
     if any(folder in DOC_DIRS for folder in folders):
         return FileKind.DOCS
@@ -93,7 +95,4 @@ def classify_path(path: str) -> FileKind:
 
 def is_test_module(path: str) -> bool:
     """Whether pytest would collect this file by its default name patterns."""
-    name = PurePosixPath(path).name
-    if not name.endswith(".py"):
-        return False
-    return name.startswith("test_") or name.endswith("_test.py")
+    return profile_of(Language.PYTHON).is_test_file(path)

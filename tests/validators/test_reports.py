@@ -1,0 +1,168 @@
+"""Each runner's structured report, read into the status map the grading core takes.
+
+The fixtures (``golden/reports``, see its README) are reports the real tools wrote, shortened,
+or hand-written in the shape the tools' sources emit.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.core.records import TestStatus
+from validators.go_report import read_go_test_json
+from validators.grading import RunResult, grade, status_in
+from validators.js_reports import VITEST_SEPARATOR, read_jest_json, read_mocha_json
+from validators.junit import Report
+from validators.junit_reports import read_nextest, read_surefire
+
+GOLDEN = Path(__file__).parent / "golden" / "reports"
+P, F, E, S = TestStatus.PASSED, TestStatus.FAILED, TestStatus.ERROR, TestStatus.SKIPPED
+ARROW = "\u203a"  # jest's separator between describe blocks and the test's title
+
+
+def golden(name: str) -> bytes:
+    return (GOLDEN / name).read_bytes()
+
+
+def test_jest_json() -> None:
+    report = read_jest_json(golden("jest-29.7.json"))
+    file = "__tests__/sum.test.js"
+    assert report.statuses == {
+        f"{file}::sum {ARROW} adds 1 + 2": P,
+        f"{file}::sum {ARROW} with negatives {ARROW} adds -1 + -2": F,
+        f"{file}::sum {ARROW} skipped one": S,
+        f"{file}::sum {ARROW} write this": S,  # test.todo
+        f"{file}::sum {ARROW} add(1, 1)": P,  # test.each, named as jest names each case
+        f"{file}::sum {ARROW} add(2, 2)": P,
+        f"{file}::top level": P,
+    }
+    # "Test suite failed to run": the file is a collection error, its tests count as errors
+    assert report.collection_errors == ["__tests__/broken.test.js"]
+    assert status_in(report, "__tests__/broken.test.js::never runs") is E
+
+
+def test_vitest_json_has_jest_s_shape_and_vitest_s_names() -> None:
+    report = read_jest_json(golden("vitest-3.2.json"), VITEST_SEPARATOR)
+    file = "test/sum.test.ts"
+    assert report.statuses == {
+        f"{file}::sum > adds 1 + 2": P,
+        f"{file}::sum > with negatives > adds -1 + -2": F,
+        f"{file}::sum > skipped one": S,
+        f"{file}::sum > write this": S,
+        f"{file}::top level": P,
+    }
+    assert report.collection_errors == ["test/broken.test.ts"]
+
+
+def test_mocha_json() -> None:
+    report = read_mocha_json(golden("mocha-10.8.json"))
+    file = "test/sum.spec.js"
+    assert report.statuses == {
+        f"{file}::top level": P,
+        f"{file}::sum adds 1 + 2": P,
+        f"{file}::sum skipped one": S,
+        f"{file}::sum pending without body": S,
+        f"{file}::sum with negatives adds -1 + -2": F,
+    }
+    assert report.collection_errors == []
+
+
+def test_mocha_hook_failure_is_a_collection_error_of_its_file() -> None:
+    failed_hook = {
+        "title": '"before each" hook for "adds"',
+        "fullTitle": 'sum "before each" hook for "adds"',
+        "file": "/repo/test/sum.spec.js",
+        "err": {"message": "boom"},
+    }
+    document = {"stats": {}, "tests": [], "passes": [], "pending": [], "failures": [failed_hook]}
+    data = json.dumps(document).encode()
+    report = read_mocha_json(data)
+    assert report.statuses == {} and report.collection_errors == ["test/sum.spec.js"]
+
+
+@pytest.mark.parametrize("name", ["go-test-1.26.jsonl", "go-test-1.26-buildtext.jsonl"])
+def test_go_test_json(name: str) -> None:
+    report = read_go_test_json(golden(name))
+    package = "example.com/sample/calc"
+    assert report.statuses == {
+        f"{package}::TestAdd": P,
+        f"{package}::TestAddFails": F,
+        f"{package}::TestSkipped": S,
+        f"{package}::TestTable": F,
+        f"{package}::TestTable/one_plus_two": P,  # t.Run's spaces, as go test renames them
+        f"{package}::TestTable/wrong/sum": F,
+    }
+    # the package that does not build, in Go 1.24's shape and in the older one alike; the
+    # package without test files ("skip") is not an error
+    assert report.collection_errors == ["example.com/sample/broken"]
+    assert status_in(report, "example.com/sample/broken::TestNew") is E
+
+
+def test_go_stream_with_stray_lines_and_one_without_events() -> None:
+    stream = b'warming up\n{"Action":"pass","Package":"p","Test":"TestA"}\n\n'
+    assert read_go_test_json(stream).statuses == {"p::TestA": P}
+    with pytest.raises(ValueError, match="no event"):
+        read_go_test_json(b"FAIL\tp [setup failed]\n")
+
+
+def test_surefire_3_with_junit_5_reads_every_file() -> None:
+    files = {p.name: p.read_bytes() for p in (GOLDEN / "surefire-3.2").glob("TEST-*.xml")}
+    report = read_surefire(files)
+    assert report.statuses == {
+        "com.example.CalcTest::adds": P,
+        "com.example.CalcTest::addsWrong": F,
+        "com.example.CalcTest::throwsError": E,
+        "com.example.CalcTest::disabled": S,
+        "com.example.CalcTest::positive(int)[1]": F,
+        "com.example.CalcTest::positive(int)[2]": P,
+        "com.example.CalcTest$Negatives::addsNegatives": P,
+    }
+    assert report.unit_of("com.example.CalcTest$Negatives::addsNegatives") == "com.example.CalcTest"
+
+
+def test_surefire_2_with_junit_4() -> None:
+    report = read_surefire(
+        {
+            "TEST-com.example.ParserTest.xml": golden("surefire-2.22-junit4.xml"),
+            "TEST-com.example.LexerTest.xml": golden("surefire-2.22-initialization-error.xml"),
+        }
+    )
+    assert report.statuses == {
+        "com.example.ParserTest::parsesEmpty": P,
+        "com.example.ParserTest::parsesNumber[0]": F,
+        "com.example.ParserTest::ignored": S,
+        "com.example.ParserTest::throwsOnNull": E,
+    }
+    assert report.collection_errors == ["com.example.LexerTest"]
+
+
+def test_nextest_junit() -> None:
+    report = read_nextest(golden("nextest-0.9.xml"))
+    assert report.statuses == {
+        "sample tests::adds": P,
+        "sample tests::wraps": F,
+        "sample parse::tests::empty": P,
+        "sample::integration it_works": P,
+        "sample::integration parse::tests::empty": F,  # another binary's test of the same path
+        "sample::bin/sample-cli tests::cli_parses": P,
+    }
+    assert report.unit_of("sample::integration it_works") == "sample::integration"
+
+
+@pytest.mark.parametrize("reader", [read_jest_json, read_mocha_json, read_go_test_json])
+def test_what_is_not_a_report_is_refused(reader: object) -> None:
+    with pytest.raises(ValueError):
+        reader(b"<html>not json</html>")  # type: ignore[operator]
+
+
+def test_the_grading_core_grades_a_compiled_language_s_build_failure() -> None:
+    """Before the fix the test binary does not build (the test calls what the fix adds):
+    its unit is a collection error, so the new test fails before and passes after."""
+    before = Report(collection_errors=["sample::integration"], unit_ends=(" ",))
+    after = read_nextest(golden("nextest-0.9.xml"))
+    verdict = grade([RunResult(1, before)], [RunResult(1, after)])
+    assert "sample::integration it_works" in verdict.fail_to_pass
+    assert "sample tests::adds" not in verdict.fail_to_pass  # another unit: not run before

@@ -1,0 +1,124 @@
+"""Each language's runner spec: the selection of a PR's tests, the command, the report read back."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+
+from pipeline.core.languages import PROFILES, TestRunner
+from validators.grading import RunResult, grade, run_problem
+from validators.runners import BUILD_FAILED, REPORT, RUNNERS, RunTargets
+
+GOLDEN = Path(__file__).parent / "golden" / "reports"
+
+
+def test_every_runner_but_gradle_has_a_spec_of_its_profile_s_language() -> None:
+    for language, profile in PROFILES.items():
+        for runner in profile.runners:
+            if runner in (TestRunner.PYTEST, TestRunner.GRADLE):  # pytest: validators.runner
+                continue
+            assert RUNNERS[runner].language is language
+
+
+def test_javascript_runs_the_touched_test_files_only() -> None:
+    spec = RUNNERS[TestRunner.JEST]
+    targets = spec.targets(
+        ["src/__tests__/sum.test.ts", "src/__mocks__/fs.js", "test/fixtures/a.json"], {}
+    )
+    assert targets == RunTargets(["src/__tests__/sum.test.ts"], ["src/__tests__/sum.test.ts"])
+    script = spec.command(RunTargets(["a.test.js", "b test.js"], []), repeat=1)[2]
+    assert "--runTestsByPath 'b test.js' a.test.js" in script  # quoted, reversed on repeat 1
+    assert f"--json --outputFile={REPORT}" in script and "--ci" in script
+
+
+def test_go_runs_the_touched_packages_in_their_module() -> None:
+    spec = RUNNERS[TestRunner.GO_TEST]
+    targets = spec.targets(
+        ["svc/calc/calc_test.go", "svc/calc/testdata/x.txt", "tool_test.go", "svc/go_test.go"],
+        {"go.mod": "module example.com/root\n", "svc/go.mod": "module example.com/svc\n"},
+    )
+    assert targets.selection == [". .", "svc .", "svc ./calc"]
+    script = spec.command(targets)[2]
+    assert "(cd svc && go test -json -count=1 -vet=off . ./calc) >> " in script
+    assert "(cd . && go test -json -count=1 -vet=off .)" in script
+
+
+def test_rust_selects_binaries_with_a_filterset() -> None:
+    spec = RUNNERS[TestRunner.NEXTEST]
+    manifests = {
+        "Cargo.toml": "[workspace]\nmembers = ['crates/*']\n",
+        "crates/core/Cargo.toml": "[package]\nname = 'tiny-core'\nversion = '0.1.0'\n",
+        "crates/cli/Cargo.toml": "[package]\nname = 'tiny-cli'\nversion = '0.1.0'\n",
+    }
+    targets = spec.targets(
+        [
+            "crates/core/src/parse.rs",  # a #[cfg(test)] module: the library's unit tests
+            "crates/core/tests/roundtrip.rs",
+            "crates/core/tests/common/mod.rs",
+            "crates/cli/src/main.rs",
+        ],
+        manifests,
+    )
+    assert targets.selection == [
+        "-p",
+        "tiny-cli",
+        "-p",
+        "tiny-core",
+        "-E",
+        "(binary_id(=tiny-core)) | (binary_id(=tiny-core::roundtrip)) | "
+        "(package(=tiny-cli) & kind(bin)) | (package(=tiny-core) & kind(test))",
+    ]
+    assert targets.units == ["tiny-core", "tiny-core::roundtrip"]
+    script = spec.command(targets)[2]
+    assert "cargo nextest run --tool-config-file taskforge:" in script
+    assert shlex.quote(targets.selection[-1]) in script
+    assert f"if [ $status -eq 101 ]; then : > {BUILD_FAILED}; fi" in script
+
+
+def test_java_selects_classes_and_compiles_first() -> None:
+    spec = RUNNERS[TestRunner.MAVEN]
+    targets = spec.targets(
+        [
+            "core/src/test/java/com/x/CalcTest.java",
+            "core/src/test/java/com/x/Helper.java",
+            "core/src/test/resources/in.json",
+        ],
+        {},
+    )
+    assert targets == RunTargets(["-Dtest=CalcTest"], ["com.x.CalcTest"])
+    script = spec.command(targets)[2]
+    assert script.index("test-compile") < script.index("mvn -B -o test -Dtest=CalcTest")
+
+
+def test_a_build_failure_makes_every_unit_a_collection_error() -> None:
+    spec = RUNNERS[TestRunner.NEXTEST]
+    targets = RunTargets(["-p", "sample"], ["sample::integration"])
+    before = spec.read({BUILD_FAILED: b""}, targets)
+    after = spec.read({REPORT: (GOLDEN / "nextest-0.9.xml").read_bytes()}, targets)
+    assert before is not None and after is not None
+    runs = [RunResult(spec.exit_code(101), before)], [RunResult(spec.exit_code(100), after)]
+    assert all(run_problem(r) is None for side in runs for r in side)
+    assert "sample::integration it_works" in grade(*runs).fail_to_pass
+
+
+def test_exit_codes_map_onto_pytest_s() -> None:
+    assert RUNNERS[TestRunner.NEXTEST].exit_code(100) == 1
+    assert RUNNERS[TestRunner.NEXTEST].exit_code(4) == 4  # no test ran: not gradable
+    assert RUNNERS[TestRunner.MOCHA].exit_code(3) == 1  # mocha exits with the failure count
+    assert RUNNERS[TestRunner.JEST].exit_code(1) == 1
+
+
+@pytest.mark.parametrize("runner", [TestRunner.JEST, TestRunner.GO_TEST, TestRunner.MAVEN])
+def test_a_run_without_a_readable_report_has_none(runner: TestRunner) -> None:
+    spec = RUNNERS[runner]
+    assert spec.read({}, RunTargets([])) is None
+    assert spec.read({REPORT: b"garbage"}, RunTargets([])) is None
+
+
+def test_surefire_reports_are_read_from_the_collected_folder() -> None:
+    spec = RUNNERS[TestRunner.MAVEN]
+    files = {f"{REPORT}/{p.name}": p.read_bytes() for p in (GOLDEN / "surefire-3.2").glob("*.xml")}
+    report = spec.read(files, RunTargets([]))
+    assert report is not None and report.statuses["com.example.CalcTest::adds"].value == "passed"

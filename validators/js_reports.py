@@ -1,0 +1,113 @@
+"""Read JavaScript test runners' JSON reports into the status map the grading core takes.
+
+- **jest** ``--json --outputFile=FILE`` and **vitest** ``--reporter=json --outputFile=FILE``
+  write the same shape (vitest's is jest-compatible): ``testResults``, one per test file, each
+  with ``name`` (the file's absolute path), ``status``, ``message`` and ``assertionResults``,
+  one per test with ``ancestorTitles``, ``title`` and ``status`` (``passed``, ``failed``,
+  ``pending``, ``skipped``, ``todo``, ``disabled``). A file that cannot be loaded (a syntax
+  error, a missing module: "Test suite failed to run") is ``failed`` with no failed test, and is
+  a collection error of that file; so is a file whose hooks failed with every test passed.
+- **mocha** ``--reporter json --reporter-option output=FILE``: ``tests``, ``passes``,
+  ``failures`` and ``pending``, each entry with ``title``, ``fullTitle`` and ``file``. A failed
+  hook (``"before each" hook for "..."``) is a collection error of its file. A file that does
+  not load stops mocha before any report is written (``validators.runners`` says so).
+
+Test ids, exactly as each runner names a test, after the file's path from the repository
+root (the file is the *unit*):
+
+- jest: ``path/to/sum.test.ts::describe X nested X title``, X being U+203A (the single
+  right-pointing angle quotation mark jest prints between titles) with a space on each side,
+- vitest: ``path/to/sum.test.ts::describe > nested > title`` (vitest's ``>``),
+- mocha: ``test/sum.spec.js::describe nested title`` (mocha's ``fullTitle()``).
+
+Two tests of the same name in the same block are one id, failed if either fails.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import PurePosixPath
+from typing import Any
+
+from pipeline.core.records import TestStatus
+from validators.junit import Report
+
+REPO_ROOT = "/repo"
+JEST_SEPARATOR = " \u203a "  # as jest prints "describe \u203a title"
+VITEST_SEPARATOR = " > "
+STATUSES = {
+    "passed": TestStatus.PASSED,
+    "failed": TestStatus.FAILED,
+    "pending": TestStatus.SKIPPED,
+    "skipped": TestStatus.SKIPPED,
+    "todo": TestStatus.SKIPPED,
+    "disabled": TestStatus.SKIPPED,
+}
+HOOKS = ('"before all" hook', '"before each" hook', '"after all" hook', '"after each" hook')
+SEVERITY = [TestStatus.PASSED, TestStatus.SKIPPED, TestStatus.FAILED, TestStatus.ERROR]
+
+
+def read_jest_json(data: bytes, separator: str = JEST_SEPARATOR, root: str = REPO_ROOT) -> Report:
+    """The statuses of a jest (or, with ``VITEST_SEPARATOR``, vitest) JSON report."""
+    document = _json_object(data, "jest")
+    report = Report()
+    for result in _list(document, "testResults"):
+        path = relative(str(result.get("name", "")), root)
+        assertions = _list(result, "assertionResults")
+        statuses = [STATUSES.get(str(a.get("status")), TestStatus.ERROR) for a in assertions]
+        if result.get("status") == "failed" and TestStatus.FAILED not in statuses:
+            report.collection_errors.append(path)
+        for assertion, status in zip(assertions, statuses, strict=True):
+            titles = [*map(str, assertion.get("ancestorTitles") or []), str(assertion["title"])]
+            _record(report, f"{path}::{separator.join(titles)}", status)
+    return report
+
+
+def read_mocha_json(data: bytes, root: str = REPO_ROOT) -> Report:
+    """The statuses of a mocha JSON report."""
+    document = _json_object(data, "mocha")
+    report = Report()
+    lists = (
+        ("passes", TestStatus.PASSED),
+        ("pending", TestStatus.SKIPPED),
+        ("failures", TestStatus.FAILED),
+    )
+    for key, status in lists:
+        for test in _list(document, key):
+            path = relative(str(test.get("file", "")), root)
+            if status is TestStatus.FAILED and str(test.get("title", "")).startswith(HOOKS):
+                if path not in report.collection_errors:
+                    report.collection_errors.append(path)
+                continue
+            _record(report, f"{path}::{test['fullTitle']}", status)
+    return report
+
+
+def relative(path: str, root: str = REPO_ROOT) -> str:
+    """A report's absolute file path as a path from the repository root."""
+    pure = PurePosixPath(path)
+    return str(pure.relative_to(root)) if pure.is_relative_to(root) else path.lstrip("./")
+
+
+def _record(report: Report, test: str, status: TestStatus) -> None:
+    known = report.statuses.get(test)
+    if known is None or SEVERITY.index(status) > SEVERITY.index(known):
+        report.statuses[test] = status
+
+
+def _json_object(data: bytes, runner: str) -> dict[str, Any]:
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"not a {runner} JSON report: {error}") from error
+    if not isinstance(document, dict):
+        raise ValueError(f"not a {runner} JSON report: a {type(document).__name__}")
+    return document
+
+
+def _list(document: Mapping[str, Any], key: str) -> Iterable[dict[str, Any]]:
+    value = document.get(key) or []
+    if not isinstance(value, list):
+        raise ValueError(f"{key} is not a list")
+    return [item for item in value if isinstance(item, dict)]

@@ -1,0 +1,317 @@
+"""Each language's test runner: what to run for the files a PR touches, the command, the report.
+
+A ``RunnerSpec`` per ``TestRunner`` (``RUNNERS``), beside pytest's (``validators.runner``,
+unchanged): ``targets`` turns the touched test files into the runner's selection and the
+*units* a build failure stops (``RunTargets``); ``command`` is the sandbox's ``sh -c`` of one
+run, which writes the runner's structured report and, after the run, the container's peak
+memory as the last line of output, as pytest's run does; ``read`` turns the collected files
+into the grading core's ``Report``; ``exit_code`` maps the runner's documented exit codes onto
+pytest's (0 passed, 1 something failed), which the grading core checks a report against.
+
+| runner | selection | report | exit codes |
+| --- | --- | --- | --- |
+| jest | the test files, ``--runTestsByPath`` | ``--json --outputFile`` | 0, 1 |
+| vitest | the test files (``vitest run`` filters) | ``--reporter=json`` | 0, 1 |
+| mocha | the test files | ``--reporter json``, ``output=`` | failures count: 1-254 -> 1 |
+| go test | the packages of the touched ``_test.go`` | ``-json`` on stdout | 0, 1 |
+| cargo nextest | ``-p`` and a filterset per binary | JUnit of profile ``taskforge`` | 100 -> 1 |
+| maven surefire | ``-Dtest=`` simple class names | ``target/surefire-reports`` | 0, 1 |
+
+Where a build fails before any test runs, the run writes ``BUILD_FAILED`` and every unit of
+the selection is a collection error, so the tests a test patch adds count as failing before the
+fix: nextest's documented exit code 101, Maven's ``test-compile`` run first on its own, a mocha
+run that wrote no report (mocha loads every file before it runs one). A Go package that does
+not build is in ``go test -json`` itself. Gradle is a profile's runner but has no spec yet: its
+wrapper downloads Gradle from services.gradle.org, which is not reachable here.
+"""
+
+from __future__ import annotations
+
+import shlex
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from pipeline.core.languages import Language, TestRunner, profile_of
+from validators.go_report import read_go_test_json
+from validators.js_reports import VITEST_SEPARATOR, read_jest_json, read_mocha_json
+from validators.junit import Report
+from validators.junit_reports import (
+    JAVA_UNIT_ENDS,
+    NEXTEST_UNIT_ENDS,
+    read_nextest,
+    read_surefire,
+)
+
+OUTPUT_DIR = "/home/taskforge/.taskforge"
+REPORT = f"{OUTPUT_DIR}/report"  # a file, or a folder of files (Surefire)
+BUILD_FAILED = f"{OUTPUT_DIR}/build-failed"
+PEAK_MARKER = "taskforge-peak-memory:"
+PEAK = (
+    "peak=$(cat /sys/fs/cgroup/memory.peak /sys/fs/cgroup/memory/memory.max_usage_in_bytes "
+    f'2>/dev/null | head -n 1); echo "{PEAK_MARKER} $peak" >&2; exit $status'
+)
+NEXTEST_CONFIG = (
+    "[profile.taskforge]\nfail-fast = false\nretries = 0\n"
+    '[profile.taskforge.junit]\npath = "junit.xml"\n'
+)
+
+
+@dataclass(frozen=True)
+class RunTargets:
+    """A runner's selection (its arguments or script lines) and the units it builds."""
+
+    selection: list[str]
+    units: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RunnerSpec:
+    """One runner: targets, command, report and exit codes (see the module)."""
+
+    runner: TestRunner
+    language: Language
+    select: Callable[[Sequence[str], Mapping[str, str]], RunTargets]
+    body: Callable[[RunTargets, int], str]  # the shell lines that run the tests, set $status
+    parse: Callable[[Mapping[str, bytes]], Report]
+    unit_ends: tuple[str, ...] = ("::",)
+    exit_codes: Mapping[int, int] = field(default_factory=dict)
+
+    def targets(self, test_files: Sequence[str], manifests: Mapping[str, str]) -> RunTargets:
+        """The selection for the touched ``test_files``, given the manifests of the tree."""
+        return self.select(test_files, manifests)
+
+    def command(self, targets: RunTargets, repeat: int = 0) -> list[str]:
+        """The ``sh -c`` of one run; repeats alternate the order of the selection."""
+        return ["sh", "-c", f"mkdir -p {OUTPUT_DIR}; {self.body(targets, repeat)}; {PEAK}"]
+
+    def read(self, files: Mapping[str, bytes], targets: RunTargets) -> Report | None:
+        """The run's report, or None when it wrote none that can be read."""
+        if BUILD_FAILED in files:
+            return Report(collection_errors=list(targets.units), unit_ends=self.unit_ends)
+        reports = {
+            p: data for p, data in files.items() if p == REPORT or p.startswith(REPORT + "/")
+        }
+        if not reports:
+            return None
+        try:
+            return self.parse(reports)
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def exit_code(self, code: int) -> int:
+        """The runner's exit code as the grading core reads it (0 passed, 1 failed)."""
+        return self.exit_codes.get(code, code)
+
+
+def _ordered(items: Sequence[str], repeat: int) -> list[str]:
+    return list(items[::-1] if repeat % 2 else items)
+
+
+def _quoted(items: Sequence[str]) -> str:
+    return " ".join(shlex.quote(i) for i in items)
+
+
+# --- JavaScript ---------------------------------------------------------------------------
+
+
+def js_targets(test_files: Sequence[str], manifests: Mapping[str, str]) -> RunTargets:
+    """The touched test files a JavaScript runner runs; each is its own unit."""
+    js = profile_of(Language.JAVASCRIPT)
+    files = sorted(p for p in set(test_files) if js.is_test_file(p))
+    return RunTargets(files, files)
+
+
+def _jest(targets: RunTargets, repeat: int) -> str:
+    files = _quoted(_ordered(targets.selection, repeat))
+    return (
+        "node_modules/.bin/jest --ci --runInBand --watchman=false --json "
+        f"--outputFile={REPORT} --runTestsByPath {files}; status=$?"
+    )
+
+
+def _vitest(targets: RunTargets, repeat: int) -> str:
+    files = _quoted(_ordered(targets.selection, repeat))
+    return f"node_modules/.bin/vitest run --reporter=json --outputFile={REPORT} {files}; status=$?"
+
+
+def _mocha(targets: RunTargets, repeat: int) -> str:
+    files = _quoted(_ordered(targets.selection, repeat))
+    return (
+        f"node_modules/.bin/mocha --reporter json --reporter-option output={REPORT} {files}; "
+        f"status=$?; if [ $status -ne 0 ] && [ ! -s {REPORT} ]; then : > {BUILD_FAILED}; fi"
+    )
+
+
+# --- Go ----------------------------------------------------------------------------------
+
+
+def go_targets(test_files: Sequence[str], manifests: Mapping[str, str]) -> RunTargets:
+    """``MODULE_ROOT ./package`` per touched package, in the module of the nearest go.mod
+    (the repository's root in GOPATH mode, without one)."""
+    roots = [str(PurePosixPath(p).parent) for p in manifests if PurePosixPath(p).name == "go.mod"]
+    roots.sort(key=len, reverse=True)
+    selection = set()
+    for path in test_files:
+        if not path.endswith("_test.go"):
+            continue
+        folder = PurePosixPath(path).parent
+        root = next((r for r in roots if r == "." or folder.is_relative_to(r)), ".")
+        package = str(folder if root == "." else folder.relative_to(root))
+        selection.add(f"{root} {'.' if package == '.' else './' + package}")
+    return RunTargets(sorted(selection))
+
+
+def _go(targets: RunTargets, repeat: int) -> str:
+    by_root: dict[str, list[str]] = {}
+    for entry in _ordered(targets.selection, repeat):
+        root, package = entry.split(" ", 1)
+        by_root.setdefault(root, []).append(package)
+    runs = [
+        f"(cd {shlex.quote(root)} && go test -json -count=1 -vet=off {_quoted(packages)}) "
+        f">> {REPORT} || status=1"
+        for root, packages in by_root.items()
+    ]
+    return "status=0; " + "; ".join(runs)
+
+
+# --- Rust --------------------------------------------------------------------------------
+
+
+def rust_targets(test_files: Sequence[str], manifests: Mapping[str, str]) -> RunTargets:
+    """``-p PACKAGE`` and a nextest filterset per touched binary; units are binary ids."""
+    crates = sorted(
+        (str(PurePosixPath(p).parent), _package_name(text))
+        for p, text in manifests.items()
+        if PurePosixPath(p).name == "Cargo.toml" and _package_name(text)
+    )
+    crates.sort(key=lambda crate: len(crate[0]), reverse=True)
+    packages, filters, units = set(), set(), set()
+    for path in test_files:
+        if not path.endswith(".rs"):
+            continue
+        pure = PurePosixPath(path)
+        root, package = next(
+            ((r, n) for r, n in crates if r == "." or pure.is_relative_to(r)), (".", "")
+        )
+        if not package:
+            continue
+        inside = pure.relative_to(root) if root != "." else pure
+        packages.add(package)
+        parts = inside.parts
+        if parts[0] == "tests" and (len(parts) == 2 or parts[-1] == "main.rs"):
+            name = parts[1].removesuffix(".rs")
+            filters.add(f"binary_id(={package}::{name})")
+            units.add(f"{package}::{name}")
+        elif parts[0] == "tests":  # a support module of the integration tests
+            filters.add(f"package(={package}) & kind(test)")
+        elif parts[0] == "src" and (parts[1:] == ("main.rs",) or parts[1:2] == ("bin",)):
+            filters.add(f"package(={package}) & kind(bin)")
+        elif parts[0] == "src":
+            filters.add(f"binary_id(={package})")
+            units.add(package)
+    selection = [arg for p in sorted(packages) for arg in ("-p", p)]
+    if filters:
+        selection += ["-E", " | ".join(f"({f})" for f in sorted(filters))]
+    return RunTargets(selection, sorted(units))
+
+
+def _package_name(cargo_toml: str) -> str:
+    try:
+        name = tomllib.loads(cargo_toml).get("package", {}).get("name", "")
+    except tomllib.TOMLDecodeError:
+        return ""
+    return name if isinstance(name, str) else ""
+
+
+def _nextest(targets: RunTargets, repeat: int) -> str:
+    config = f"{OUTPUT_DIR}/nextest.toml"
+    return (
+        f"printf %s {shlex.quote(NEXTEST_CONFIG)} > {config}; "
+        f"cargo nextest run --tool-config-file taskforge:{config} --profile taskforge "
+        f"--no-fail-fast {_quoted(targets.selection)}; status=$?; "
+        f'cp "${{CARGO_TARGET_DIR:-target}}/nextest/taskforge/junit.xml" {REPORT} 2>/dev/null; '
+        f"if [ $status -eq 101 ]; then : > {BUILD_FAILED}; fi"
+    )
+
+
+# --- Java --------------------------------------------------------------------------------
+
+
+def java_targets(test_files: Sequence[str], manifests: Mapping[str, str]) -> RunTargets:
+    """``-Dtest=`` with the touched test classes' simple names; units are their full names."""
+    java = profile_of(Language.JAVA)
+    classes = {}
+    for path in test_files:
+        if not java.is_test_file(path):
+            continue
+        parts = PurePosixPath(path).parts
+        layout = ("src", "test", "java")
+        at = next((i for i in range(len(parts) - 2) if parts[i : i + 3] == layout), None)
+        name = ".".join(parts[at + 3 :]) if at is not None else PurePosixPath(path).name
+        classes[name.removesuffix(".java")] = PurePosixPath(path).stem
+    simple = sorted(set(classes.values()))
+    return RunTargets([f"-Dtest={','.join(simple)}"] if simple else [], sorted(classes))
+
+
+def _maven(targets: RunTargets, repeat: int) -> str:
+    selection = _quoted(targets.selection)
+    return (
+        f"if ! mvn -B -o -q test-compile > {OUTPUT_DIR}/compile.log 2>&1; then "
+        f": > {BUILD_FAILED}; status=1; else "
+        f"mvn -B -o test {selection} -DfailIfNoTests=false "
+        "-Dsurefire.failIfNoSpecifiedTests=false -DtrimStackTrace=true; status=$?; "
+        f"mkdir -p {REPORT}; find . -path '*/target/surefire-reports/TEST-*.xml' "
+        f"-exec cp {{}} {REPORT}/ \\; ; fi"
+    )
+
+
+def _single(reader: Callable[[bytes], Report]) -> Callable[[Mapping[str, bytes]], Report]:
+    def parse(files: Mapping[str, bytes]) -> Report:
+        return reader(files[REPORT])
+
+    return parse
+
+
+RUNNERS: dict[TestRunner, RunnerSpec] = {
+    spec.runner: spec
+    for spec in (
+        RunnerSpec(
+            TestRunner.JEST, Language.JAVASCRIPT, js_targets, _jest, _single(read_jest_json)
+        ),
+        RunnerSpec(
+            TestRunner.VITEST,
+            Language.JAVASCRIPT,
+            js_targets,
+            _vitest,
+            _single(lambda data: read_jest_json(data, VITEST_SEPARATOR)),
+        ),
+        RunnerSpec(
+            TestRunner.MOCHA,
+            Language.JAVASCRIPT,
+            js_targets,
+            _mocha,
+            _single(read_mocha_json),
+            exit_codes={code: 1 for code in range(2, 255)},
+        ),
+        RunnerSpec(TestRunner.GO_TEST, Language.GO, go_targets, _go, _single(read_go_test_json)),
+        RunnerSpec(
+            TestRunner.NEXTEST,
+            Language.RUST,
+            rust_targets,
+            _nextest,
+            _single(read_nextest),
+            unit_ends=NEXTEST_UNIT_ENDS,
+            exit_codes={100: 1, 101: 1},
+        ),
+        RunnerSpec(
+            TestRunner.MAVEN,
+            Language.JAVA,
+            java_targets,
+            _maven,
+            read_surefire,
+            unit_ends=JAVA_UNIT_ENDS,
+        ),
+    )
+}
