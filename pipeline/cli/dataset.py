@@ -28,7 +28,7 @@ from pipeline.cli.console import console, stdout
 from pipeline.cli.options import CacheDirOption, WorkDirOption
 from pipeline.core.errors import UserInputError
 from pipeline.dataset.location import dataset_location
-from pipeline.dataset.storage import DatasetLayout
+from pipeline.dataset.storage import SCHEMA_VERSION, DatasetLayout
 
 DatasetArgument = Annotated[
     str, typer.Argument(help="Dataset folder or URL (the --out of backfill).", show_default=False)
@@ -119,7 +119,21 @@ def compact(
         )
 
 
+def upgrade(
+    out: DatasetArgument, work_dir: WorkDirOption = None, cache_dir: CacheDirOption = None
+) -> None:
+    """Rewrite shards of an older schema version as this one (a backfill into OUT does too)."""
+    from pipeline.dataset.upgrade import upgrade_dataset
+
+    layout = dataset_layout(out, work_dir, cache_dir)
+    layout.require()
+    layout.check_places()
+    lines = upgrade_dataset(layout).lines()
+    for line in lines or [f"{out} is already at schema version {SCHEMA_VERSION}"]:
+        stdout.print(line, highlight=False, soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
     """Add the dataset commands to ``app``."""
-    for command in (stats, show, export, compact):
+    for command in (stats, show, export, compact, upgrade):
         app.command()(command)

@@ -85,6 +85,7 @@ from pipeline.core.errors import (
 )
 from pipeline.core.extras import Extra, require
 from pipeline.dataset.location import dataset_location
+from pipeline.dataset.upgrade import upgrade_dataset
 from pipeline.orchestration import prefect_logs
 from pipeline.orchestration.prefect_server import local_api
 
@@ -209,6 +210,8 @@ def demo(
 
 def _run(request: BackfillRequest) -> None:
     request.layout().check_places()
+    for line in upgrade_dataset(request.layout()).lines():  # before anything reads the shards
+        console.print(line, highlight=False, soft_wrap=True)
     done = nothing_new(request)  # before Prefect, Docker or any write
     if done is not None:
         render_summary(done)

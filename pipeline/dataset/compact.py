@@ -32,6 +32,7 @@ from pipeline.dataset.storage import (
     dataset_lock,
     remove_stale_temporaries,
 )
+from pipeline.dataset.upgrade import upgrade_dataset
 
 ROWS_PER_SHARD = 50_000
 
@@ -58,6 +59,7 @@ def compact(layout: DatasetLayout) -> CompactReport:
     then bring the manifest and the card up to date."""
     layout.require()
     layout.check_places()
+    upgrade_dataset(layout)  # takes the lock itself, when there is anything to upgrade
     with dataset_lock(layout) as moved:
         verify_shards(layout)
         report = _rewrite(layout)

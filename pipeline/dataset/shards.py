@@ -47,6 +47,7 @@ from pipeline.dataset.storage import (
 )
 
 ROW_GROUP_SIZE = 10_000
+UPGRADABLE = frozenset({"2"})  # versions whose rows ``Task`` reads as they are (upgrade.py)
 
 
 def arrow_type(annotation: Any) -> tuple[pa.DataType, bool]:
@@ -197,6 +198,11 @@ def schema_problem(schema: pa.Schema) -> str:
     """Why a shard of ``schema`` cannot be read as ``TASK_SCHEMA``, or ``""``."""
     stamp = (schema.metadata or {}).get(METADATA_KEY, b"").decode()
     if stamp != SCHEMA_VERSION:
+        if stamp in UPGRADABLE:
+            return (
+                f"schema version {stamp}, this taskforge reads version {SCHEMA_VERSION}; "
+                "`taskforge upgrade OUT` rewrites it (a backfill into OUT does too)"
+            )
         return (
             f"schema version {stamp or 'missing'}, this taskforge reads version "
             f"{SCHEMA_VERSION}; convert it with the taskforge that wrote it or remove it"

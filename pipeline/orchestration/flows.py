@@ -43,6 +43,7 @@ from pipeline.core.extras import Extra, require
 from pipeline.core.records import Task
 from pipeline.dataset.card import finalize
 from pipeline.dataset.shards import DatasetLayout, write_tasks
+from pipeline.dataset.upgrade import upgrade_dataset
 from pipeline.orchestration.artifacts import publish_artifacts
 from pipeline.orchestration.progress import sink
 from pipeline.orchestration.schedules import DEFAULT_SCHEDULES, ScheduleGroup, load_schedules
@@ -65,6 +66,7 @@ def backfill_flow(request: BackfillRequest) -> BackfillSummary:
     started = time.monotonic()
     layout = request.layout()
     layout.prepare()  # a dataset of the previous layout is moved first (the CLI has done it)
+    upgrade_dataset(layout)  # shards of an older schema first: a folder never mixes versions
     summary = BackfillSummary(repo=request.repo, out=request.out, logs_dir=layout.logs_dir)
     sink().stage("mining")
     mined = mine(request)

@@ -1,0 +1,139 @@
+"""Shards of schema version 2 (before languages) upgraded to the current version in place."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.core.errors import BadShardError
+from pipeline.core.languages import Language
+from pipeline.core.records import Outcome, Task
+from pipeline.dataset.card import finalize
+from pipeline.dataset.compact import compact
+from pipeline.dataset.manifest import check_manifest, load_manifest, write_manifest
+from pipeline.dataset.shards import (
+    METADATA_KEY,
+    SCHEMA_VERSION,
+    DatasetLayout,
+    read_tasks,
+    tasks_table,
+    write_tasks,
+)
+from pipeline.dataset.storage import DatasetTable
+from pipeline.dataset.upgrade import stamp_of, upgrade_dataset
+from tests.pipeline.factories import make_task
+from tests.pipeline.test_cli import assert_one_line_error, taskforge
+from tests.pipeline.test_dataset import SCHEMA_FINGERPRINTS
+
+ADDED_BY_3 = {"language"}
+ADDED_TO_INSTALL_CONFIG_BY_3 = {"language", "toolchain"}
+
+
+def version_2(table: pa.Table) -> pa.Table:
+    """``table`` as taskforge 2 wrote it: without the fields version 3 added, stamped "2"."""
+    table = table.drop_columns(sorted(ADDED_BY_3))
+    config = table.column("install_config").combine_chunks()
+    kept = [f for f in config.type if f.name not in ADDED_TO_INSTALL_CONFIG_BY_3]
+    old_config = pa.StructArray.from_arrays(
+        [config.field(f.name) for f in kept], fields=kept, mask=config.is_null()
+    )
+    index = table.schema.get_field_index("install_config")
+    table = table.set_column(index, pa.field("install_config", old_config.type), old_config)
+    return table.replace_schema_metadata({METADATA_KEY: b"2"})
+
+
+def write_version_2(layout: DatasetLayout[Path], kind: DatasetTable, tasks: list[Task]) -> Path:
+    """A shard of schema version 2 in ``layout``, listed in a version-2 manifest."""
+    folder = layout.folder(kind)
+    folder.mkdir(parents=True, exist_ok=True)
+    number = len(layout.shards())
+    shard = folder / f"{kind.value}-2025010{number}T000000000000-v2.parquet"
+    pq.write_table(version_2(tasks_table(tasks)), shard, compression="zstd")
+    return shard
+
+
+@pytest.fixture
+def old_layout(tmp_path: Path) -> DatasetLayout[Path]:
+    layout = DatasetLayout(tmp_path / "out", tmp_path / "work")
+    write_version_2(layout, DatasetTable.TRAIN, [make_task(1), make_task(2)])
+    write_version_2(layout, DatasetTable.REJECTED, [make_task(3, Outcome.TIMEOUT)])
+    write_version_2(layout, DatasetTable.TRAIN, [make_task(3)])  # newer: 3 is verified
+    layout.work.mkdir()
+    manifest = write_manifest(layout, [])
+    text = manifest.model_copy(update={"schema_version": "2"}).model_dump_json()
+    layout.manifest_path.write_text(text)
+    return layout
+
+
+def test_the_shards_made_here_are_exactly_version_2s() -> None:
+    schema = version_2(tasks_table([make_task(1)])).schema  # as written (read back, lists'
+    # items are named "element")
+    described = "\n".join(f"{f.name} {f.type} {f.nullable}" for f in schema)
+    assert hashlib.sha256(described.encode()).hexdigest()[:16] == SCHEMA_FINGERPRINTS["2"]
+
+
+def test_readers_name_the_upgrade(old_layout: DatasetLayout[Path]) -> None:
+    first = old_layout.shards()[0]
+    message = f"{first}: schema version 2, this taskforge reads version {SCHEMA_VERSION}; "
+    message += "`taskforge upgrade OUT` rewrites it"
+    with pytest.raises(BadShardError, match=re.escape(message)):
+        read_tasks(old_layout)
+
+
+def test_upgrade_keeps_every_row_and_each_shards_name(old_layout: DatasetLayout[Path]) -> None:
+    names = [shard.name for shard in old_layout.shards()]
+    report = upgrade_dataset(old_layout)
+    assert report.shards == {"2": 3} and report.rows == 4
+    assert report.lines() == [
+        f"upgraded 3 shards (3 of version 2; 4 rows) to schema version {SCHEMA_VERSION}"
+    ]
+    assert [shard.name for shard in old_layout.shards()] == names
+    assert {stamp_of(shard) for shard in old_layout.shards()} == {SCHEMA_VERSION}
+    tasks = {task.instance_id: task for task in read_tasks(old_layout)}
+    expected = {t.instance_id: t for t in [make_task(1), make_task(2), make_task(3)]}
+    assert tasks == expected  # every field, the newest row of o__n-3 (verified) included
+    assert {t.language for t in tasks.values()} == {Language.PYTHON}
+    check = check_manifest(old_layout, verify_checksums=True)
+    assert check.problems == []  # sizes and checksums of the rewritten shards, version current
+    manifest = load_manifest(old_layout)
+    assert manifest is not None and manifest.schema_version == SCHEMA_VERSION
+    assert {e.schema_version for e in manifest.shards} == {SCHEMA_VERSION}
+    assert upgrade_dataset(old_layout).shards == {}  # nothing left to do
+
+
+def test_a_writer_upgrades_first_so_a_folder_never_mixes_versions(
+    old_layout: DatasetLayout[Path], tmp_path: Path
+) -> None:
+    compact(old_layout)  # a writer: upgrades, then compacts
+    write_tasks(old_layout, [make_task(4)])
+    finalize(old_layout)
+    assert {stamp_of(shard) for shard in old_layout.shards()} == {SCHEMA_VERSION}
+    import datasets
+
+    train = datasets.load_dataset(
+        str(old_layout.root), split="train", cache_dir=str(tmp_path / "hf")
+    )
+    assert sorted(train["instance_id"]) == ["o__n-1", "o__n-2", "o__n-3", "o__n-4"]
+    assert set(train["language"]) == {"python"}
+
+
+def test_the_upgrade_command(old_layout: DatasetLayout[Path]) -> None:
+    on = ["--work-dir", str(old_layout.work)]
+    stats = taskforge("stats", str(old_layout.root), *on)
+    assert_one_line_error(stats, "schema version 2, this taskforge reads version", 5)
+    result = taskforge("upgrade", str(old_layout.root), *on)
+    assert result.returncode == 0, result.stderr
+    assert "upgraded 3 shards (3 of version 2; 4 rows)" in result.stdout
+    again = taskforge("upgrade", str(old_layout.root), *on)
+    assert again.returncode == 0, again.stderr
+    assert f"already at schema version {SCHEMA_VERSION}" in again.stdout
+    stats = taskforge("stats", str(old_layout.root), *on, env={"COLUMNS": "200"})
+    assert stats.returncode == 0, stats.stderr
+    assert "3 verified" in stats.stdout
+    assert json.loads(old_layout.manifest_path.read_text())["schema_version"] == SCHEMA_VERSION
