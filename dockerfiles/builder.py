@@ -32,6 +32,7 @@ from packaging.utils import canonicalize_name
 from dockerfiles.base import BASES
 from dockerfiles.build_failure import resolver_reason
 from dockerfiles.installers import installer_for, pytest_floor
+from dockerfiles.language_image import FETCH_TOOLCHAIN, render_language_dockerfile
 from dockerfiles.native import DEBIAN_PYTHON_HEADERS, TOOLCHAIN
 from dockerfiles.recipe import (
     build_requires,
@@ -42,6 +43,7 @@ from dockerfiles.recipe import (
 from dockerfiles.requirements import classify, flattened
 from pipeline.core.errors import ImageBuildError
 from pipeline.core.git_trees import archive_tree
+from pipeline.core.languages import Language
 from pipeline.core.records import ImageRef, InstallConfig
 
 INDEX_SETTINGS = (
@@ -82,6 +84,7 @@ class EnvSpec:
                 "project_requires": PROJECT_REQUIRES.read_text(),
                 "config": self.config.fingerprint_fields(),
                 "dependencies": dependency_state(self.dependency_files),
+                **_language_inputs(self.config),
             },
             sort_keys=True,
         )
@@ -91,6 +94,13 @@ class EnvSpec:
     def tag(self) -> str:
         """The image's tag, derived from the repository and the fingerprint."""
         return f"taskforge-env/{self.repo.replace('/', '__').lower()}:{self.fingerprint[:16]}"
+
+
+def _language_inputs(config: InstallConfig) -> dict[str, str]:
+    """What else a non-Python image is given (nothing for Python: its fingerprints stay)."""
+    if config.language is Language.PYTHON:
+        return {}
+    return {"fetch_toolchain": FETCH_TOOLCHAIN.read_text()}
 
 
 def template_text() -> str:
@@ -138,6 +148,7 @@ def _write_context(context: Path, repo: git.Repo, spec: EnvSpec) -> None:
         (deps / name).write_text("\n".join(lines) + "\n")
     shutil.copyfile(host_ca_bundle(), context / "host-ca.pem")
     shutil.copyfile(PROJECT_REQUIRES, context / "project_requires.py")
+    shutil.copyfile(FETCH_TOOLCHAIN, context / "fetch_toolchain.py")
     (context / "Dockerfile").write_text(render_dockerfile(spec))
 
 
@@ -171,6 +182,8 @@ def native_packages(config: InstallConfig) -> list[str]:
 def render_dockerfile(spec: EnvSpec) -> str:
     """The environment Dockerfile of ``spec``: the template with the recipe's steps filled in."""
     config = spec.config
+    if config.language is not Language.PYTHON:
+        return render_language_dockerfile(config)
     system_step = ""
     packages = [*config.system_packages, *native_packages(config)]
     if packages:
@@ -241,7 +254,8 @@ def host_ca_bundle() -> Path:
 
 
 def _build(client: docker.DockerClient, context: Path, tag: str, log_path: Path) -> None:
-    buildargs = {name: os.environ[name] for name in INDEX_SETTINGS if os.environ.get(name)}
+    settings = (*INDEX_SETTINGS, "GOPROXY", "NPM_CONFIG_REGISTRY")
+    buildargs = {name: os.environ[name] for name in settings if os.environ.get(name)}
     buildargs["TASKFORGE_BUILD"] = tag
     try:
         error = build_logged(client, context, tag, log_path, "env", buildargs)

@@ -23,6 +23,7 @@ from dockerfiles.base import BASES, ensure_base_image
 from dockerfiles.build_failure import after_missing_module, vary_after_failure
 from dockerfiles.builder import EnvBuildFailed, EnvSpec, ensure_env_image
 from dockerfiles.discard import discard_image
+from dockerfiles.language_image import base_python
 from dockerfiles.overrides import Override
 from dockerfiles.plan import DEPENDENCY_PATHSPECS, EnvPlan, pin_date, plan_environment
 from pipeline.core.errors import ImageBuildError, TerminalError
@@ -34,7 +35,7 @@ __all__ = ["DEPENDENCY_PATHSPECS", "EnvPlan", "pin_date", "plan_environment"]
 # The languages whose environments this module builds. The others have a profile, a toolchain
 # choice and a recipe (``dockerfiles.language_recipes``) but no image template yet: the
 # backfill rejects their candidates as ``unsupported_language`` before any image is built.
-BUILT_LANGUAGES = frozenset({Language.PYTHON})
+BUILT_LANGUAGES = frozenset(Language)
 
 MAX_ADDED_MODULES = 3
 MAX_VARIED = 3
@@ -108,14 +109,14 @@ def build_environment(
         if following is not None and added < MAX_ADDED_MODULES:
             pending.insert(0, following)
             added += 1
-    reasons = "; ".join(f"py{a.python} {a.extras or ''}: {a.reason}" for a in attempts)
+    reasons = "; ".join(f"{_named(a)}: {a.reason}" for a in attempts)
     raise EnvironmentFailed(plan.repo, attempts, reasons)
 
 
 def _image_of_earlier_run(client: docker.DockerClient, plan: EnvPlan) -> EnvSpec | None:
     """The spec of a planned attempt whose image exists, judged on base images present."""
     for config in plan.attempts:
-        for base_tag in BASES[config.python].tags:
+        for base_tag in BASES[base_python(config)].tags:
             if not client.images.list(name=base_tag):
                 continue
             config = config.revised(base_image=base_tag)
@@ -128,7 +129,7 @@ def _image_of_earlier_run(client: docker.DockerClient, plan: EnvPlan) -> EnvSpec
 
 
 def _spec(client: docker.DockerClient, plan: EnvPlan, config: InstallConfig) -> EnvSpec:
-    base_tag = ensure_base_image(client, config.python)
+    base_tag = ensure_base_image(client, base_python(config))
     config = config.revised(base_image=base_tag)
     return EnvSpec(plan.repo, plan.setup_commit, config, client.images.get(base_tag).id, plan.files)
 
@@ -169,3 +170,10 @@ def prepare_environment(
     """Plan and build the environment of ``setup_commit`` without a check (tests, tools)."""
     plan = plan_environment(repo, repo_name, setup_commit, overrides or [])
     return build_environment(client, repo, plan, log_dir)
+
+
+def _named(attempt: EnvAttempt) -> str:
+    """An attempt as a failure names it: its Python and extras, else its date pin."""
+    if attempt.python:
+        return f"py{attempt.python} {attempt.extras or ''}".strip()
+    return f"as of {attempt.exclude_newer:%Y-%m-%d}" if attempt.exclude_newer else "locked"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -22,6 +22,7 @@ import git
 
 from dockerfiles.base import BASES, DEFAULT_PYTHON, available_pythons
 from dockerfiles.installers import pins_dates
+from dockerfiles.language_plan import plan_language_environment
 from dockerfiles.overrides import Override, apply_override, matching
 from dockerfiles.python_era import choose_pythons
 from dockerfiles.recipe import (
@@ -32,6 +33,7 @@ from dockerfiles.recipe import (
     requirement_alternatives,
     richer_extras,
 )
+from pipeline.core.languages import Language
 from pipeline.core.records import InstallConfig
 
 MAX_ATTEMPTS = 6
@@ -62,8 +64,12 @@ def plan_environment(
     base_commit: str,
     overrides: list[Override],
     available: Sequence[str] | None = None,
+    language: Language = Language.PYTHON,
 ) -> EnvPlan:
-    """The plan of the environment of ``base_commit``'s dependency state (see the module)."""
+    """The plan of the environment of ``base_commit``'s dependency state (see the module);
+    a language other than Python is planned by ``dockerfiles.language_plan``."""
+    if language is not Language.PYTHON:
+        return plan_language_environment(repo, repo_name, base_commit, language)
     commit = repo.commit(base_commit)
     files = dependency_files(commit)
     override = matching(overrides, repo_name, commit.committed_datetime)
@@ -138,6 +144,7 @@ def pin_date(
     base_commit: str,
     state: dict[str, object],
     paths: Sequence[str] = (),
+    read_files: Callable[[git.Commit], dict[str, str]] = dependency_files,
 ) -> datetime | None:
     """The day after the dependency state at ``base_commit`` began, from the history.
 
@@ -151,7 +158,7 @@ def pin_date(
     began: datetime | None = None
     for line in log.splitlines()[:200]:
         sha, stamp = line.split(" ", 1)
-        if dependency_state(dependency_files(repo.commit(sha))) != state:
+        if dependency_state(read_files(repo.commit(sha))) != state:
             break
         began = datetime.fromisoformat(stamp)
     if began is None:

@@ -16,8 +16,16 @@ import git
 
 from pipeline.core.paths import is_test_module
 from pipeline.core.records import ImageRef
+from validators.language_runs import COLLECT as LANGUAGE_COLLECT
+from validators.language_runs import (
+    language_result,
+    manifests_of,
+    prepare_language_tests,
+    runner_spec,
+)
 from validators.runner import PEAK_MARKER, run_tests
-from validators.sandbox import SandboxLimits
+from validators.runners import RunnerSpec
+from validators.sandbox import SandboxLimits, run_prepared
 from validators.states import export_tree, python_path_for, tar_tree
 
 MAX_FILES = 8
@@ -30,11 +38,16 @@ def collection_problem(
     commit: str,
     test_files: list[str],
     limits: SandboxLimits,
+    test_runner: str = "pytest",
 ) -> str | None:
-    """None when the test files collect at ``commit`` in ``image``, else the reason."""
+    """None when the test files collect at ``commit`` in ``image``, else the reason; for a
+    runner other than pytest, when they build and run and write a report."""
     with tempfile.TemporaryDirectory(prefix="taskforge-collect-") as work:
         tree = Path(work) / "repo"
         export_tree(repo, commit, tree)
+        spec = runner_spec(test_runner)
+        if spec is not None:
+            return _language_problem(client, image, tree, commit, test_files, spec, limits)
         targets = [
             p for p in sorted(set(test_files)) if is_test_module(p) and (tree / p).is_file()
         ][:MAX_FILES]
@@ -70,3 +83,30 @@ def collection_error(output: str, exit_code: int) -> str:
     if summary:
         return summary[-1][:200]
     return f"pytest exit code {exit_code}: {lines[-1][:160] if lines else 'no output'}"
+
+
+def _language_problem(
+    client: docker.DockerClient,
+    image: ImageRef,
+    tree: Path,
+    commit: str,
+    test_files: list[str],
+    spec: RunnerSpec,
+    limits: SandboxLimits,
+) -> str | None:
+    present = sorted({p for p in test_files if (tree / p).is_file()})
+    targets = spec.targets(present, manifests_of(tree))
+    if not targets.selection:
+        return None
+    container = prepare_language_tests(client, image.tag, tar_tree(tree), spec, targets, limits)
+    run = run_prepared(container, LANGUAGE_COLLECT, limits)
+    if run.timed_out:
+        return f"running the tests at {commit[:10]} took over {limits.timeout_s} s"
+    report = language_result(run, spec, targets).report
+    last = [line for line in run.output.splitlines() if line.strip()][-1:] or ["no output"]
+    if report is None:
+        return f"tests at {commit[:10]} wrote no {spec.runner} report: {last[0][:160]}"
+    if report.collection_errors and not report.statuses:
+        units = ", ".join(report.collection_errors[:3])
+        return f"tests do not build at {commit[:10]} ({units}): {last[0][:160]}"
+    return None

@@ -12,15 +12,17 @@ import os
 import subprocess
 import tarfile
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import git
 
 from pipeline.core.errors import TerminalError
 from pipeline.core.git_trees import archive_tree
+from pipeline.core.languages import Language
 from pipeline.core.paths import is_test_module
 from pipeline.core.records import Task
+from validators.language_runs import manifests_of
 
 SANDBOX_UID = 1000
 
@@ -39,6 +41,7 @@ class States:
     targets: list[str]  # test files to run in before and after
     base_targets: list[str]  # those of them that already exist at the base commit
     python_path: str
+    manifests: dict[str, str] = field(default_factory=dict)  # go.mod, Cargo.toml (not Python)
 
 
 def prepare_states(repo: git.Repo, task: Task) -> States:
@@ -60,6 +63,7 @@ def prepare_states(repo: git.Repo, task: Task) -> States:
             targets,
             [t for t in base_targets if t in targets],
             python_path_for(tree),
+            manifests_of(tree) if task.language is not Language.PYTHON else {},
         )
 
 
@@ -81,6 +85,8 @@ def python_path_for(tree: Path) -> str:
 def test_targets(task: Task, tree: Path) -> list[str]:
     """The test modules the test patch touches that exist in ``tree``; else their folders."""
     present = [p for p in task.test_files if (tree / p).is_file()]
+    if task.language is not Language.PYTHON:  # the runner's spec selects among them
+        return present
     modules = [p for p in present if is_test_module(p)]
     if modules:
         return modules

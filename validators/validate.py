@@ -23,6 +23,8 @@ from pipeline.core.errors import MissingObjectError, TerminalError
 from pipeline.core.records import ImageRef, Outcome, RunState, Task, TestRun
 from validators.grading import RunResult, grade
 from validators.infra import InfrastructureError
+from validators.language_runs import COLLECT as LANGUAGE_COLLECT
+from validators.language_runs import language_result, prepare_language_tests, runner_spec
 from validators.runner import COLLECT, peak_memory, prepare_tests, run_result
 from validators.sandbox import SandboxLimits, SandboxRun, discard, run_prepared
 from validators.states import PatchDoesNotApply, States, prepare_states
@@ -51,9 +53,12 @@ def validate_candidate(
     image: ImageRef,
     limits: SandboxLimits,
     repeats: Repeats | None = None,
+    test_runner: str = "pytest",
 ) -> Task:
-    """The task with its verdict, test lists, flaky tests and runs filled in."""
+    """The task with its verdict, test lists, flaky tests and runs filled in; its tests run
+    with ``test_runner`` (the environment's, ``install_config.test_runner``)."""
     repeats = repeats or Repeats()
+    spec = runner_spec(test_runner)
     task = task.with_image(image)
     try:
         states = prepare_states(repo, task)
@@ -67,9 +72,23 @@ def validate_candidate(
     runs = _planned_runs(states, repeats)
 
     def prepare(run: _Run) -> Container:
+        if spec is not None:
+            targets = spec.targets(run.targets, states.manifests)
+            return prepare_language_tests(
+                client, image.tag, run.tree, spec, targets, limits, run.repeat
+            )
         return prepare_tests(
             client, image.tag, run.tree, run.targets, states.python_path, limits, repeat=run.repeat
         )
+
+    def read(run: SandboxRun, planned: _Run) -> RunResult:
+        if spec is not None:
+            return language_result(run, spec, spec.targets(planned.targets, states.manifests))
+        return run_result(run, planned.targets)
+
+    collect = LANGUAGE_COLLECT if spec is not None else COLLECT
+    if spec is not None and not spec.targets(states.targets, states.manifests).selection:
+        return _rejected(task, Outcome.TESTS_NOT_COLLECTED, "the test patch leaves no test file")
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="taskforge-prepare") as pool:
         upcoming: Future[Container] | None = pool.submit(prepare, runs[0]) if runs else None
@@ -79,8 +98,8 @@ def validate_candidate(
                 container = upcoming.result()
                 following = runs[index + 1] if index + 1 < len(runs) else None
                 upcoming = pool.submit(prepare, following) if following else None
-                run = run_prepared(container, COLLECT, limits, lambda c: pool.submit(discard, c))
-                result = run_result(run, planned.targets)
+                run = run_prepared(container, collect, limits, lambda c: pool.submit(discard, c))
+                result = read(run, planned)
                 task = task.with_run(_test_run(planned.state, planned.repeat, run, result))
                 _stop_if_killed(run, planned.state, limits)
                 results[planned.state].append(result)

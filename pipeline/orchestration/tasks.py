@@ -147,7 +147,9 @@ def plan_environments(request: BackfillRequest, repo_path: str, runnable: list[T
     overrides = load_overrides()
 
     def plan_for(candidate: Task) -> EnvPlan:
-        return plan_environment(repo, request.repo, candidate.base_commit, overrides)
+        return plan_environment(
+            repo, request.repo, candidate.base_commit, overrides, language=candidate.language
+        )
 
     return group_by_dependency_state(runnable, plan_for)
 
@@ -164,9 +166,10 @@ def build_group_environment(
         if request.build_on_workers:
             remove_leftovers_once(client)
 
-        def collects(image: ImageRef, _config: InstallConfig) -> str | None:
-            setup = group.plan.setup_commit
-            return collection_problem(client, repo, image, setup, test_files, _limits(request))
+        def collects(image: ImageRef, config: InstallConfig) -> str | None:
+            setup, limits = group.plan.setup_commit, _limits(request)
+            runner = config.test_runner
+            return collection_problem(client, repo, image, setup, test_files, limits, runner)
 
         env = build_environment(client, repo, group.plan, log_dir, check=collects)
         if request.registry:  # other workers and machines pull it by digest
@@ -228,7 +231,13 @@ def validate(
             remove_leftovers_once(client)  # what a killed worker left on this engine
         ensure_image(client, env.image)  # a worker on another engine pulls it by digest
         validated = validate_candidate(
-            candidate, repo, client, env.image, _limits(request), repeats
+            candidate,
+            repo,
+            client,
+            env.image,
+            _limits(request),
+            repeats,
+            test_runner=env.config.test_runner,
         )
         validated = validated.with_environment(env.config, env.setup_commit, env.attempts)
         if validated.verified and request.instance_images:

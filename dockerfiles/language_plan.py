@@ -1,0 +1,79 @@
+"""Plan the environment of a repository in a language other than Python, at one base commit.
+
+The dependency files are the language's manifests and lockfiles wherever they are in the tree
+(a Go module or a Cargo workspace member in a folder, a Maven module), outside vendored and
+test-data folders. The recipe is ``dockerfiles.language_recipes``'s, among the toolchains this
+project installs (``language_image.BUILDABLE_OFFERS``). Two attempts at most: the lockfile as
+the commit has it, then, where a lockfile exists and the history gives a date, resolved as of
+that date without it (npm's ``--before``; cargo's fresh lockfile): a lockfile that the
+package manager of the era no longer reads is common in old commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+
+import git
+
+if TYPE_CHECKING:
+    from dockerfiles.plan import EnvPlan
+
+from dockerfiles.base import BASES
+from dockerfiles.language_image import BUILDABLE_OFFERS, SUITE_PYTHON
+from dockerfiles.language_recipes import DEPENDENCY_FILES, detect_language_recipe
+from dockerfiles.recipe import dependency_state
+from pipeline.core.languages import Language
+
+SKIPPED_FOLDERS = {"node_modules", "vendor", "testdata", "third_party", ".git"}
+MAX_FILES = 64
+
+
+def language_dependency_files(commit: git.Commit, language: Language) -> dict[str, str]:
+    """The language's dependency files of ``commit``, by path (at most ``MAX_FILES``)."""
+    names = set(DEPENDENCY_FILES[language])
+    listed = commit.repo.git.ls_tree("-r", "--name-only", commit.hexsha).splitlines()
+    paths = [
+        p
+        for p in listed
+        if PurePosixPath(p).name in names or p in names  # ".mvn/wrapper/..." by its path
+        if not SKIPPED_FOLDERS & set(PurePosixPath(p).parts[:-1])
+    ]
+    paths.sort(key=lambda p: (p.count("/"), p))  # the root's first
+    return {
+        p: (commit.tree / p).data_stream.read().decode(errors="replace") for p in paths[:MAX_FILES]
+    }
+
+
+def plan_language_environment(
+    repo: git.Repo, repo_name: str, base_commit: str, language: Language
+) -> EnvPlan:
+    """The ``EnvPlan`` of ``base_commit``'s dependency state in ``language``."""
+    from dockerfiles.plan import EnvPlan, pin_date  # plan imports this module
+
+    commit = repo.commit(base_commit)
+    files = language_dependency_files(commit, language)
+    state = dependency_state(files)
+    pinned = pin_date(
+        repo, base_commit, state, list(files), lambda c: language_dependency_files(c, language)
+    )
+    # the toolchain of the day the dependency state began, so that its commits share one image
+    config = detect_language_recipe(
+        language, files, pinned or commit.committed_datetime, pinned, BUILDABLE_OFFERS
+    )
+    if language in {Language.GO, Language.JAVA}:  # go.mod and the POM pin their versions
+        config = config.revised(exclude_newer=None)
+    suite = config.base_image.rsplit(":", 1)[-1]
+    config = config.revised(base_image=BASES[SUITE_PYTHON[suite]].bootstrap_tag)
+    attempts = [config]
+    if (
+        config.exclude_newer is None
+        and pinned is not None
+        and language in {Language.JAVASCRIPT, Language.RUST}
+    ):
+        attempts.append(config.revised(exclude_newer=pinned))  # resolved as of the date
+    key_source = {"state": state, "attempts": [a.fingerprint_fields() for a in attempts]}
+    key = hashlib.sha256(json.dumps(key_source, sort_keys=True, default=str).encode()).hexdigest()
+    return EnvPlan(repo_name, base_commit, files, attempts, key)

@@ -1,0 +1,153 @@
+"""A small repository per language, with two merged pull requests of the designed kinds.
+
+Each has a ``calc`` library with ``add`` and a test file. PR #1 fixes ``clamp`` (it returned
+its low bound for every value above it) and adds the test that catches it: verified, with one
+FAIL_TO_PASS test and ``add``'s test passing on both sides. PR #2 refactors ``add`` and adds a
+test that passes before and after: ``no_fail_to_pass``. The histories are dated in 2025, the
+era whose toolchain each profile chooses from the commit date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import git
+
+from pipeline.demo.sample_repo import History
+
+# npm's --before reads the registry's publication times; on this project's machines the
+# registry dates jest 29.7.0 to June 2024, so the samples are dated after that
+ERA = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class LanguageSample:
+    """What a language's sample holds and the lists its verified PR #1 must get."""
+
+    language: str
+    initial: dict[str, str]
+    fix: dict[str, str]  # PR #1: the fix and its test
+    refactor: dict[str, str]  # PR #2: passes on both sides
+    fail_to_pass: list[str]
+    pass_to_pass: list[str]
+    runner: str  # install_config.test_runner
+
+
+GO_MOD = "module example.com/calc\n\ngo 1.21\n"
+GO_CALC = """package calc
+
+// Add returns a + b.
+func Add(a, b int) int { return a + b }
+
+// Clamp limits v to [lo, hi].
+func Clamp(v, lo, hi int) int {
+	if v < lo {
+		return lo
+	}
+	if v > lo {
+		return lo
+	}
+	return v
+}
+"""
+GO_TEST = """package calc
+
+import "testing"
+
+func TestAdd(t *testing.T) {
+	if Add(2, 3) != 5 {
+		t.Fatal("Add(2, 3) != 5")
+	}
+}
+"""
+GO = LanguageSample(
+    "go",
+    {"go.mod": GO_MOD, "calc.go": GO_CALC, "calc_test.go": GO_TEST},
+    {
+        "calc.go": GO_CALC.replace("if v > lo {\n\t\treturn lo", "if v > hi {\n\t\treturn hi"),
+        "calc_test.go": GO_TEST
+        + "\nfunc TestClamp(t *testing.T) {\n\tif Clamp(5, 0, 10) != 5 {\n"
+        + '\t\tt.Fatal("Clamp(5, 0, 10) != 5")\n\t}\n}\n',
+    },
+    {
+        "calc.go": GO_CALC.replace("return a + b", "sum := a + b\n\treturn sum"),
+        "calc_test.go": GO_TEST
+        + "\nfunc TestAddZero(t *testing.T) {\n\tif Add(0, 0) != 0 {\n"
+        + '\t\tt.Fatal("Add(0, 0) != 0")\n\t}\n}\n',
+    },
+    ["example.com/calc::TestClamp"],
+    ["example.com/calc::TestAdd"],
+    "go test",
+)
+
+JEST = " \u203a"  # how jest joins describe blocks and the title
+JS_PACKAGE = """{
+  "name": "calc",
+  "version": "1.0.0",
+  "private": true,
+  "scripts": {"test": "jest"},
+  "devDependencies": {"jest": "29.7.0"}
+}
+"""
+JS_CALC = """function add(a, b) {
+  return a + b;
+}
+
+function clamp(v, lo, hi) {
+  if (v < lo) return lo;
+  if (v > lo) return lo;
+  return v;
+}
+
+module.exports = { add, clamp };
+"""
+JS_TEST = """const { add, clamp } = require("../src/calc");
+
+describe("add", () => {
+  test("adds two numbers", () => {
+    expect(add(2, 3)).toBe(5);
+  });
+});
+"""
+JAVASCRIPT = LanguageSample(
+    "javascript",
+    {"package.json": JS_PACKAGE, "src/calc.js": JS_CALC, "test/calc.test.js": JS_TEST},
+    {
+        "src/calc.js": JS_CALC.replace("if (v > lo) return lo;", "if (v > hi) return hi;"),
+        "test/calc.test.js": JS_TEST
+        + '\ndescribe("clamp", () => {\n  test("keeps a value inside", () => {\n'
+        + "    expect(clamp(5, 0, 10)).toBe(5);\n  });\n});\n",
+    },
+    {
+        "src/calc.js": JS_CALC.replace("return a + b;", "const sum = a + b;\n  return sum;"),
+        "test/calc.test.js": JS_TEST.replace(
+            "  });\n});",
+            '  });\n  test("adds zero", () => {\n    expect(add(0, 0)).toBe(0);\n  });\n});',
+        ),
+    },
+    [f"test/calc.test.js::clamp{JEST} keeps a value inside"],
+    [f"test/calc.test.js::add{JEST} adds two numbers"],
+    "jest",
+)
+
+SAMPLES = {sample.language: sample for sample in (GO, JAVASCRIPT)}
+
+
+def write_language_repo(path: Path, sample: LanguageSample) -> Path:
+    """Create ``sample``'s repository at ``path``: an initial commit, then PRs #1 and #2."""
+    repo = git.Repo.init(path, initial_branch="main")
+    history = History(repo)
+    history.clock = ERA
+    history.commit("Initial commit", {**sample.initial, "README.md": "# calc\n"})
+    for number, branch, files, title in (
+        (1, "fix-clamp", sample.fix, "Clamp values above the high bound"),
+        (2, "tidy-add", sample.refactor, "Name the sum in add"),
+    ):
+        history.branch(branch)
+        history.commit(title, files, author="bob")
+        history.checkout("main")
+        history.merge(branch, f"Merge pull request #{number} from bob/{branch}\n\n{title}")
+        history.pull_ref(number, branch)
+    return path

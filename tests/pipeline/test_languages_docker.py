@@ -1,0 +1,36 @@
+"""A backfill of a generated repository per language: real toolchains, runners and reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.pipeline.language_repos import SAMPLES, write_language_repo
+from tests.taskforge_cli import run, verified_lists
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.mark.parametrize("language", sorted(SAMPLES))
+def test_a_backfill_verifies_the_fix_and_rejects_the_refactor(
+    tmp_path: Path, prefect_api: str, language: str
+) -> None:
+    sample = SAMPLES[language]
+    source = write_language_repo(tmp_path / "calc", sample)
+    out = tmp_path / "out"
+    result = run("backfill", str(source), "--repo", f"example/calc-{language}", "--out", str(out))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert verified_lists(out, "FAIL_TO_PASS") == {1: sample.fail_to_pass}
+    assert verified_lists(out, "PASS_TO_PASS") == {1: sample.pass_to_pass}
+    rejected = pl.read_parquet(out / "rejected" / "*.parquet")
+    assert dict(zip(rejected["pull_number"], rejected["outcome"], strict=True)) == {
+        2: "no_fail_to_pass"
+    }
+    verified = pl.read_parquet(out / "data" / "*.parquet")
+    assert verified["language"].to_list() == [language]
+    config = verified["install_config"].struct.unnest()
+    toolchain = config["toolchain"].struct.unnest()
+    assert toolchain["language"].to_list() == [language]
+    assert config["test_runner"].to_list() == [sample.runner]
