@@ -51,7 +51,7 @@ def warn(lines: list[str]) -> None:
 def stats(
     out: DatasetArgument, work_dir: WorkDirOption = None, cache_dir: CacheDirOption = None
 ) -> None:
-    """Per repository: verified tasks, rejected candidates by reason, FAIL_TO_PASS sizes."""
+    """Per language and per repository: verified tasks, rejections by reason, FAIL_TO_PASS sizes."""
     from pipeline.dataset.browse import dataset_stats, render_stats
 
     layout = dataset_layout(out, work_dir, cache_dir)

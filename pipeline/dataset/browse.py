@@ -1,6 +1,7 @@
-"""Browsing a dataset: ``taskforge stats`` (figures per repository), ``taskforge show`` (a task).
+"""Browsing a dataset: ``taskforge stats`` (figures per language and per repository),
+``taskforge show`` (a task).
 
-Both read only what they need: ``stats`` reads four columns of every shard (so it stays well
+Both read only what they need: ``stats`` reads five columns of every shard (so it stays well
 under a second on 100,000 tasks), ``show`` reads the row groups whose statistics can hold the
 instance id; both check every shard the manifest lists against its size and sha256 first
 (``manifest.verify_shards``, one pass over the bytes). A shard that cannot be trusted stops them
@@ -25,12 +26,13 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline.core.errors import UserInputError
+from pipeline.core.languages import Language
 from pipeline.core.records import OUTCOME_REASONS, Outcome, Task
 from pipeline.dataset.manifest import check_manifest, verify_shards
 from pipeline.dataset.shards import load_table
 from pipeline.dataset.storage import DatasetLayout
 
-STATS_COLUMNS = ["instance_id", "repo", "outcome", "FAIL_TO_PASS"]
+STATS_COLUMNS = ["instance_id", "repo", "language", "outcome", "FAIL_TO_PASS"]
 # FAIL_TO_PASS sizes of verified tasks, as (label, lowest, highest) with None for "no limit"
 SIZE_BUCKETS: list[tuple[str, int, int | None]] = [
     ("1", 1, 1),
@@ -38,6 +40,7 @@ SIZE_BUCKETS: list[tuple[str, int, int | None]] = [
     ("6-20", 6, 20),
     ("21+", 21, None),
 ]
+TOP_REASONS = 3  # rejection reasons shown per language, the most frequent
 
 
 @dataclass(frozen=True)
@@ -57,13 +60,40 @@ class RepoStats:
         return sum(self.rejected.values())
 
 
+@dataclass(frozen=True)
+class LanguageStats:
+    """One language's counts in a dataset (``Task.language``)."""
+
+    language: str  # a ``Language`` value, as the shards hold it
+    verified: int
+    rejected: dict[str, int]  # outcome -> candidates, most frequent first
+    fail_to_pass_median: float  # over the verified tasks; 0.0 without one
+
+    @property
+    def rejected_total(self) -> int:
+        """Rejected candidates of every outcome."""
+        return sum(self.rejected.values())
+
+    @property
+    def verified_share(self) -> float:
+        """Verified tasks among all of the language's candidates."""
+        return self.verified / ((self.verified + self.rejected_total) or 1)
+
+    def top_reasons(self) -> str:
+        """The ``TOP_REASONS`` most frequent rejection reasons with their counts, as
+        ``timeout (2), docs_only (1)``; "" without a rejected candidate."""
+        top = list(self.rejected.items())[:TOP_REASONS]
+        return ", ".join(f"{reason} ({count})" for reason, count in top)
+
+
 @dataclass
 class DatasetStats:
-    """A dataset's counts per repository, and its shards."""
+    """A dataset's counts per repository and per language, and its shards."""
 
     repos: list[RepoStats]
     shards: int
     size_bytes: int
+    languages: list[LanguageStats] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -78,7 +108,7 @@ class DatasetStats:
 
 
 def dataset_stats(layout: DatasetLayout, *, skip_bad: bool = False) -> DatasetStats:
-    """Figures per repository for the newest row of every task.
+    """Figures per repository and per language for the newest row of every task.
 
     A shard that cannot be trusted raises ``BadShardError``; with ``skip_bad`` an unreadable one
     is skipped, only sizes are compared with the manifest, and both are reported as warnings.
@@ -90,6 +120,7 @@ def dataset_stats(layout: DatasetLayout, *, skip_bad: bool = False) -> DatasetSt
     frame = pl.DataFrame(
         {
             "repo": table.column("repo"),
+            "language": table.column("language"),
             "outcome": pc.fill_null(table.column("outcome"), "undecided"),
             "size": pc.list_value_length(table.column("FAIL_TO_PASS")),
         }
@@ -99,6 +130,7 @@ def dataset_stats(layout: DatasetLayout, *, skip_bad: bool = False) -> DatasetSt
         repos=_repo_stats(frame),
         shards=len(shards),
         size_bytes=sum(s.stat().st_size for s in shards),
+        languages=_language_stats(frame),
         warnings=[str(error) for error in loaded.skipped] + notes,
     )
 
@@ -116,11 +148,7 @@ def _repo_stats(frame: pl.DataFrame) -> list[RepoStats]:
         row["repo"]: row
         for row in frame.filter(is_verified).group_by("repo").agg(*figures, *buckets).to_dicts()
     }
-    rejected: dict[str, dict[str, int]] = {}
-    for row in (
-        frame.filter(~is_verified).group_by("repo", "outcome").len().sort("len", descending=True)
-    ).to_dicts():
-        rejected.setdefault(row["repo"], {})[row["outcome"]] = row["len"]
+    rejected = _rejected_by(frame, "repo")
     repos = []
     for repo in sorted(set(verified) | set(rejected)):
         counts = verified.get(repo, {})
@@ -137,6 +165,38 @@ def _repo_stats(frame: pl.DataFrame) -> list[RepoStats]:
     return repos
 
 
+def _language_stats(frame: pl.DataFrame) -> list[LanguageStats]:
+    """One ``LanguageStats`` per language of a frame of (language, outcome, size), in the
+    order of ``Language`` (Python first); a value this taskforge does not know comes last."""
+    is_verified = pl.col("outcome") == Outcome.VERIFIED.value
+    figures = [pl.len().alias("tasks"), pl.col("size").median().alias("median")]
+    verified = {
+        row["language"]: row
+        for row in frame.filter(is_verified).group_by("language").agg(*figures).to_dicts()
+    }
+    rejected = _rejected_by(frame, "language")
+    order = {language.value: index for index, language in enumerate(Language)}
+    languages = sorted(set(verified) | set(rejected), key=lambda v: (order.get(v, len(order)), v))
+    return [
+        LanguageStats(
+            language=language,
+            verified=verified.get(language, {}).get("tasks", 0),
+            rejected=rejected.get(language, {}),
+            fail_to_pass_median=float(verified.get(language, {}).get("median", 0.0)),
+        )
+        for language in languages
+    ]
+
+
+def _rejected_by(frame: pl.DataFrame, key: str) -> dict[str, dict[str, int]]:
+    """Rejected candidates per ``key`` value and outcome, most frequent outcome first."""
+    rejected: dict[str, dict[str, int]] = {}
+    counts = frame.filter(pl.col("outcome") != Outcome.VERIFIED.value).group_by(key, "outcome")
+    for row in counts.len().sort(["len", "outcome"], descending=[True, False]).to_dicts():
+        rejected.setdefault(row[key], {})[row["outcome"]] = row["len"]
+    return rejected
+
+
 def render_stats(stats: DatasetStats, layout: DatasetLayout, out: Console) -> None:
     """Print ``stats`` of the dataset at ``layout`` (``taskforge stats``)."""
     repos = "1 repository" if len(stats.repos) == 1 else f"{len(stats.repos)} repositories"
@@ -148,11 +208,31 @@ def render_stats(stats: DatasetStats, layout: DatasetLayout, out: Console) -> No
     if not stats.repos:
         out.print("no tasks yet")
         return
+    out.print(_languages_table(stats.languages))
     out.print(_yield_table(stats.repos))
     if stats.rejected:
         out.print(_rejected_table(stats.repos))
     if stats.verified:
         out.print(_sizes_table(stats.repos))
+
+
+def _languages_table(languages: list[LanguageStats]) -> Table:
+    table = Table(title="tasks per language", title_justify="left")
+    table.add_column("language")
+    for name in ("verified", "rejected", "verified share", "FAIL_TO_PASS median"):
+        table.add_column(name, justify="right")
+    table.add_column("top rejections")
+    for figures in languages:
+        median = f"{figures.fail_to_pass_median:g}" if figures.verified else "-"
+        table.add_row(
+            figures.language,
+            str(figures.verified),
+            str(figures.rejected_total),
+            f"{figures.verified_share:.0%}",
+            median,
+            figures.top_reasons() or "-",
+        )
+    return table
 
 
 def _yield_table(repos: list[RepoStats]) -> Table:

@@ -9,15 +9,19 @@ written. Its YAML front matter holds:
   agree, else the list of them; ``other`` for an SPDX id the Hub does not list (named in
   ``license_name`` when it is the only one, else in ``license_details``); ``unknown`` for
   tasks whose licence is unknown, and for a dataset without tasks;
-- ``task_categories``, ``tags``, ``size_categories`` (by verified tasks), ``pretty_name``;
+- ``task_categories``, ``size_categories`` (by verified tasks), ``pretty_name``;
+- ``tags``: taskforge's own, then the languages of the verified tasks (``python``, ``go``,
+  ``rust``... as ``Task.language`` names them) in the order of ``Language``: tags, because the
+  Hub's ``language`` field is for natural languages. A language of rejected candidates only is
+  in the body's table but not a tag: the default config holds no task of it;
 - ``configs``, which Hugging Face ``datasets`` reads, so ``datasets.load_dataset(OUT)`` loads
   the verified tasks (config ``default``, split ``train``) and ``load_dataset(OUT, "rejected")``
   the other candidates, offline, without guessing from file names. A config is declared only
   when its table has shards (``datasets`` fails on a config without files).
 
-The body holds the statistics, the licences per repository and the columns, generated from the
-data and from ``TASK_SCHEMA``; the whole card is rewritten atomically by ``finalize``, under
-the dataset's lock, so edits are lost.
+The body holds the statistics (per repository and per language), the licences per repository
+and the columns, generated from the data and from ``TASK_SCHEMA``; the whole card is rewritten
+atomically by ``finalize``, under the dataset's lock, so edits are lost.
 """
 
 from __future__ import annotations
@@ -122,7 +126,7 @@ def card_data(
         task_categories=TASK_CATEGORIES,
         size_categories=[size or "100K<n<1M"],
         pretty_name=f"taskforge tasks: {repos}",
-        tags=TAGS,
+        tags=TAGS + [figures.language for figures in stats.languages if figures.verified],
         configs=configs or None,
     )
     for key, value in _other_licence_fields(licences).items():
@@ -183,6 +187,18 @@ def _statistics(stats: DatasetStats) -> list[str]:
     for r in stats.repos:
         sizes = f"{r.fail_to_pass_median:g} / {r.fail_to_pass_max}" if r.verified else "-"
         lines.append(f"| {r.repo} | {r.verified} | {r.rejected_total} | {sizes} |")
+    lines += [
+        "",
+        "| language | verified | rejected | verified share | FAIL_TO_PASS per task (median) "
+        "| top rejections |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for figures in stats.languages:
+        median = f"{figures.fail_to_pass_median:g}" if figures.verified else "-"
+        lines.append(
+            f"| {figures.language} | {figures.verified} | {figures.rejected_total} "
+            f"| {figures.verified_share:.0%} | {median} | {figures.top_reasons() or '-'} |"
+        )
     reasons: dict[str, int] = {}
     for r in stats.repos:
         for reason, count in r.rejected.items():

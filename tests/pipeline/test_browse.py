@@ -3,17 +3,26 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
 from rich.console import Console
 
 from pipeline.core.errors import BadShardError, UserInputError
+from pipeline.core.languages import Language
 from pipeline.core.records import Outcome
-from pipeline.dataset.browse import dataset_stats, find_task, render_stats, render_task
+from pipeline.dataset.browse import (
+    LanguageStats,
+    dataset_stats,
+    find_task,
+    render_stats,
+    render_task,
+)
 from pipeline.dataset.shards import (
     METADATA_KEY,
     DatasetLayout,
+    load_table,
     tasks_table,
     write_shard,
     write_tasks,
@@ -46,6 +55,82 @@ def layout(tmp_path: Path) -> DatasetLayout[Path]:
     return written
 
 
+def go_ids(count: int) -> list[str]:
+    return [f"example.com/g/o::TestX{n}" for n in range(count)]
+
+
+@pytest.fixture
+def two_languages(tmp_path: Path) -> DatasetLayout[Path]:
+    """Python and Go: a Go repository, and one Go pull request in the Python repository."""
+    written = DatasetLayout(tmp_path / "languages", tmp_path / "languages-work")
+    written.prepare()
+    go: dict[str, Any] = {"repo": "g/o", "language": Language.GO}
+    write_tasks(
+        written,
+        [
+            make_task(1, FAIL_TO_PASS=node_ids(1)),
+            make_task(2, FAIL_TO_PASS=node_ids(4)),
+            make_task(3, Outcome.TIMEOUT),
+            make_task(4, language=Language.GO, FAIL_TO_PASS=go_ids(6)),
+            make_task(1, **go, FAIL_TO_PASS=go_ids(2)),
+            make_task(2, **go, FAIL_TO_PASS=go_ids(3)),
+            make_task(3, **go, FAIL_TO_PASS=go_ids(9)),
+            make_task(4, Outcome.UNSUPPORTED_LANGUAGE, **go),
+            make_task(5, Outcome.UNSUPPORTED_LANGUAGE, **go),
+            make_task(6, Outcome.TIMEOUT, **go),
+            make_task(7, Outcome.NO_FAIL_TO_PASS, **go),
+            make_task(8, Outcome.PATCH_DOES_NOT_APPLY, **go),
+        ],
+    )
+    return written
+
+
+def test_stats_per_language(
+    two_languages: DatasetLayout[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    columns: list[object] = []
+
+    def recording_load(*args: Any, **kwargs: Any) -> Any:
+        columns.append(args[1])
+        return load_table(*args, **kwargs)
+
+    monkeypatch.setattr("pipeline.dataset.browse.load_table", recording_load)
+    stats = dataset_stats(two_languages)
+    assert columns == [["instance_id", "repo", "language", "outcome", "FAIL_TO_PASS"]]
+    go_rejected = {
+        "unsupported_language": 2,
+        "no_fail_to_pass": 1,
+        "patch_does_not_apply": 1,
+        "timeout": 1,
+    }
+    assert stats.languages == [
+        LanguageStats("python", 2, {"timeout": 1}, 2.5),
+        LanguageStats("go", 4, go_rejected, 4.5),  # sizes 2, 3, 6, 9
+    ]
+    python, go = stats.languages
+    assert list(go.rejected) == list(go_rejected)  # most frequent first, then by name
+    assert (python.verified_share, go.verified_share) == (2 / 3, 4 / 9)
+    assert (
+        go.top_reasons()
+        == "unsupported_language (2), no_fail_to_pass (1), patch_does_not_apply (1)"
+    )
+    assert [(r.repo, r.verified) for r in stats.repos] == [("g/o", 3), ("o/n", 3)]
+
+
+def test_stats_render_per_language(two_languages: DatasetLayout[Path]) -> None:
+    out = Console(record=True, width=150)
+    render_stats(dataset_stats(two_languages), two_languages, out)
+    text = out.export_text()
+    assert "tasks per language" in text
+    assert re.search(r"python\s+│\s+2\s+│\s+1\s+│\s+67%\s+│\s+2.5\s+│\s+timeout \(1\)\s+│", text)
+    assert re.search(
+        r"go\s+│\s+4\s+│\s+5\s+│\s+44%\s+│\s+4.5\s+│\s+unsupported_language \(2\), "
+        r"no_fail_to_pass \(1\), patch_does_not_apply \(1\)\s+│",
+        text,
+    )
+    assert text.index("tasks per language") < text.index("tasks per repository")
+
+
 def test_stats_per_repository(layout: DatasetLayout[Path]) -> None:
     stats = dataset_stats(layout)
     assert stats.warnings == []
@@ -66,6 +151,10 @@ def test_stats_render(layout: DatasetLayout[Path]) -> None:
     assert re.search(r"o/n\s+│\s+4\s+│\s+2\s+│\s+67%", text)
     assert re.search(r"no_fail_to_pass \(no test fails before.*│\s+2", text)
     assert re.search(r"o/n\s+│\s+1\s+│\s+2\s+│\s+0\s+│\s+1\s+│\s+2.5\s+│\s+30", text)
+    # one language: a table of one row, the median over both repositories' sizes 1, 2, 3, 7, 30
+    languages = text[text.index("tasks per language") : text.index("tasks per repository")]
+    (row,) = [line for line in languages.splitlines() if line.startswith("│")]  # no "go"
+    assert re.search(r"python\s+│\s+5\s+│\s+2\s+│\s+71%\s+│\s+3\s+│\s+no_fail_to_pass \(2\)", row)
 
 
 def test_stats_and_show_stop_at_a_shard_that_cannot_be_read(layout: DatasetLayout[Path]) -> None:

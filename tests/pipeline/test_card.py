@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from huggingface_hub import CardData, DatasetCard
 
+from pipeline.core.languages import Language
 from pipeline.core.records import Outcome
 from pipeline.dataset.browse import DatasetStats, RepoStats
 from pipeline.dataset.card import GENERATED_MARK, card_data, finalize, hub_id, hub_license
@@ -53,7 +54,7 @@ def test_the_front_matter_round_trips_through_huggingface_hub(layout: DatasetLay
         "size_categories": ["n<1K"],
         "task_categories": ["text-generation"],
         "pretty_name": "taskforge tasks: o/n, p/q",
-        "tags": ["code", "software-engineering", "swe-bench"],
+        "tags": ["code", "software-engineering", "swe-bench", "python"],
         "configs": [TRAIN_CONFIG, REJECTED_CONFIG],
     }
     card = DatasetCard.load(layout.card_path)
@@ -61,7 +62,39 @@ def test_the_front_matter_round_trips_through_huggingface_hub(layout: DatasetLay
     assert "3 verified and 1 rejected candidates from 2 repositories" in card.text
     assert "| o/n | MIT |\n| p/q | Apache-2.0 |" in card.text
     assert "| `FAIL_TO_PASS` | `list<item: string>` |" in card.text
+    # one language, one row: 3 of 4 verified, FAIL_TO_PASS of 2 tests each
+    assert "| python | 3 | 1 | 75% | 2 | timeout (1) |\n\n" in card.text
     assert [p.name for p in layout.root.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_the_card_breaks_the_tasks_down_by_language(layout: DatasetLayout[Path]) -> None:
+    go: dict[str, Any] = {"repo": "g/o", "language": Language.GO}
+    rust: dict[str, Any] = {"language": Language.RUST}
+    write_tasks(
+        layout,
+        [
+            make_task(1, FAIL_TO_PASS=["tests/test_x.py::test_a"]),
+            make_task(2, Outcome.NO_FAIL_TO_PASS),
+            make_task(1, **go, FAIL_TO_PASS=["example.com/g/o::TestA", "example.com/g/o::TestB"]),
+            make_task(2, **go, FAIL_TO_PASS=["example.com/g/o::TestC"] * 5),
+            make_task(3, Outcome.UNSUPPORTED_LANGUAGE, **go),
+            make_task(4, Outcome.UNSUPPORTED_LANGUAGE, **rust),  # rejected only
+        ],
+    )
+    data = _front_matter(layout)
+    # the languages of verified tasks, in the order of Language; rust has none
+    assert data["tags"] == ["code", "software-engineering", "swe-bench", "python", "go"]
+    text = layout.card_path.read_text()
+    table = (
+        "| language | verified | rejected | verified share | FAIL_TO_PASS per task (median) "
+        "| top rejections |\n"
+        "| --- | ---: | ---: | ---: | ---: | --- |\n"
+        "| python | 1 | 1 | 50% | 1 | no_fail_to_pass (1) |\n"
+        "| go | 2 | 1 | 67% | 3.5 | unsupported_language (1) |\n"
+        "| rust | 0 | 1 | 0% | - | unsupported_language (1) |\n"
+    )
+    assert table in text
+    assert "| unsupported_language | 2 |" in text  # the reasons over every language
 
 
 def test_one_licence_is_a_string_and_a_config_needs_shards(layout: DatasetLayout[Path]) -> None:

@@ -17,6 +17,7 @@ from validators.grading import RunResult, grade, status_in
 from validators.js_reports import VITEST_SEPARATOR, read_jest_json, read_mocha_json
 from validators.junit import Report
 from validators.junit_reports import read_nextest, read_surefire
+from validators.libtest_report import read_libtest_json
 
 GOLDEN = Path(__file__).parent / "golden" / "reports"
 P, F, E, S = TestStatus.PASSED, TestStatus.FAILED, TestStatus.ERROR, TestStatus.SKIPPED
@@ -150,6 +151,104 @@ def test_nextest_junit() -> None:
         "sample::bin/sample-cli tests::cli_parses": P,
     }
     assert report.unit_of("sample::integration it_works") == "sample::integration"
+
+
+LIB_TESTS = {
+    "tests::adds": P,
+    "tests::adds_wrong": F,  # assert_eq! with a message
+    "tests::ignored": S,  # #[ignore = "not ready"]
+    "tests::nested::deep": P,
+    "tests::panics": F,  # an unexpected panic
+    "tests::panics_as_expected": P,  # #[should_panic(expected = ...)]
+    "tests::prints_and_fails": F,  # println! before failing: in the event's "stdout"
+    "tests::prints_and_passes": P,
+}
+IT_TESTS = {
+    "it_works": P,
+    "it_fails": F,
+    "it_is_ignored": S,
+    "it_panics": F,
+    "it_prints": P,
+    "it_prints_without_newline": P,
+    "it_runs_a_child": P,
+}
+
+
+def test_libtest_json_of_a_library_s_unit_tests() -> None:
+    report = read_libtest_json(golden("libtest-1.95-lib.jsonl"), "lib")
+    assert report.statuses == {f"lib::{name}": status for name, status in LIB_TESTS.items()}
+    assert report.collection_errors == []
+    assert report.unit_of("lib::tests::nested::deep") == "lib"
+
+
+def test_libtest_json_between_uncaptured_output() -> None:
+    """--nocapture: printed lines between the events, and a print! without a newline in front
+    of the next event on its line."""
+    data = golden("libtest-1.95-it-nocapture.jsonl")
+    assert b'no newline after this{ "type": "test", "name": "it_prints_without_newline"' in data
+    report = read_libtest_json(data, "test:it")
+    assert report.statuses == {f"test:it::{name}": status for name, status in IT_TESTS.items()}
+    assert report.unit_of("test:it::it_works") == "test:it"
+
+
+def test_libtest_json_of_several_suites_without_doc_tests() -> None:
+    """cargo test without target arguments: the library's, tests/hang.rs's and tests/it.rs's
+    binaries (a child process's line among the events), then the doc tests, left out."""
+    data = golden("libtest-1.95-all.jsonl")
+    assert data.count(b'"type": "suite", "event": "started"') == 4
+    assert b"src/lib.rs - add (line 5)" in data
+    report = read_libtest_json(data, "all")
+    assert report.statuses == {
+        **{f"all::{name}": status for name, status in LIB_TESTS.items()},
+        "all::finishes": S,
+        "all::hangs": S,
+        **{f"all::{name}": status for name, status in IT_TESTS.items()},
+    }
+
+
+def test_libtest_json_of_a_run_killed_while_a_test_hangs() -> None:
+    """Killed after 75 s: libtest's 60-second "timeout" warning, then no result."""
+    data = golden("libtest-1.95-timeout.jsonl")
+    assert b'"event": "timeout", "name": "hangs"' in data
+    report = read_libtest_json(data, "test:hang")
+    assert report.statuses == {"test:hang::finishes": P, "test:hang::hangs": F}
+
+
+def test_libtest_json_keeps_a_test_s_worst_status_over_suites() -> None:
+    stream = (
+        b'{ "type": "suite", "event": "started", "test_count": 1 }\n'
+        b'{ "type": "test", "name": "t::a", "event": "failed" }\n'
+        b'{ "type": "suite", "event": "started", "test_count": 1 }\n'
+        b'{ "type": "test", "name": "t::a", "event": "ok" }\n'
+    )
+    assert read_libtest_json(stream, "bins").statuses == {"bins::t::a": F}
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [b"", b"\n", b"error: the option `Z` is only accepted on the nightly compiler\n", b"<html>"],
+)
+def test_a_stream_without_libtest_events_is_an_empty_report(stream: bytes) -> None:
+    """cargo wrote nothing on stdout (a build failure) or the harness refused its arguments."""
+    assert read_libtest_json(stream, "lib").empty
+
+
+@pytest.mark.parametrize("unit", ["", "crate::integration"])
+def test_a_libtest_unit_cannot_hold_the_separator(unit: str) -> None:
+    with pytest.raises(ValueError, match="a test unit must be non-empty"):
+        read_libtest_json(b"", unit)
+
+
+def test_the_grading_core_grades_a_libtest_build_failure() -> None:
+    """Before the fix tests/it.rs does not build: cargo prints nothing on stdout, the empty
+    report makes the caller mark the unit a collection error, so its tests fail before."""
+    read = read_libtest_json(b"", "test:it")
+    assert read.empty
+    before = Report(collection_errors=["test:it"], unit_ends=read.unit_ends)
+    after = read_libtest_json(golden("libtest-1.95-it-nocapture.jsonl"), "test:it")
+    verdict = grade([RunResult(1, before)], [RunResult(1, after)])
+    assert "test:it::it_works" in verdict.fail_to_pass
+    assert "test:it::it_fails" not in verdict.fail_to_pass
 
 
 @pytest.mark.parametrize("reader", [read_jest_json, read_mocha_json, read_go_test_json])
