@@ -35,6 +35,12 @@ FETCH_TOOLCHAIN = Path(__file__).with_name("fetch_toolchain.py")
 ROOT = "/opt/taskforge"
 SUITE_PYTHON = {base.suite: python for python, base in BASES.items() if base.suite}
 NPM_OF_NODE = {"10": "6", "12": "6", "14": "6", "16": "8", "18": "10", "20": "10", "22": "10"}
+SPLIT_BUNDLE = (
+    'python3 -c \'import re; pem = open("/usr/local/share/taskforge/host-ca.pem").read(); '
+    '[open(f"/usr/local/share/ca-certificates/taskforge-{i}.crt", "w").write(c) for i, c in '
+    'enumerate(re.findall(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", '
+    "pem, re.S))]'"
+)
 JAVA_SETTINGS = f"<settings><localRepository>{ROOT}/m2</localRepository></settings>"
 
 
@@ -90,6 +96,9 @@ def render_language_dockerfile(config: InstallConfig) -> str:
             + " && rm -rf /var/lib/apt/lists/*"
         )
     if tool.language is Language.JAVA:
+        # Java trusts its own keystore, not the host's bundle: each certificate of the bundle
+        # goes to Debian's store, whose hook writes Java's keystore from it
+        system_step += f" && {SPLIT_BUNDLE} && update-ca-certificates >/dev/null"
         system_step += f" && mkdir -p /etc/maven && echo {shlex.quote(JAVA_SETTINGS)} > "
         system_step += "/etc/maven/settings.xml"
     env_step = ""
@@ -186,9 +195,14 @@ def _java(tool: Toolchain, config: InstallConfig) -> Rendered:
     env = ["MAVEN_OPTS=-Xmx1g"]
     fetch = "java -version"
     resolve = "mvn -B -q -ntp dependency:go-offline"
+    # Surefire resolves its provider (JUnit 4, the JUnit Platform, TestNG) only when a test
+    # runs: an empty class of ours runs, never a test of the repository (which could reach
+    # the network the build has)
     surefire = (
-        "mvn -B -q -ntp test -Dtest=TaskforgeNoSuchTest -DfailIfNoTests=false "
-        "-Dsurefire.failIfNoSpecifiedTests=false"
+        "mkdir -p src/test/java && echo 'public class TaskforgeProbeTest {}' > "
+        "src/test/java/TaskforgeProbeTest.java && mvn -B -q -ntp test -Dtest=TaskforgeProbeTest "
+        "-DfailIfNoTests=false -Dsurefire.failIfNoSpecifiedTests=false "
+        "-Dmaven.test.failure.ignore=true"
     )
     deps = f"({resolve} || true) && ({surefire} || true) && test -d {ROOT}/m2"
     return env, [f"openjdk-{major}-jdk-headless", "maven"], fetch, deps

@@ -123,7 +123,7 @@ def runner_of(language: Language, files: dict[str, str]) -> TestRunner:
         return TestRunner.GRADLE
     return {
         Language.GO: TestRunner.GO_TEST,
-        Language.RUST: TestRunner.NEXTEST,
+        Language.RUST: TestRunner.CARGO_TEST,
         Language.JAVA: TestRunner.MAVEN,
     }[language]
 

@@ -43,6 +43,7 @@ from validators.junit_reports import (
     read_nextest,
     read_surefire,
 )
+from validators.libtest_report import read_libtest_json
 
 OUTPUT_DIR = "/home/taskforge/.taskforge"
 REPORT = f"{OUTPUT_DIR}/report"  # a file, or a folder of files (Surefire)
@@ -236,6 +237,70 @@ def _nextest(targets: RunTargets, repeat: int) -> str:
     )
 
 
+def cargo_targets(test_files: Sequence[str], manifests: Mapping[str, str]) -> RunTargets:
+    """``PACKAGE lib`` or ``PACKAGE test NAME`` per touched test target; units
+    ``PACKAGE:lib`` and ``PACKAGE:test:NAME`` (a support module of the integration tests,
+    ``tests/common/mod.rs``, selects nothing by itself)."""
+    crates = sorted(
+        (str(PurePosixPath(p).parent), _package_name(text))
+        for p, text in manifests.items()
+        if PurePosixPath(p).name == "Cargo.toml" and _package_name(text)
+    )
+    crates.sort(key=lambda crate: len(crate[0]), reverse=True)
+    selection = set()
+    for path in test_files:
+        pure = PurePosixPath(path)
+        found = next(((r, n) for r, n in crates if r == "." or pure.is_relative_to(r)), None)
+        if not path.endswith(".rs") or found is None:
+            continue
+        root, package = found
+        parts = (pure.relative_to(root) if root != "." else pure).parts
+        if parts[0] == "tests" and (len(parts) == 2 or parts[2:] == ("main.rs",)):
+            selection.add(f"{package} test {parts[1].removesuffix('.rs')}")
+        elif parts[0] == "src" and parts[1:] != ("main.rs",) and parts[1:2] != ("bin",):
+            selection.add(f"{package} lib")
+    ordered = sorted(selection)
+    return RunTargets(ordered, [":".join(entry.split(" ")) for entry in ordered])
+
+
+# libtest's JSON is unstable: RUSTC_BOOTSTRAP lets a stable toolchain's test binaries write it.
+# Set through the target's runner, so that build scripts never see it (crates switch on
+# nightly-only features when they do, and may not build).
+CARGO_RUNNER = 'CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="env RUSTC_BOOTSTRAP=1"'
+
+
+def _cargo(targets: RunTargets, repeat: int) -> str:
+    runs = []
+    for entry in _ordered(targets.selection, repeat):
+        package, kind, *name = entry.split(" ")
+        target = "--lib" if kind == "lib" else f"--test {shlex.quote(name[0])}"
+        unit = ":".join(entry.split(" "))
+        runs.append(
+            f"{CARGO_RUNNER} cargo test --offline --quiet -p {shlex.quote(package)} {target} "
+            f"-- -Z unstable-options --format json > {REPORT}/{unit}.json "
+            f"2>> {OUTPUT_DIR}/cargo.log || status=1"
+        )
+    return (
+        f"mkdir -p {REPORT}; status=0; "
+        + "; ".join(runs)
+        + f"; tail -n 20 {OUTPUT_DIR}/cargo.log >&2"
+    )
+
+
+def _read_cargo(files: Mapping[str, bytes]) -> Report:
+    """One libtest stream per unit; an empty one is a unit that did not build."""
+    report = Report()
+    for path, data in sorted(files.items()):
+        unit = PurePosixPath(path).name.removesuffix(".json")
+        if not path.endswith(".json"):
+            continue
+        read = read_libtest_json(data, unit)
+        if read.empty:
+            report.collection_errors.append(unit)
+        report.statuses.update(read.statuses)
+    return report
+
+
 # --- Java --------------------------------------------------------------------------------
 
 
@@ -304,6 +369,14 @@ RUNNERS: dict[TestRunner, RunnerSpec] = {
             _single(read_nextest),
             unit_ends=NEXTEST_UNIT_ENDS,
             exit_codes={100: 1, 101: 1},
+        ),
+        RunnerSpec(
+            TestRunner.CARGO_TEST,
+            Language.RUST,
+            cargo_targets,
+            _cargo,
+            _read_cargo,
+            exit_codes={101: 1},
         ),
         RunnerSpec(
             TestRunner.MAVEN,

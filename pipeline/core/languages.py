@@ -61,6 +61,7 @@ class TestRunner(enum.StrEnum):
     MOCHA = "mocha"
     GO_TEST = "go test"
     NEXTEST = "cargo nextest"
+    CARGO_TEST = "cargo test"  # libtest's own JSON, one stream per test target
     MAVEN = "maven surefire"
     GRADLE = "gradle"
 

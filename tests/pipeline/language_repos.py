@@ -132,7 +132,144 @@ JAVASCRIPT = LanguageSample(
     "jest",
 )
 
-SAMPLES = {sample.language: sample for sample in (GO, JAVASCRIPT)}
+RUST_TOML = '[package]\nname = "calc"\nversion = "0.1.0"\nedition = "2018"\n'
+RUST_LIB = """pub fn add(a: i64, b: i64) -> i64 {
+    a + b
+}
+
+pub fn clamp(v: i64, lo: i64, hi: i64) -> i64 {
+    if v < lo {
+        return lo;
+    }
+    if v > lo {
+        return lo;
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adds() {
+        assert_eq!(add(2, 3), 5);
+    }
+}
+"""
+RUST = LanguageSample(
+    "rust",
+    {"Cargo.toml": RUST_TOML, "src/lib.rs": RUST_LIB},
+    {  # the fix and its test in one file: the test module goes to the test patch
+        "src/lib.rs": RUST_LIB.replace(
+            "if v > lo {\n        return lo;", "if v > hi {\n        return hi;"
+        ).replace(
+            "        assert_eq!(add(2, 3), 5);\n    }\n",
+            "        assert_eq!(add(2, 3), 5);\n    }\n\n    #[test]\n    fn clamps() {\n"
+            "        assert_eq!(clamp(5, 0, 10), 5);\n    }\n",
+        ),
+    },
+    {
+        "src/lib.rs": RUST_LIB.replace("    a + b\n", "    let sum = a + b;\n    sum\n"),
+        "tests/it.rs": "#[test]\nfn adds_zero() {\n    assert_eq!(calc::add(0, 0), 0);\n}\n",
+    },
+    ["calc:lib::tests::clamps"],
+    ["calc:lib::tests::adds"],
+    "cargo test",
+)
+
+JAVA_POM = """<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>com.example</groupId>
+  <artifactId>calc</artifactId>
+  <version>1.0</version>
+  <properties>
+    <maven.compiler.release>17</maven.compiler.release>
+    <project.build.sourceEncoding>UTF-8</project.build.sourceEncoding>
+  </properties>
+  <dependencies>
+    <dependency>
+      <groupId>org.junit.jupiter</groupId>
+      <artifactId>junit-jupiter</artifactId>
+      <version>5.14.1</version>
+      <scope>test</scope>
+    </dependency>
+  </dependencies>
+  <build>
+    <plugins>
+      <plugin>
+        <artifactId>maven-compiler-plugin</artifactId>
+        <version>3.13.0</version>
+      </plugin>
+      <plugin>
+        <artifactId>maven-surefire-plugin</artifactId>
+        <version>3.5.2</version>
+      </plugin>
+    </plugins>
+  </build>
+</project>
+"""
+JAVA_CALC = """package com.example;
+
+public final class Calc {
+    public static int add(int a, int b) {
+        return a + b;
+    }
+
+    public static int clamp(int v, int lo, int hi) {
+        if (v < lo) {
+            return lo;
+        }
+        if (v > lo) {
+            return lo;
+        }
+        return v;
+    }
+}
+"""
+JAVA_TEST = """package com.example;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.junit.jupiter.api.Test;
+
+class CalcTest {
+    @Test
+    void adds() {
+        assertEquals(5, Calc.add(2, 3));
+    }
+}
+"""
+JAVA_MAIN = "src/main/java/com/example/Calc.java"
+JAVA_TEST_PATH = "src/test/java/com/example/CalcTest.java"
+JAVA = LanguageSample(
+    "java",
+    {"pom.xml": JAVA_POM, JAVA_MAIN: JAVA_CALC, JAVA_TEST_PATH: JAVA_TEST},
+    {
+        JAVA_MAIN: JAVA_CALC.replace(
+            "if (v > lo) {\n            return lo;", "if (v > hi) {\n            return hi;"
+        ),
+        JAVA_TEST_PATH: JAVA_TEST.replace(
+            "    }\n}\n",
+            "    }\n\n    @Test\n    void clamps() {\n"
+            "        assertEquals(5, Calc.clamp(5, 0, 10));\n    }\n}\n",
+        ),
+    },
+    {
+        JAVA_MAIN: JAVA_CALC.replace("return a + b;", "int sum = a + b;\n        return sum;"),
+        JAVA_TEST_PATH: JAVA_TEST.replace(
+            "    }\n}\n",
+            "    }\n\n    @Test\n    void addsZero() {\n"
+            "        assertEquals(0, Calc.add(0, 0));\n    }\n}\n",
+        ),
+    },
+    ["com.example.CalcTest::clamps"],
+    ["com.example.CalcTest::adds"],
+    "maven surefire",
+)
+
+SAMPLES = {sample.language: sample for sample in (GO, JAVASCRIPT, RUST, JAVA)}
 
 
 def write_language_repo(path: Path, sample: LanguageSample) -> Path:
