@@ -151,7 +151,6 @@ def _go(tool: Toolchain, config: InstallConfig) -> Rendered:
         f"GOPATH={ROOT}/gopath",
         "GOTOOLCHAIN=local",
         "GOSUMDB=off",  # go.sum checks each module; the checksum database is not reachable
-        "GOFLAGS=-buildvcs=false",
         "CGO_ENABLED=0",
     ]
     fetch = f"python3 /tmp/fetch_toolchain.py go {tool.version} && go version"

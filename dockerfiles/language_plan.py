@@ -59,9 +59,10 @@ def plan_language_environment(
     pinned = pin_date(
         repo, base_commit, state, list(files), lambda c: language_dependency_files(c, language)
     )
-    # the toolchain of the day the dependency state began, so that its commits share one image
+    # the toolchain of the commit's day: a state can begin years before (a go.mod unchanged
+    # since 2018), and a test of today may need today's language
     config = detect_language_recipe(
-        language, files, pinned or commit.committed_datetime, pinned, BUILDABLE_OFFERS
+        language, files, commit.committed_datetime, pinned, BUILDABLE_OFFERS
     )
     if language in {Language.GO, Language.JAVA}:  # go.mod and the POM pin their versions
         config = config.revised(exclude_newer=None)
