@@ -27,15 +27,9 @@ from dockerfiles.language_image import base_python
 from dockerfiles.overrides import Override
 from dockerfiles.plan import DEPENDENCY_PATHSPECS, EnvPlan, pin_date, plan_environment
 from pipeline.core.errors import ImageBuildError, TerminalError
-from pipeline.core.languages import Language
 from pipeline.core.records import EnvAttempt, ImageRef, InstallConfig
 
 __all__ = ["DEPENDENCY_PATHSPECS", "EnvPlan", "pin_date", "plan_environment"]
-
-# The languages whose environments this module builds. The others have a profile, a toolchain
-# choice and a recipe (``dockerfiles.language_recipes``) but no image template yet: the
-# backfill rejects their candidates as ``unsupported_language`` before any image is built.
-BUILT_LANGUAGES = frozenset(Language)
 
 MAX_ADDED_MODULES = 3
 MAX_VARIED = 3

@@ -28,6 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from extractors.git_batch import git_output, read_blobs
+
 LICENSE_FILES = [
     f"{stem}{suffix}"
     for stem in ("LICENSE", "LICENCE", "COPYING", "License", "license")
@@ -68,7 +70,6 @@ SPDX_ID = re.compile(r"^[A-Za-z0-9.+-]+( (AND|OR|WITH) [A-Za-z0-9.+-]+)*$")
 
 
 PACKAGING_FILES = ["pyproject.toml", "setup.cfg", "setup.py"]
-GIT_TIMEOUT_S = 600
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def _root_files(git_dir: str, commits: list[str]) -> dict[str, dict[str, str]]:
     """Commit -> the packaging and licence files of its root that exist, by name."""
     names = [*PACKAGING_FILES, *LICENSE_FILES]
     asked = [f"{commit}:{name}" for commit in commits for name in names]
-    checked = _git(git_dir, ["cat-file", "--batch-check"], "".join(f"{a}\n" for a in asked))
+    checked = git_output(git_dir, ["cat-file", "--batch-check"], "".join(f"{a}\n" for a in asked))
     blob_of: dict[tuple[str, str], str] = {}
     for (commit, name), line in zip(
         ((c, n) for c in commits for n in names), checked.decode().splitlines(), strict=True
@@ -106,39 +107,12 @@ def _root_files(git_dir: str, commits: list[str]) -> dict[str, dict[str, str]]:
         parts = line.split()
         if len(parts) == 3 and parts[1] == "blob":
             blob_of[commit, name] = parts[0]
-    blobs = _blob_texts(git_dir, sorted(set(blob_of.values())))
+    blobs = read_blobs(git_dir, list(blob_of.values()))
     found: dict[str, dict[str, str]] = {commit: {} for commit in commits}
     for (commit, name), blob in blob_of.items():
         if blob in blobs:
             found[commit][name] = blobs[blob]
     return found
-
-
-def _blob_texts(git_dir: str, blobs: list[str]) -> dict[str, str]:
-    """The text of each blob that can be read (``git cat-file --batch``)."""
-    out = _git(git_dir, ["cat-file", "--batch"], "".join(f"{b}\n" for b in blobs))
-    texts: dict[str, str] = {}
-    at = 0
-    for blob in blobs:
-        end = out.index(b"\n", at)
-        header = out[at:end].split()
-        at = end + 1
-        if len(header) != 3:  # "<oid> missing": the object cannot be read
-            continue
-        size = int(header[2])
-        texts[blob] = out[at : at + size].decode("utf-8", errors="replace")
-        at += size + 1
-    return texts
-
-
-def _git(git_dir: str, arguments: list[str], stdin: str) -> bytes:
-    return subprocess.run(
-        ["git", "--git-dir", git_dir, *arguments],
-        input=stdin.encode(),
-        capture_output=True,
-        check=True,
-        timeout=GIT_TIMEOUT_S,
-    ).stdout
 
 
 def _pyproject(files: Mapping[str, str]) -> dict[str, Any]:

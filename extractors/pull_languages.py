@@ -14,10 +14,9 @@ import os
 import subprocess
 from collections.abc import Mapping, Sequence
 
+from extractors.git_batch import git_output, read_blobs
 from pipeline.core.languages import Language, choose_language, manifest_candidates
 from pipeline.core.paths import FileKind, classify_path
-
-GIT_TIMEOUT_S = 600
 
 
 def pull_languages(
@@ -48,7 +47,7 @@ def _existing(git_dir: str, asked: list[tuple[str, str]]) -> set[tuple[str, str]
         return set()
     stdin = "".join(f"{commit}:{path}\n" for commit, path in asked)
     try:
-        out = _git(git_dir, ["cat-file", "--batch-check"], stdin.encode())
+        out = git_output(git_dir, ["cat-file", "--batch-check"], stdin)
     except (OSError, subprocess.SubprocessError):
         return set()
     lines = out.decode(errors="replace").splitlines()
@@ -61,34 +60,8 @@ def _existing(git_dir: str, asked: list[tuple[str, str]]) -> set[tuple[str, str]
 
 
 def blob_texts(git_dir: str | os.PathLike[str], blobs: Sequence[str]) -> dict[str, str]:
-    """The text of each blob that can be read (``git cat-file --batch``), by id."""
-    unique = sorted(set(blobs))
-    if not unique:
-        return {}
+    """The text of each blob that can be read, by id; none when git cannot be run."""
     try:
-        stdin = "".join(f"{b}\n" for b in unique).encode()
-        out = _git(str(git_dir), ["cat-file", "--batch"], stdin)
+        return read_blobs(git_dir, blobs)
     except (OSError, subprocess.SubprocessError):
         return {}
-    texts: dict[str, str] = {}
-    at = 0
-    for blob in unique:
-        end = out.index(b"\n", at)
-        header = out[at:end].split()
-        at = end + 1
-        if len(header) != 3:  # "<oid> missing"
-            continue
-        size = int(header[2])
-        texts[blob] = out[at : at + size].decode("utf-8", errors="replace")
-        at += size + 1
-    return texts
-
-
-def _git(git_dir: str, arguments: list[str], stdin: bytes) -> bytes:
-    return subprocess.run(
-        ["git", "--git-dir", git_dir, *arguments],
-        input=stdin,
-        capture_output=True,
-        check=True,
-        timeout=GIT_TIMEOUT_S,
-    ).stdout

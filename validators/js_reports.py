@@ -45,7 +45,6 @@ STATUSES = {
     "disabled": TestStatus.SKIPPED,
 }
 HOOKS = ('"before all" hook', '"before each" hook', '"after all" hook', '"after each" hook')
-SEVERITY = [TestStatus.PASSED, TestStatus.SKIPPED, TestStatus.FAILED, TestStatus.ERROR]
 
 
 def read_jest_json(data: bytes, separator: str = JEST_SEPARATOR, root: str = REPO_ROOT) -> Report:
@@ -60,7 +59,7 @@ def read_jest_json(data: bytes, separator: str = JEST_SEPARATOR, root: str = REP
             report.collection_errors.append(path)
         for assertion, status in zip(assertions, statuses, strict=True):
             titles = [*map(str, assertion.get("ancestorTitles") or []), str(assertion["title"])]
-            _record(report, f"{path}::{separator.join(titles)}", status)
+            report.record(f"{path}::{separator.join(titles)}", status)
     return report
 
 
@@ -80,7 +79,7 @@ def read_mocha_json(data: bytes, root: str = REPO_ROOT) -> Report:
                 if path not in report.collection_errors:
                     report.collection_errors.append(path)
                 continue
-            _record(report, f"{path}::{test['fullTitle']}", status)
+            report.record(f"{path}::{test['fullTitle']}", status)
     return report
 
 
@@ -88,12 +87,6 @@ def relative(path: str, root: str = REPO_ROOT) -> str:
     """A report's absolute file path as a path from the repository root."""
     pure = PurePosixPath(path)
     return str(pure.relative_to(root)) if pure.is_relative_to(root) else path.lstrip("./")
-
-
-def _record(report: Report, test: str, status: TestStatus) -> None:
-    known = report.statuses.get(test)
-    if known is None or SEVERITY.index(status) > SEVERITY.index(known):
-        report.statuses[test] = status
 
 
 def _json_object(data: bytes, runner: str) -> dict[str, Any]:

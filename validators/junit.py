@@ -28,6 +28,9 @@ class PytestCase(TestCase):  # type: ignore[misc,unused-ignore]
     line = Attr()
 
 
+SEVERITY = [TestStatus.PASSED, TestStatus.SKIPPED, TestStatus.FAILED, TestStatus.ERROR]
+
+
 @dataclass
 class Report:
     """The parsed outcome of one test run, whatever the runner.
@@ -47,6 +50,13 @@ class Report:
     def empty(self) -> bool:
         """Whether the report holds no test and no collection error."""
         return not self.statuses and not self.collection_errors
+
+    def record(self, test: str, status: TestStatus) -> None:
+        """Record ``status`` for ``test`` unless it already has a worse one (a test reported
+        twice: in two suites, files or report lines)."""
+        known = self.statuses.get(test)
+        if known is None or SEVERITY.index(status) > SEVERITY.index(known):
+            self.statuses[test] = status
 
     def unit_of(self, test: str) -> str:
         """The unit of the test id ``test``: up to the first of ``unit_ends``."""
@@ -69,7 +79,7 @@ def parse_report(xml: bytes, test_files: Iterable[str] = ()) -> Report:
             if _is_collection_error(case):
                 report.collection_errors.append(_module_to_path(case.name, known_files))
                 continue
-            report.statuses[node_id(case, known_files)] = _status(case)
+            report.statuses[node_id(case, known_files)] = case_status(case)
     return report
 
 
@@ -89,7 +99,8 @@ def node_id(case: PytestCase, test_files: list[str]) -> str:
     return "/".join(parts) + f".py::{case.name}" if classname else str(case.name)
 
 
-def _status(case: PytestCase) -> TestStatus:
+def case_status(case: TestCase) -> TestStatus:
+    """A JUnit test case's status from its result elements, the worst first."""
     results = case.result
     if any(isinstance(r, Error) for r in results):
         return TestStatus.ERROR

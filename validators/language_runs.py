@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import tarfile
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import docker
@@ -49,13 +48,6 @@ def runner_spec(test_runner: str) -> RunnerSpec | None:
         return RUNNERS.get(TestRunner(test_runner))
     except ValueError:
         return None
-
-
-def language_targets(
-    spec: RunnerSpec, test_files: Sequence[str], manifests: Mapping[str, str]
-) -> RunTargets:
-    """The runner's selection for the touched test files present in the tree."""
-    return spec.targets(test_files, manifests)
 
 
 def language_command(spec: RunnerSpec, targets: RunTargets, repeat: int = 0) -> list[str]:

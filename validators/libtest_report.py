@@ -57,7 +57,6 @@ from typing import Any
 
 from pipeline.core.records import TestStatus
 from validators.junit import Report
-from validators.junit_reports import SEVERITY
 
 UNIT_END = "::"
 RESULTS = {"ok": TestStatus.PASSED, "failed": TestStatus.FAILED, "ignored": TestStatus.SKIPPED}
@@ -87,9 +86,9 @@ def read_libtest_json(data: bytes, unit: str) -> Report:
             unfinished.add(test)
         elif event["event"] in RESULTS:
             unfinished.discard(test)
-            _record(report, test, RESULTS[event["event"]])
+            report.record(test, RESULTS[event["event"]])
     for test in sorted(unfinished):
-        _record(report, test, TestStatus.FAILED)
+        report.record(test, TestStatus.FAILED)
     return report
 
 
@@ -104,10 +103,3 @@ def _event(line: bytes) -> dict[str, Any] | None:
         if isinstance(event, dict) and isinstance(event.get("event"), str):
             return event
     return None
-
-
-def _record(report: Report, test: str, status: TestStatus) -> None:
-    """Record ``status`` unless the test already has a worse one (another suite's)."""
-    known = report.statuses.get(test)
-    if known is None or SEVERITY.index(status) > SEVERITY.index(known):
-        report.statuses[test] = status

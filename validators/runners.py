@@ -14,13 +14,14 @@ pytest's (0 passed, 1 something failed), which the grading core checks a report 
 | vitest | the test files (``vitest run`` filters) | ``--reporter=json`` | 0, 1 |
 | mocha | the test files | ``--reporter json``, ``output=`` | failures count: 1-254 -> 1 |
 | go test | the packages of the touched ``_test.go`` | ``-json`` on stdout | 0, 1 |
-| cargo nextest | ``-p`` and a filterset per binary | JUnit of profile ``taskforge`` | 100 -> 1 |
+| cargo test | ``--lib``, ``--test NAME`` per touched target | libtest JSON per target | 101 -> 1 |
 | maven surefire | ``-Dtest=`` simple class names | ``target/surefire-reports`` | 0, 1 |
 
 Where a build fails before any test runs, the run writes ``BUILD_FAILED`` and every unit of
 the selection is a collection error, so the tests a test patch adds count as failing before the
-fix: nextest's documented exit code 101, Maven's ``test-compile`` run first on its own, a mocha
-run that wrote no report (mocha loads every file before it runs one). A Go package that does
+fix: a Rust target whose stream is empty (cargo did not build it), Maven's ``test-compile``
+run first on its own, a mocha run that wrote no report (mocha loads every file before it runs
+one). A Go package that does
 not build is in ``go test -json`` itself. Gradle is a profile's runner but has no spec yet: its
 wrapper downloads Gradle from services.gradle.org, which is not reachable here.
 """
@@ -39,8 +40,6 @@ from validators.js_reports import VITEST_SEPARATOR, read_jest_json, read_mocha_j
 from validators.junit import Report
 from validators.junit_reports import (
     JAVA_UNIT_ENDS,
-    NEXTEST_UNIT_ENDS,
-    read_nextest,
     read_surefire,
 )
 from validators.libtest_report import read_libtest_json
@@ -52,10 +51,6 @@ PEAK_MARKER = "taskforge-peak-memory:"
 PEAK = (
     "peak=$(cat /sys/fs/cgroup/memory.peak /sys/fs/cgroup/memory/memory.max_usage_in_bytes "
     f'2>/dev/null | head -n 1); echo "{PEAK_MARKER} $peak" >&2; exit $status'
-)
-NEXTEST_CONFIG = (
-    "[profile.taskforge]\nfail-fast = false\nretries = 0\n"
-    '[profile.taskforge.junit]\npath = "junit.xml"\n'
 )
 
 
@@ -180,61 +175,12 @@ def _go(targets: RunTargets, repeat: int) -> str:
 # --- Rust --------------------------------------------------------------------------------
 
 
-def rust_targets(test_files: Sequence[str], manifests: Mapping[str, str]) -> RunTargets:
-    """``-p PACKAGE`` and a nextest filterset per touched binary; units are binary ids."""
-    crates = sorted(
-        (str(PurePosixPath(p).parent), _package_name(text))
-        for p, text in manifests.items()
-        if PurePosixPath(p).name == "Cargo.toml" and _package_name(text)
-    )
-    crates.sort(key=lambda crate: len(crate[0]), reverse=True)
-    packages, filters, units = set(), set(), set()
-    for path in test_files:
-        if not path.endswith(".rs"):
-            continue
-        pure = PurePosixPath(path)
-        root, package = next(
-            ((r, n) for r, n in crates if r == "." or pure.is_relative_to(r)), (".", "")
-        )
-        if not package:
-            continue
-        inside = pure.relative_to(root) if root != "." else pure
-        packages.add(package)
-        parts = inside.parts
-        if parts[0] == "tests" and (len(parts) == 2 or parts[-1] == "main.rs"):
-            name = parts[1].removesuffix(".rs")
-            filters.add(f"binary_id(={package}::{name})")
-            units.add(f"{package}::{name}")
-        elif parts[0] == "tests":  # a support module of the integration tests
-            filters.add(f"package(={package}) & kind(test)")
-        elif parts[0] == "src" and (parts[1:] == ("main.rs",) or parts[1:2] == ("bin",)):
-            filters.add(f"package(={package}) & kind(bin)")
-        elif parts[0] == "src":
-            filters.add(f"binary_id(={package})")
-            units.add(package)
-    selection = [arg for p in sorted(packages) for arg in ("-p", p)]
-    if filters:
-        selection += ["-E", " | ".join(f"({f})" for f in sorted(filters))]
-    return RunTargets(selection, sorted(units))
-
-
 def _package_name(cargo_toml: str) -> str:
     try:
         name = tomllib.loads(cargo_toml).get("package", {}).get("name", "")
     except tomllib.TOMLDecodeError:
         return ""
     return name if isinstance(name, str) else ""
-
-
-def _nextest(targets: RunTargets, repeat: int) -> str:
-    config = f"{OUTPUT_DIR}/nextest.toml"
-    return (
-        f"printf %s {shlex.quote(NEXTEST_CONFIG)} > {config}; "
-        f"cargo nextest run --tool-config-file taskforge:{config} --profile taskforge "
-        f"--no-fail-fast {_quoted(targets.selection)}; status=$?; "
-        f'cp "${{CARGO_TARGET_DIR:-target}}/nextest/taskforge/junit.xml" {REPORT} 2>/dev/null; '
-        f"if [ $status -eq 101 ]; then : > {BUILD_FAILED}; fi"
-    )
 
 
 def cargo_targets(test_files: Sequence[str], manifests: Mapping[str, str]) -> RunTargets:
@@ -361,15 +307,6 @@ RUNNERS: dict[TestRunner, RunnerSpec] = {
             exit_codes={code: 1 for code in range(2, 255)},
         ),
         RunnerSpec(TestRunner.GO_TEST, Language.GO, go_targets, _go, _single(read_go_test_json)),
-        RunnerSpec(
-            TestRunner.NEXTEST,
-            Language.RUST,
-            rust_targets,
-            _nextest,
-            _single(read_nextest),
-            unit_ends=NEXTEST_UNIT_ENDS,
-            exit_codes={100: 1, 101: 1},
-        ),
         RunnerSpec(
             TestRunner.CARGO_TEST,
             Language.RUST,

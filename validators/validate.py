@@ -66,14 +66,21 @@ def validate_candidate(
         return _rejected(task, Outcome.PATCH_DOES_NOT_APPLY, str(error))
     except MissingObjectError as error:
         return _rejected(task, Outcome.MISSING_OBJECT, str(error))
-    if not states.targets:
+    # the runner's selection of each list of test files the runs take, worked out once
+    selected = {
+        tuple(files): spec.targets(files, states.manifests)
+        for files in (states.base_targets, states.targets)
+        if spec is not None
+    }
+    if not states.targets or (spec is not None and not selected[tuple(states.targets)].selection):
         return _rejected(task, Outcome.TESTS_NOT_COLLECTED, "the test patch leaves no test file")
     results: dict[RunState, list[RunResult]] = {state: [] for state in RunState}
     runs = _planned_runs(states, repeats)
+    collect = LANGUAGE_COLLECT if spec is not None else COLLECT
 
     def prepare(run: _Run) -> Container:
         if spec is not None:
-            targets = spec.targets(run.targets, states.manifests)
+            targets = selected[tuple(run.targets)]
             return prepare_language_tests(
                 client, image.tag, run.tree, spec, targets, limits, run.repeat
             )
@@ -83,12 +90,8 @@ def validate_candidate(
 
     def read(run: SandboxRun, planned: _Run) -> RunResult:
         if spec is not None:
-            return language_result(run, spec, spec.targets(planned.targets, states.manifests))
+            return language_result(run, spec, selected[tuple(planned.targets)])
         return run_result(run, planned.targets)
-
-    collect = LANGUAGE_COLLECT if spec is not None else COLLECT
-    if spec is not None and not spec.targets(states.targets, states.manifests).selection:
-        return _rejected(task, Outcome.TESTS_NOT_COLLECTED, "the test patch leaves no test file")
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="taskforge-prepare") as pool:
         upcoming: Future[Container] | None = pool.submit(prepare, runs[0]) if runs else None

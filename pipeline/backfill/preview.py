@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 from extractors.candidates import SizeLimits, build_candidates
 from extractors.git_history import MergedPull
 from pipeline.backfill.request import BackfillRequest
-from pipeline.backfill.steps import held_back, open_repository, select_pulls
+from pipeline.backfill.steps import open_repository, select_pulls
 from pipeline.core.errors import UserInputError
 from pipeline.core.records import MergeKind, Task
 
@@ -103,7 +103,7 @@ def preview(request: BackfillRequest) -> Preview:
     repo = open_repository(request)
     selection = select_pulls(repo, request, resume=False)
     limits = SizeLimits(request.max_files, request.max_changed_lines)
-    tasks = held_back(build_candidates(repo, request.repo, selection.pulls, limits))
+    tasks = build_candidates(repo, request.repo, selection.pulls, limits)
     rows = [PreviewRow.of(p, t) for p, t in zip(selection.pulls, tasks, strict=True)]
     elapsed = round(time.monotonic() - started, 2)
     return Preview(request.repo, rows, selection.not_found, elapsed)

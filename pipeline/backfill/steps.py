@@ -35,7 +35,7 @@ from pipeline.backfill.source import (
     open_source,
 )
 from pipeline.core.errors import UserInputError
-from pipeline.core.records import Outcome, SourceKind, Task
+from pipeline.core.records import SourceKind, Task
 from pipeline.dataset.shards import finished_instance_ids
 
 
@@ -163,7 +163,7 @@ def mine_candidates(
     """The candidates of ``pulls``, from the history or from GitHub's API as the source says."""
     limits = SizeLimits(request.max_files, request.max_changed_lines)
     if not request.from_github:
-        return held_back(build_candidates(repo, request.repo, pulls, limits))
+        return build_candidates(repo, request.repo, pulls, limits)
     from extractors.github_api import GithubClient  # PyGithub: only for a GitHub source
     from extractors.github_source import GithubPull, github_candidates
 
@@ -171,23 +171,7 @@ def mine_candidates(
     assert len(from_api) == len(pulls), "GitHub candidates come from select_pulls"
     with GithubClient(request.github_access(), request.repo) as client:
         mined = github_candidates(repo, client, from_api, limits, request.allow_no_issue)
-    return held_back(mined)
-
-
-def held_back(candidates: list[Task]) -> list[Task]:
-    """The candidates, those of a language whose environments are not built yet rejected as
-    ``unsupported_language`` (``dockerfiles.environment.BUILT_LANGUAGES``)."""
-    from dockerfiles.environment import BUILT_LANGUAGES  # docker-py: not for a no-op rerun
-
-    return [
-        task.rejected(
-            Outcome.UNSUPPORTED_LANGUAGE,
-            f"a {task.language.value} pull request; its environments are not built yet",
-        )
-        if task.outcome is None and task.language not in BUILT_LANGUAGES
-        else task
-        for task in candidates
-    ]
+    return mined
 
 
 def check_github_source(request: BackfillRequest) -> None:

@@ -60,7 +60,6 @@ class TestRunner(enum.StrEnum):
     VITEST = "vitest"
     MOCHA = "mocha"
     GO_TEST = "go test"
-    NEXTEST = "cargo nextest"
     CARGO_TEST = "cargo test"  # libtest's own JSON, one stream per test target
     MAVEN = "maven surefire"
     GRADLE = "gradle"
@@ -156,7 +155,7 @@ class RustProfile(LanguageProfile):
     language = Language.RUST
     manifests = frozenset({"Cargo.toml"})
     extensions = frozenset({".rs"})
-    runners = (TestRunner.NEXTEST,)
+    runners = (TestRunner.CARGO_TEST,)
 
     def is_test_path(self, path: str) -> bool:  # noqa: D102
         return _in_folder(path, {"tests", "benches"}) or PurePosixPath(path).name == "tests.rs"

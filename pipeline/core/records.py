@@ -67,7 +67,8 @@ class Outcome(enum.StrEnum):
     BINARY_ONLY = "binary_only"
     TOO_LARGE = "too_large"
     UNSUPPORTED_ENCODING = "unsupported_encoding"
-    # decided by the backfill: the language's environments are not built yet (issue 17)
+    # no longer decided: every language's environments are built; kept for the datasets
+    # written while some were not
     UNSUPPORTED_LANGUAGE = "unsupported_language"
     # decided by the validator
     PATCH_DOES_NOT_APPLY = "patch_does_not_apply"

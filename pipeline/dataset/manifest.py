@@ -74,15 +74,26 @@ def sha256_of(path: DatasetPath) -> str:
     return digest.hexdigest()
 
 
-def describe_shard(layout: DatasetLayout, shard: DatasetPath) -> ShardEntry:
-    """A shard's entry, from its Parquet footer and its bytes."""
+def read_footer(shard: DatasetPath) -> pq.FileMetaData:
+    """A shard's Parquet footer; ``BadShardError`` when it cannot be read."""
     source, filesystem = arrow_file(shard)
     try:
         with readable(shard):
-            footer = pq.read_metadata(source, filesystem=filesystem)
+            return pq.read_metadata(source, filesystem=filesystem)
     except (OSError, ValueError) as error:
         raise BadShardError(shard, f"not a readable Parquet file ({error})") from None
-    stamp = (footer.metadata or {}).get(METADATA_KEY, b"").decode() or "none"
+
+
+def schema_stamp(footer: pq.FileMetaData) -> str:
+    """The schema version a shard's footer names ("" for none)."""
+    stamp: bytes = (footer.metadata or {}).get(METADATA_KEY, b"")
+    return stamp.decode()
+
+
+def describe_shard(layout: DatasetLayout, shard: DatasetPath) -> ShardEntry:
+    """A shard's entry, from its Parquet footer and its bytes."""
+    footer = read_footer(shard)
+    stamp = schema_stamp(footer) or "none"
     return ShardEntry(
         path=layout.relative(shard),
         table=layout.table_of(shard),

@@ -22,11 +22,17 @@ import pyarrow.parquet as pq
 
 from pipeline.core.errors import BadShardError
 from pipeline.core.records import Task
-from pipeline.dataset.manifest import ShardEntry, describe_bytes, refresh_manifest
+from pipeline.dataset.manifest import (
+    ShardEntry,
+    describe_bytes,
+    load_manifest,
+    read_footer,
+    refresh_manifest,
+    schema_stamp,
+)
 from pipeline.dataset.objects import DatasetPath, arrow_file, produced, readable
 from pipeline.dataset.shards import ROW_GROUP_SIZE, TASK_SCHEMA, UPGRADABLE, tasks_table
 from pipeline.dataset.storage import (
-    METADATA_KEY,
     SCHEMA_VERSION,
     DatasetLayout,
     dataset_lock,
@@ -54,25 +60,24 @@ class UpgradeReport:
 
 
 def stamp_of(shard: DatasetPath) -> str:
-    """The schema version a shard's footer names ("" when none or unreadable)."""
-    source, filesystem = arrow_file(shard)
+    """The schema version a shard's footer names ("" when none or unreadable: the reader
+    names such a file, it is not this module's to judge)."""
     try:
-        with readable(shard):
-            footer = pq.read_metadata(source, filesystem=filesystem)
-    except (OSError, ValueError):
-        return ""  # not ours to judge here: the reader names the file
-    stamp: bytes = (footer.metadata or {}).get(METADATA_KEY, b"")
-    return stamp.decode()
+        return schema_stamp(read_footer(shard))
+    except BadShardError:
+        return ""
 
 
 def upgrade_dataset(layout: DatasetLayout) -> UpgradeReport:
     """Rewrite every shard of an upgradable older version as ``SCHEMA_VERSION``.
 
-    Reads only footers when there is nothing to do, and takes the lock only when there is.
+    When there is nothing to do it reads the manifest only (each shard's version is listed
+    there), or the footers of the shards it does not list; it takes the lock only when there
+    is something to do, and reads the footers again under it.
     """
     if not (layout.verified_dir.is_dir() or layout.rejected_dir.is_dir()):
         return UpgradeReport()
-    if not any(stamp_of(shard) in UPGRADABLE for shard in layout.shards()):
+    if not _listed_versions(layout, layout.shards()) & UPGRADABLE:
         return UpgradeReport()
     with dataset_lock(layout):
         remove_stale_temporaries(layout)
@@ -80,7 +85,7 @@ def upgrade_dataset(layout: DatasetLayout) -> UpgradeReport:
         counts: dict[str, int] = {}
         rows, fresh = 0, []
         for shard in shards:
-            version = stamp_of(shard)  # again, under the lock: another writer may have done it
+            version = stamp_of(shard)  # under the lock: another writer may have done it
             if version not in UPGRADABLE:
                 continue
             entry = _rewrite(layout, shard, version)
@@ -89,6 +94,22 @@ def upgrade_dataset(layout: DatasetLayout) -> UpgradeReport:
             fresh.append(entry)
         refresh_manifest(layout, fresh=fresh, found=shards)
     return UpgradeReport(counts, rows)
+
+
+def _listed_versions(layout: DatasetLayout, shards: list[DatasetPath]) -> set[str]:
+    """The schema versions of ``shards``: the manifest's entry where it lists the shard at its
+    size, else the shard's footer."""
+    try:
+        manifest = load_manifest(layout)
+    except BadShardError:
+        manifest = None
+    listed = {e.path: e for e in manifest.shards} if manifest else {}
+    versions = set()
+    for shard in shards:
+        entry = listed.get(layout.relative(shard))
+        known = entry is not None and entry.size_bytes == shard.stat().st_size
+        versions.add(entry.schema_version if known and entry else stamp_of(shard))
+    return versions
 
 
 def _rewrite(layout: DatasetLayout, shard: DatasetPath, version: str) -> ShardEntry:

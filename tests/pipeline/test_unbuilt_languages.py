@@ -1,26 +1,35 @@
-"""Candidates of a language whose environments are not built yet are rejected, not validated."""
+"""Every language has a recipe and a runner; its language and toolchain are columns."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from pipeline.backfill.steps import held_back
-from pipeline.core.languages import Language
-from pipeline.core.records import Outcome, Toolchain, ToolchainSource
+from dockerfiles.language_image import render_language_dockerfile
+from dockerfiles.language_recipes import detect_language_recipe
+from pipeline.core.languages import Language, TestRunner
+from pipeline.core.records import Toolchain, ToolchainSource
 from pipeline.dataset.shards import TASK_SCHEMA, DatasetLayout, read_tasks, write_tasks
 from tests.pipeline.factories import make_task
+from validators.runners import RUNNERS
+
+MANIFESTS = {
+    Language.JAVASCRIPT: {"package.json": "{}"},
+    Language.GO: {"go.mod": "module x\n"},
+    Language.RUST: {"Cargo.toml": ""},
+    Language.JAVA: {"pom.xml": ""},
+}
 
 
-def test_only_languages_with_an_environment_builder_go_on() -> None:
-    python, go = make_task(1, outcome=None), make_task(2, outcome=None, language=Language.GO)
-    dropped = make_task(3, outcome=Outcome.DOCS_ONLY, language=Language.RUST)
-    kept, held, already = held_back([python, go, dropped])
-    assert kept == python
-    assert held.outcome is Outcome.UNSUPPORTED_LANGUAGE
-    assert held.outcome_detail == "a go pull request; its environments are not built yet"
-    assert already == dropped  # the extractor's own verdict stands
+def test_every_language_but_python_has_an_image_and_a_runner_spec() -> None:
+    day = datetime(2024, 5, 1, tzinfo=UTC)
+    assert set(MANIFESTS) == set(Language) - {Language.PYTHON}
+    for language, files in MANIFESTS.items():
+        config = detect_language_recipe(language, files, day, None)
+        assert RUNNERS[TestRunner(config.test_runner)].language is language
+        assert render_language_dockerfile(config).startswith("# The environment image")
 
 
 def test_language_and_toolchain_are_columns() -> None:

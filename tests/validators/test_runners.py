@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 
 import pytest
@@ -45,8 +44,8 @@ def test_go_runs_the_touched_packages_in_their_module() -> None:
     assert "(cd . && go test -json -count=1 -vet=off .)" in script
 
 
-def test_rust_selects_binaries_with_a_filterset() -> None:
-    spec = RUNNERS[TestRunner.NEXTEST]
+def test_rust_runs_each_touched_target_writing_libtest_json() -> None:
+    spec = RUNNERS[TestRunner.CARGO_TEST]
     manifests = {
         "Cargo.toml": "[workspace]\nmembers = ['crates/*']\n",
         "crates/core/Cargo.toml": "[package]\nname = 'tiny-core'\nversion = '0.1.0'\n",
@@ -56,25 +55,19 @@ def test_rust_selects_binaries_with_a_filterset() -> None:
         [
             "crates/core/src/parse.rs",  # a #[cfg(test)] module: the library's unit tests
             "crates/core/tests/roundtrip.rs",
-            "crates/core/tests/common/mod.rs",
-            "crates/cli/src/main.rs",
+            "crates/core/tests/common/mod.rs",  # support: selects nothing by itself
+            "crates/cli/src/main.rs",  # a binary's tests: not a library target
         ],
         manifests,
     )
-    assert targets.selection == [
-        "-p",
-        "tiny-cli",
-        "-p",
-        "tiny-core",
-        "-E",
-        "(binary_id(=tiny-core)) | (binary_id(=tiny-core::roundtrip)) | "
-        "(package(=tiny-cli) & kind(bin)) | (package(=tiny-core) & kind(test))",
-    ]
-    assert targets.units == ["tiny-core", "tiny-core::roundtrip"]
+    assert targets == RunTargets(
+        ["tiny-core lib", "tiny-core test roundtrip"],
+        ["tiny-core:lib", "tiny-core:test:roundtrip"],
+    )
     script = spec.command(targets)[2]
-    assert "cargo nextest run --tool-config-file taskforge:" in script
-    assert shlex.quote(targets.selection[-1]) in script
-    assert f"if [ $status -eq 101 ]; then : > {BUILD_FAILED}; fi" in script
+    assert "cargo test --offline --quiet -p tiny-core --test roundtrip " in script
+    assert f"--format json > {REPORT}/tiny-core:test:roundtrip.json" in script
+    assert 'RUNNER="env RUSTC_BOOTSTRAP=1" cargo test' in script  # test binaries only
 
 
 def test_java_selects_classes_and_compiles_first() -> None:
@@ -93,19 +86,24 @@ def test_java_selects_classes_and_compiles_first() -> None:
 
 
 def test_a_build_failure_makes_every_unit_a_collection_error() -> None:
-    spec = RUNNERS[TestRunner.NEXTEST]
-    targets = RunTargets(["-p", "sample"], ["sample::integration"])
-    before = spec.read({BUILD_FAILED: b""}, targets)
-    after = spec.read({REPORT: (GOLDEN / "nextest-0.9.xml").read_bytes()}, targets)
+    spec = RUNNERS[TestRunner.CARGO_TEST]
+    targets = RunTargets(["sample test it"], ["sample:test:it"])
+    built = (GOLDEN / "libtest-1.95-it-nocapture.jsonl").read_bytes()
+    before = spec.read({f"{REPORT}/sample:test:it.json": b""}, targets)  # cargo wrote nothing
+    after = spec.read({f"{REPORT}/sample:test:it.json": built}, targets)
     assert before is not None and after is not None
-    runs = [RunResult(spec.exit_code(101), before)], [RunResult(spec.exit_code(100), after)]
+    assert before.collection_errors == ["sample:test:it"] and not before.statuses
+    runs = [RunResult(spec.exit_code(101), before)], [RunResult(spec.exit_code(101), after)]
     assert all(run_problem(r) is None for side in runs for r in side)
-    assert "sample::integration it_works" in grade(*runs).fail_to_pass
+    assert "sample:test:it::it_works" in grade(*runs).fail_to_pass
+    maven = RUNNERS[TestRunner.MAVEN]
+    compile_failed = maven.read({BUILD_FAILED: b""}, RunTargets([], ["com.x.CalcTest"]))
+    assert compile_failed is not None and compile_failed.collection_errors == ["com.x.CalcTest"]
 
 
 def test_exit_codes_map_onto_pytest_s() -> None:
-    assert RUNNERS[TestRunner.NEXTEST].exit_code(100) == 1
-    assert RUNNERS[TestRunner.NEXTEST].exit_code(4) == 4  # no test ran: not gradable
+    assert RUNNERS[TestRunner.CARGO_TEST].exit_code(101) == 1  # a test failed, or the build
+    assert RUNNERS[TestRunner.CARGO_TEST].exit_code(4) == 4  # not cargo's: not gradable
     assert RUNNERS[TestRunner.MOCHA].exit_code(3) == 1  # mocha exits with the failure count
     assert RUNNERS[TestRunner.JEST].exit_code(1) == 1
 
