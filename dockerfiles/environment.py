@@ -170,4 +170,6 @@ def _named(attempt: EnvAttempt) -> str:
     """An attempt as a failure names it: its Python and extras, else its date pin."""
     if attempt.python:
         return f"py{attempt.python} {attempt.extras or ''}".strip()
-    return f"as of {attempt.exclude_newer:%Y-%m-%d}" if attempt.exclude_newer else "locked"
+    if attempt.exclude_newer:
+        return f"as of {attempt.exclude_newer:%Y-%m-%d}"
+    return "unpinned" if attempt.dropped_requirements else "locked"

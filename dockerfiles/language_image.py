@@ -41,6 +41,7 @@ SPLIT_BUNDLE = (
     'enumerate(re.findall(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", '
     "pem, re.S))]'"
 )
+LOCKFILES = ["package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml"]
 JAVA_SETTINGS = f"<settings><localRepository>{ROOT}/m2</localRepository></settings>"
 
 
@@ -122,21 +123,22 @@ def _javascript(tool: Toolchain, config: InstallConfig) -> Rendered:
     npm = NPM_OF_NODE.get(tool.version.split(".")[0], "10")
     fetch = f"python3 /tmp/fetch_toolchain.py node {tool.version} {npm}"
     manager = tool.package_manager
-    if config.exclude_newer is not None:
-        manager = "npm"  # the attempt without a lockfile
+    unlocked = config.exclude_newer is not None or bool(config.dropped_requirements)
+    if unlocked:
+        manager = "npm"  # an attempt without the lockfile
     if manager == "pnpm":
         install = "npm install --global pnpm@8 && pnpm install --frozen-lockfile --ignore-scripts"
     elif manager in {"yarn", "yarn-berry"}:
         frozen = "--immutable" if manager == "yarn-berry" else "--frozen-lockfile"
         install = f"npm install --global yarn@1 && yarn install {frozen} --ignore-scripts"
-    elif config.exclude_newer is None:
+    elif not unlocked:
         install = "npm ci --ignore-scripts --no-audit --no-fund"
-    else:  # without the lockfile: what npm resolves as of the date
-        before = config.exclude_newer.date().isoformat()
+    else:  # without the lockfile: what npm resolves as of the date, or today
+        pin = config.exclude_newer
+        before = f" --before={pin.date().isoformat()}" if pin is not None else ""
         install = (
-            "rm -f package-lock.json npm-shrinkwrap.json yarn.lock pnpm-lock.yaml && "
-            "npm install --ignore-scripts --no-audit --no-fund --legacy-peer-deps "
-            f"--before={before}"
+            f"rm -f {' '.join(LOCKFILES)} && "
+            f"npm install --ignore-scripts --no-audit --no-fund --legacy-peer-deps{before}"
         )
     # the dependencies' own install scripts (native builds, binaries), never the project's
     deps = f"{install} && (npm rebuild >/dev/null 2>&1 || true) && mv node_modules {ROOT}/"

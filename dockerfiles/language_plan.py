@@ -3,10 +3,12 @@
 The dependency files are the language's manifests and lockfiles wherever they are in the tree
 (a Go module or a Cargo workspace member in a folder, a Maven module), outside vendored and
 test-data folders. The recipe is ``dockerfiles.language_recipes``'s, among the toolchains this
-project installs (``language_image.BUILDABLE_OFFERS``). Two attempts at most: the lockfile as
-the commit has it, then, where a lockfile exists and the history gives a date, resolved as of
-that date without it (npm's ``--before``; cargo's fresh lockfile): a lockfile that the
-package manager of the era no longer reads is common in old commits.
+project installs (``language_image.BUILDABLE_OFFERS``). The attempts: the lockfile as the
+commit has it (or, without one, the dependencies as of the date); where a lockfile exists
+and the history gives a date, resolved as of that date without it (npm's ``--before``;
+cargo's fresh lockfile): a lockfile that the package manager of the era no longer reads is
+common in old commits; for npm last, resolved as of today without the lockfile (a version
+the lockfile or the date names may not be served).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
     from dockerfiles.plan import EnvPlan
 
 from dockerfiles.base import BASES
-from dockerfiles.language_image import BUILDABLE_OFFERS, SUITE_PYTHON
+from dockerfiles.language_image import BUILDABLE_OFFERS, LOCKFILES, SUITE_PYTHON
 from dockerfiles.language_recipes import DEPENDENCY_FILES, detect_language_recipe
 from dockerfiles.recipe import dependency_state
 from pipeline.core.languages import Language
@@ -56,8 +58,10 @@ def plan_language_environment(
     commit = repo.commit(base_commit)
     files = language_dependency_files(commit, language)
     state = dependency_state(files)
+    # every place a dependency file may be, so that one added or removed counts as a change
+    paths = [*files, *(f":(glob)**/{name}" for name in DEPENDENCY_FILES[language])]
     pinned = pin_date(
-        repo, base_commit, state, list(files), lambda c: language_dependency_files(c, language)
+        repo, base_commit, state, paths, lambda c: language_dependency_files(c, language)
     )
     # the toolchain of the commit's day: a state can begin years before (a go.mod unchanged
     # since 2018), and a test of today may need today's language
@@ -69,12 +73,15 @@ def plan_language_environment(
     suite = config.base_image.rsplit(":", 1)[-1]
     config = config.revised(base_image=BASES[SUITE_PYTHON[suite]].bootstrap_tag)
     attempts = [config]
-    if (
-        config.exclude_newer is None
-        and pinned is not None
-        and language in {Language.JAVASCRIPT, Language.RUST}
-    ):
-        attempts.append(config.revised(exclude_newer=pinned))  # resolved as of the date
+    if config.exclude_newer is None and pinned is not None and language is Language.RUST:
+        attempts.append(config.revised(exclude_newer=pinned))  # a fresh Cargo.lock
+    if language is Language.JAVASCRIPT:
+        unlocked = config.revised(dropped_requirements=LOCKFILES)
+        if config.exclude_newer is None and pinned is not None:
+            attempts.append(unlocked.revised(exclude_newer=pinned))  # as of the date
+        # last, what npm resolves today: a lockfile or a date names versions the registry
+        # may not serve (unpublished, or dated after the day by the registry's own clock)
+        attempts.append(unlocked.revised(exclude_newer=None))
     key_source = {"state": state, "attempts": [a.fingerprint_fields() for a in attempts]}
     key = hashlib.sha256(json.dumps(key_source, sort_keys=True, default=str).encode()).hexdigest()
     return EnvPlan(repo_name, base_commit, files, attempts, key)

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 
+import git
 import pytest
 
-from dockerfiles.language_image import render_language_dockerfile
+from dockerfiles.language_image import LOCKFILES, render_language_dockerfile
 from dockerfiles.language_recipes import detect_language_recipe, package_manager, runner_of
+from dockerfiles.plan import plan_environment
 from dockerfiles.toolchains import choose_toolchain, era_version, requested
 from pipeline.core.languages import Language, TestRunner
 from pipeline.core.records import ToolchainSource
+from pipeline.demo.sample_repo import History
 
 GO, JS, RUST, JAVA = Language.GO, Language.JAVASCRIPT, Language.RUST, Language.JAVA
 PROXY, NPM, DEBIAN = (
@@ -172,6 +176,9 @@ def test_a_javascript_recipe_without_a_lockfile_is_pinned_to_its_date() -> None:
     config = detect_language_recipe(JS, locked, committed, pinned)
     assert config.exclude_newer is None
     assert "npm ci --ignore-scripts --no-audit --no-fund" in render_language_dockerfile(config)
+    unpinned = render_language_dockerfile(config.revised(dropped_requirements=["yarn.lock"]))
+    assert "rm -f package-lock.json npm-shrinkwrap.json yarn.lock pnpm-lock.yaml && " in unpinned
+    assert "--legacy-peer-deps && " in unpinned and "--before" not in unpinned
 
 
 def test_go_rust_and_java_recipes() -> None:
@@ -210,3 +217,19 @@ def test_a_python_recipe_hashes_as_before_the_language_fields() -> None:
     assert "toolchain" not in config.fingerprint_fields()
     other = detect_language_recipe(GO, {"go.mod": "go 1.21\n"}, datetime(2024, 1, 1), None)
     assert other.fingerprint_fields()["language"] == "go"
+
+
+def test_a_javascript_plan_ends_without_its_lockfile(tmp_path: Path) -> None:
+    repo = git.Repo.init(tmp_path / "r", initial_branch="main")
+    history = History(repo)
+    history.clock = datetime(2024, 6, 1, tzinfo=UTC)
+    package = '{"devDependencies": {"mocha": "^10"}}'
+    base = history.commit("one", {"package.json": package, "package-lock.json": "{}"})
+    plan = plan_environment(repo, "o/n", base, [], language=JS)
+    dropped = [a.dropped_requirements for a in plan.attempts]
+    assert [a.exclude_newer is None for a in plan.attempts] == [True, False, True]
+    assert dropped == [[], LOCKFILES, LOCKFILES]  # locked, as of the date, as of today
+    (tmp_path / "r" / "package-lock.json").unlink()
+    unlocked = history.commit("no lockfile", {})
+    plan = plan_environment(repo, "o/n", unlocked, [], language=JS)
+    assert [a.exclude_newer is None for a in plan.attempts] == [False, True]  # date, today
