@@ -166,7 +166,10 @@ def _from_pull_refs(
             continue
         walk = walks[head]
         if walk is None:
-            base, opened = repo.git.merge_base(branch, head).strip(), None
+            try:
+                base, opened = repo.git.merge_base(branch, head).strip(), None
+            except git.GitCommandError:
+                continue  # a head of another history (no common commit): not this branch's
             cherry = repo.git.cherry(branch, head, base).splitlines()
             all_replayed = bool(cherry) and all(line.startswith("-") for line in cherry)
         else:

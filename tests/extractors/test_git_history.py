@@ -80,6 +80,21 @@ def test_unmerged_pull_ref_is_ignored(tmp_path: Path, sample_repo_path: Path) ->
     assert numbers == set(DESIGNED_OUTCOMES)
 
 
+def test_a_pull_ref_of_another_history_is_ignored(tmp_path: Path) -> None:
+    """A head with no commit in common with the branch whose change equals one of the
+    branch's (an orphan commit of the same files): git finds no merge-base, and the PR is
+    not the branch's (seen in jhy/jsoup, which stopped mining before)."""
+    repo = git.Repo.init(tmp_path / "r", initial_branch="main")
+    (tmp_path / "r" / "a.py").write_text("x = 1\n")
+    repo.git.add("--all")
+    repo.git.commit("-qm", "Initial commit")
+    repo.git.checkout("-q", "--orphan", "elsewhere")
+    repo.git.commit("-qm", "The same files, another root")
+    repo.git.update_ref("refs/pull/5/head", "elsewhere")
+    repo.git.checkout("-q", "main")
+    assert find_merged_pulls(repo, "main") == []
+
+
 def test_target_branch_defaults_to_head(sample_repo: git.Repo) -> None:
     assert target_branch(sample_repo, None) == "main"
     assert target_branch(sample_repo, "other") == "other"
