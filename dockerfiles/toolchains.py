@@ -126,6 +126,12 @@ JAVA_LTS = {"11": date(2018, 9, 25), "17": date(2021, 9, 14), "21": date(2023, 9
 RUST_1_0 = date(2015, 5, 15)  # a release every six weeks since
 
 
+# Requests that name the oldest release a project supports, not the one it is built with: the
+# release of the commit's era is taken where it is newer (a 2024 package.json still saying
+# "node >= 0.6" was tested on the Node of 2024).
+FLOORS = frozenset({"go.mod go", "package.json engines.node", "Cargo.toml rust-version"})
+
+
 def requested(language: Language, files: dict[str, str]) -> tuple[str, str]:
     """What the repository asks for, and where it says so; ``("", "")`` when it does not."""
     readers = {
@@ -153,7 +159,12 @@ def choose_toolchain(
     """The toolchain for a commit of ``day`` with these files, and the Debian suite of its
     base."""
     asked, evidence = requested(language, files)
-    wanted = asked or era_version(language, day)
+    era = era_version(language, day)
+    wanted = asked or era
+    if evidence in FLOORS and _version_key(_release(language, era)) > _version_key(
+        _release(language, asked)
+    ):
+        wanted = era  # a floor the era's release is above: what the developers ran then
     candidates = [o for o in (offers if offers is not None else OFFERS) if o.language is language]
     offer = _best(language, wanted, candidates)
     toolchain = Toolchain(

@@ -9,7 +9,7 @@ from pathlib import Path
 import git
 import pytest
 
-from dockerfiles.language_image import LOCKFILES, render_language_dockerfile
+from dockerfiles.language_image import BUILDABLE_OFFERS, LOCKFILES, render_language_dockerfile
 from dockerfiles.language_recipes import detect_language_recipe, package_manager, runner_of
 from dockerfiles.plan import plan_environment
 from dockerfiles.toolchains import choose_toolchain, era_version, requested
@@ -187,7 +187,8 @@ def test_go_rust_and_java_recipes() -> None:
     go = detect_language_recipe(GO, go_files, committed, None)
     assert go.test_runner == "go test" and "GOTOOLCHAIN=local" in go.environment
     go_image = render_language_dockerfile(go)
-    assert "python3 /tmp/fetch_toolchain.py go 1.21.13 && go version" in go_image
+    # go 1.21 is a floor: the Go of March 2024, 1.22, is what the tests were run with
+    assert "python3 /tmp/fetch_toolchain.py go 1.22.12 && go version" in go_image
     assert "go mod download" in go_image and "GOPROXY=off" in go_image
     rust = detect_language_recipe(RUST, {"Cargo.toml": ""}, committed, None)
     rust_image = render_language_dockerfile(rust)
@@ -233,3 +234,21 @@ def test_a_javascript_plan_ends_without_its_lockfile(tmp_path: Path) -> None:
     unlocked = history.commit("no lockfile", {})
     plan = plan_environment(repo, "o/n", unlocked, [], language=JS)
     assert [a.exclude_newer is None for a in plan.attempts] == [False, True]  # date, today
+
+
+@pytest.mark.parametrize(
+    ("language", "files", "version"),
+    [
+        (JS, {"package.json": '{"engines": {"node": ">= 0.6"}}'}, "20.20.2"),  # jshttp/cookie
+        (JS, {"package.json": '{"engines": {"node": ">=22"}}'}, "22.23.5"),  # above the era
+        (JS, {".nvmrc": "16"}, "16.20.2"),  # a pin, not a floor
+        (GO, {"go.mod": "module x\n\ngo 1.13\n"}, "1.22.12"),
+        (GO, {"go.mod": "module x\n\ngo 1.13\n\ntoolchain go1.21.4\n"}, "1.21.4"),
+        (RUST, {"Cargo.toml": '[package]\nrust-version = "1.56"\n'}, "1.85.1"),
+    ],
+)
+def test_a_floor_below_the_era_gives_the_era_s_release(
+    language: Language, files: dict[str, str], version: str
+) -> None:
+    toolchain, _ = choose_toolchain(language, files, date(2024, 5, 1), BUILDABLE_OFFERS)
+    assert toolchain.version == version
