@@ -31,6 +31,10 @@ TEST_CFG = re.compile(r"#\s*\[\s*cfg\s*\(\s*(test|all\s*\(\s*(?:[^()]*,\s*)?test
 INDEX = re.compile(r"^index ([0-9a-f]+)\.\.([0-9a-f]+)", re.MULTILINE)
 
 
+LEXEME_START = re.compile(r"""//|/\*|["'br]""")
+RAW_STRING = re.compile(r'b?r(#*)"')
+
+
 def cfg_test_lines(text: str) -> set[int] | None:
     """The 1-based numbers of the lines inside ``#[cfg(test)]`` items; None when an item
     cannot be delimited."""
@@ -207,6 +211,10 @@ def _masked(text: str) -> str:
                 out[i] = " "
 
     while index < length:
+        found = LEXEME_START.search(text, index)  # nothing else can open what is blanked
+        if found is None:
+            break
+        index = found.start()
         char = text[index]
         ahead = text[index : index + 2]
         if ahead == "//":
@@ -218,12 +226,12 @@ def _masked(text: str) -> str:
             end = _block_comment_end(text, index)
             blank(index, end)
             index = end
-        elif raw := re.match(r'b?r(#*)"', text[index : index + 260]):
+        elif char in "br" and (raw := RAW_STRING.match(text, index)):
             if index and (text[index - 1].isalnum() or text[index - 1] == "_"):
                 index += 1
                 continue
             closing = '"' + raw.group(1)
-            end = text.find(closing, index + raw.end())
+            end = text.find(closing, raw.end())
             end = length if end < 0 else end + len(closing)
             blank(index, end)
             index = end
