@@ -42,14 +42,19 @@ SPLIT_BUNDLE = (
     "pem, re.S))]'"
 )
 LOCKFILES = ["package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml"]
+SPARSE_INDEX = (1, 68)  # the first cargo that reads the crates index over HTTP
 JAVA_SETTINGS = f"<settings><localRepository>{ROOT}/m2</localRepository></settings>"
 
 
 def buildable(offer: Offer) -> bool:
     """Whether this module installs ``offer``: the registries' toolchains, and Debian's main
-    packages (not backports, not the ``-web`` builds)."""
+    packages (not backports, not the ``-web`` builds). A cargo older than 1.68 reads the crates
+    index only as a git repository on GitHub, which is not reachable here (the registry's
+    sparse index is), so the Rust of an older era is built with the oldest newer one."""
     if offer.source in {ToolchainSource.GO_PROXY, ToolchainSource.NPM_REGISTRY}:
         return True
+    if offer.language is Language.RUST and _key(offer.version) < SPARSE_INDEX:
+        return False
     return (
         offer.source is ToolchainSource.DEBIAN
         and offer.language in {Language.RUST, Language.JAVA}
@@ -57,6 +62,10 @@ def buildable(offer: Offer) -> bool:
         and "-web" not in offer.package
         and offer.version.split(".")[0] != "25"
     )
+
+
+def _key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
 
 
 BUILDABLE_OFFERS = [offer for offer in OFFERS if buildable(offer)]

@@ -252,3 +252,11 @@ def test_a_floor_below_the_era_gives_the_era_s_release(
 ) -> None:
     toolchain, _ = choose_toolchain(language, files, date(2024, 5, 1), BUILDABLE_OFFERS)
     assert toolchain.version == version
+
+
+@pytest.mark.parametrize("day", [date(2016, 3, 1), date(2022, 8, 20), date(2024, 5, 1)])
+def test_a_rust_commit_of_any_era_gets_a_cargo_that_reads_the_sparse_index(day: date) -> None:
+    """Cargo before 1.68 reads the crates index only from GitHub, which is not reachable
+    (rust-lang/log's 2022 commits failed with 'Could not resolve host: github.com')."""
+    toolchain, suite = choose_toolchain(RUST, {"Cargo.toml": "[package]\n"}, day, BUILDABLE_OFFERS)
+    assert (toolchain.version, suite) == ("1.85.1", "trixie")
