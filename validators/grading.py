@@ -64,7 +64,7 @@ class Verdict:
 def run_problem(run: RunResult) -> str | None:
     """Why a run cannot be graded, or None when its exit code and report agree."""
     if run.report is None:
-        return f"no JUnit report (exit code {run.exit_code})"
+        return f"no test report (exit code {run.exit_code})"
     if run.report.empty:
         return f"the report holds no test (exit code {run.exit_code})"
     any_bad = bool(run.report.collection_errors) or any(

@@ -1,7 +1,8 @@
 """Benchmarks of the whole pipeline against its physical limit; figures, never timed asserts.
 
 - validation overhead: a backfill's wall time per validated task (one worker, images warm) ÷
-  the raw cost of the same test commands run with ``docker exec`` in one warm container;
+  the raw cost of the same test commands run with ``docker exec`` in one warm container, for
+  the sample (Python), each language's generated repository and a real repository;
 - image economy (real repository): images built ÷ distinct dependency fingerprints, and image
   bytes per verified task (layers counted once however many images share them);
 - rerun cost: a second identical backfill ÷ the first, with the containers it created (image
@@ -34,11 +35,15 @@ from pipeline.core.engine import docker_client
 from pipeline.core.records import Task
 from pipeline.demo.sample_repo import SAMPLE_REPO_NAME, write_sample_repo
 from tests import taskforge_cli
+from tests.pipeline.language_repos import SAMPLES, write_language_repo
+from validators.language_runs import language_command, runner_spec
 from validators.runner import pytest_command, run_environment
+from validators.sandbox import SandboxLimits
 from validators.states import prepare_states
 from validators.validate import Repeats
 
 pytestmark = pytest.mark.docker
+LIMITS = SandboxLimits()  # the pipeline's, for the raw runs too
 
 
 def work_of(out: Path) -> Path:
@@ -76,13 +81,25 @@ def validated(tasks: list[Task]) -> list[Task]:
 
 
 def raw_cost(client: docker.DockerClient, repo: git.Repo, tasks: list[Task]) -> float:
-    """Seconds the same pytest commands take with ``docker exec`` in one warm container."""
+    """Seconds the same test commands take with ``docker exec`` in one warm container.
+
+    The container has the CPU and memory limits and the path (``/repo``) of the pipeline's
+    runs, so a build cache keyed by path (Go's, cargo's) serves both alike; each run's tree
+    replaces the last.
+    """
     repeats, total = Repeats(), 0.0
     for task in tasks:
-        assert task.image is not None
+        assert task.image is not None and task.install_config is not None
+        spec = runner_spec(task.install_config.test_runner)
         states = prepare_states(repo, task)
         box = client.containers.run(
-            task.image.tag, ["sleep", "infinity"], detach=True, network_mode="none", remove=True
+            task.image.tag,
+            ["sleep", "infinity"],
+            detach=True,
+            remove=True,
+            network_mode="none",
+            mem_limit=LIMITS.memory,
+            nano_cpus=int(LIMITS.cpus * 1e9),
         )
         try:
             plan = [
@@ -90,20 +107,19 @@ def raw_cost(client: docker.DockerClient, repo: git.Repo, tasks: list[Task]) -> 
                 (states.before, states.targets, repeats.before),
                 (states.after, states.targets, repeats.after),
             ]
-            for number, (tree, targets, count) in enumerate(plan):
-                folder = f"/home/taskforge/w{number}"
-                box.exec_run(["mkdir", "-p", folder])
-                box.put_archive(folder, tree)
+            for tree, targets, count in plan:
+                box.exec_run(["rm", "-rf", "/repo"], user="root")
+                box.put_archive("/", tree)
                 for repeat in range(count):
-                    command = pytest_command(targets, repeat=repeat)
+                    if spec is None:
+                        command = pytest_command(targets, repeat=repeat)
+                        environment = run_environment(states.python_path, repeat)
+                    else:
+                        selection = spec.targets(targets, states.manifests)
+                        command = language_command(spec, selection, repeat)
+                        environment = {"HOME": "/home/taskforge", "CI": "true"}
                     started = time.monotonic()
-                    box.exec_run(
-                        command,
-                        workdir=f"{folder}/repo",
-                        environment=run_environment(
-                            states.python_path.replace("/repo", f"{folder}/repo"), repeat
-                        ),
-                    )
+                    box.exec_run(command, workdir="/repo", environment=environment)
                     total += time.monotonic() - started
         finally:
             box.kill()
@@ -143,6 +159,18 @@ def test_sample(figures: dict[str, Any], tmp_path: Path) -> None:
     figures["sample_pipeline_s_per_task"] = measured["pipeline_s_per_task"]
     figures["sample_raw_s_per_task"] = measured["raw_s_per_task"]
     figures["verified_per_hour_sample"] = measured["verified_per_hour"]
+
+
+@pytest.mark.parametrize("language", sorted(SAMPLES))
+def test_language(figures: dict[str, Any], tmp_path: Path, language: str) -> None:
+    """The overhead of each language's runs, on the generated repository its Docker test uses
+    (``tests.pipeline.language_repos``): a fix PR and a refactor PR, both validated."""
+    source = write_language_repo(tmp_path / "calc", SAMPLES[language])
+    measured = overhead(source, f"example/calc-{language}", tmp_path, ())
+    print(f"\n{language}: {measured}")
+    figures[f"validation_overhead_{language}"] = measured["ratio"]
+    figures[f"{language}_pipeline_s_per_task"] = measured["pipeline_s_per_task"]
+    figures[f"{language}_raw_s_per_task"] = measured["raw_s_per_task"]
 
 
 def rerun(source: Path, out: Path) -> tuple[float, int]:

@@ -10,6 +10,10 @@ from tests.benchmarks.conftest import RESULTS
 # figure -> (what it measures, target, True when lower is better)
 TARGETS: dict[str, tuple[str, float | None, bool]] = {
     "validation_overhead_sample": ("pipeline ÷ raw test commands, sample", 1.3, True),
+    **{
+        f"validation_overhead_{language}": (f"pipeline ÷ raw test commands, {language}", 1.3, True)
+        for language in ("go", "java", "javascript", "rust")
+    },
     "validation_overhead_real": ("pipeline ÷ raw test commands, real repository", 1.3, True),
     "images_per_fingerprint": ("images built ÷ distinct dependency fingerprints", 1.0, True),
     "image_mb_per_verified_task": ("image MB per verified task", 15.0, True),
