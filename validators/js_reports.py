@@ -10,7 +10,10 @@
 - **mocha** ``--reporter json --reporter-option output=FILE``: ``tests``, ``passes``,
   ``failures`` and ``pending``, each entry with ``title``, ``fullTitle`` and ``file``. A failed
   hook (``"before each" hook for "..."``) is a collection error of its file. A file that does
-  not load stops mocha before any report is written (``validators.runners`` says so).
+  not load stops mocha before any report is written (``validators.runners`` says so). Mocha
+  before 9.1 writes the report only on its standard output, after whatever the tests print
+  there, and before 7.2 without ``file``: the report is the last ``{`` line that opens
+  ``"stats"`` to the end, and a test without a file is named by its ``fullTitle`` alone.
 
 Test ids, exactly as each runner names a test, after the file's path from the repository
 root (the file is the *unit*):
@@ -18,7 +21,8 @@ root (the file is the *unit*):
 - jest: ``path/to/sum.test.ts::describe X nested X title``, X being U+203A (the single
   right-pointing angle quotation mark jest prints between titles) with a space on each side,
 - vitest: ``path/to/sum.test.ts::describe > nested > title`` (vitest's ``>``),
-- mocha: ``test/sum.spec.js::describe nested title`` (mocha's ``fullTitle()``).
+- mocha: ``test/sum.spec.js::describe nested title`` (mocha's ``fullTitle()``), or
+  ``describe nested title`` from a mocha before 7.2.
 
 Two tests of the same name in the same block are one id, failed if either fails.
 """
@@ -63,9 +67,13 @@ def read_jest_json(data: bytes, separator: str = JEST_SEPARATOR, root: str = REP
     return report
 
 
+MOCHA_STDOUT_REPORT = b'\n{\n  "stats": {'  # JSON.stringify(report, null, 2) on stdout
+
+
 def read_mocha_json(data: bytes, root: str = REPO_ROOT) -> Report:
-    """The statuses of a mocha JSON report."""
-    document = _json_object(data, "mocha")
+    """The statuses of a mocha JSON report (alone, or at the end of mocha's standard output)."""
+    start = data.rfind(MOCHA_STDOUT_REPORT)
+    document = _json_object(data[start:] if start > 0 else data, "mocha")
     report = Report()
     lists = (
         ("passes", TestStatus.PASSED),
@@ -74,12 +82,13 @@ def read_mocha_json(data: bytes, root: str = REPO_ROOT) -> Report:
     )
     for key, status in lists:
         for test in _list(document, key):
-            path = relative(str(test.get("file", "")), root)
+            path = relative(str(test["file"]), root) if test.get("file") else ""
             if status is TestStatus.FAILED and str(test.get("title", "")).startswith(HOOKS):
-                if path not in report.collection_errors:
-                    report.collection_errors.append(path)
+                unit = path or str(test["fullTitle"])
+                if unit not in report.collection_errors:
+                    report.collection_errors.append(unit)
                 continue
-            report.record(f"{path}::{test['fullTitle']}", status)
+            report.record(f"{path}::{test['fullTitle']}" if path else test["fullTitle"], status)
     return report
 
 

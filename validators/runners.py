@@ -12,7 +12,7 @@ pytest's (0 passed, 1 something failed), which the grading core checks a report 
 | --- | --- | --- | --- |
 | jest | the test files, ``--runTestsByPath`` | ``--json --outputFile`` | 0, 1 |
 | vitest | the test files (``vitest run`` filters) | ``--reporter=json`` | 0, 1 |
-| mocha | the test files | ``--reporter json``, ``output=`` | failures count: 1-254 -> 1 |
+| mocha | the test files | ``--reporter json``, ``output=`` (before 9.1 stdout) | failures: 1 |
 | go test | the packages of the touched ``_test.go`` | ``-json`` on stdout | 0, 1 |
 | cargo test | ``--lib``, ``--test NAME`` per touched target | libtest JSON per target | 101 -> 1 |
 | maven surefire | ``-Dtest=`` simple class names | ``target/surefire-reports`` | 0, 1 |
@@ -133,9 +133,15 @@ def _vitest(targets: RunTargets, repeat: int) -> str:
 
 
 def _mocha(targets: RunTargets, repeat: int) -> str:
+    """Mocha 9.1 and later write the JSON report to ``output=``; an older one only to its
+    standard output (its ``bin/mocha`` wrapper loses that output on a current Node, so
+    ``bin/_mocha`` runs)."""
     files = _quoted(_ordered(targets.selection, repeat))
+    current = f"node_modules/.bin/mocha --reporter json --reporter-option output={REPORT} {files}"
+    older = f"node node_modules/mocha/bin/_mocha --reporter json {files} > {REPORT}"
+    version = "node -p 'require(\"mocha/package.json\").version' 2>/dev/null"
     return (
-        f"node_modules/.bin/mocha --reporter json --reporter-option output={REPORT} {files}; "
+        f'case "$({version})" in [0-8].*|9.0.*) {older};; *) {current};; esac; '
         f"status=$?; if [ $status -ne 0 ] && [ ! -s {REPORT} ]; then : > {BUILD_FAILED}; fi"
     )
 

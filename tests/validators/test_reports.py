@@ -71,6 +71,19 @@ def test_mocha_json() -> None:
     assert report.collection_errors == []
 
 
+@pytest.mark.parametrize("name", ["mocha-1.21-stdout.txt", "mocha-5.2-stdout.txt"])
+def test_mocha_before_9_1_report_is_read_from_its_standard_output(name: str) -> None:
+    """What a test prints comes first (here a line with '{"stats": 1}' in it); before 7.2 a
+    test has no file, so its id is its full title."""
+    report = read_mocha_json(golden(name))
+    assert report.statuses == {
+        "calc adds": P,
+        "calc fails": F,
+        "calc later": S,
+        "calc nested works": P,
+    }
+
+
 def test_mocha_hook_failure_is_a_collection_error_of_its_file() -> None:
     failed_hook = {
         "title": '"before each" hook for "adds"',
