@@ -42,6 +42,8 @@ SPLIT_BUNDLE = (
     "pem, re.S))]'"
 )
 LOCKFILES = ["package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml"]
+GO_MODULE = "TASKFORGE_GO_MODULE="  # the module path a go.mod is written with (GOPATH mode)
+GOPATH_MODULE = f"{ROOT}/gomodule"  # that go.mod and its go.sum, copied into each run's tree
 SPARSE_INDEX = (1, 68)  # the first cargo that reads the crates index over HTTP
 JAVA_SETTINGS = f"<settings><localRepository>{ROOT}/m2</localRepository></settings>"
 
@@ -168,7 +170,18 @@ def _go(tool: Toolchain, config: InstallConfig) -> Rendered:
     # every package the tests import but the repository's own: the standard library's and
     # other modules', compiled into the image's build cache (Go ships no compiled library)
     other_modules = "{{if not (and .Module .Module.Main)}}{{.ImportPath}}{{end}}"
-    deps = (
+    module = next(
+        (item.split("=", 1)[1] for item in config.environment if item.startswith(GO_MODULE)), ""
+    )
+    written = ""
+    if module:  # a repository from before modules: its go.mod is written, kept for its runs
+        written = (
+            f"rm -rf vendor && go mod init {shlex.quote(module)} && "
+            "(go mod tidy -e >/dev/null 2>&1 || true) && "
+            f"mkdir -p {GOPATH_MODULE} && cp go.mod {GOPATH_MODULE}/ && "
+            f"(cp go.sum {GOPATH_MODULE}/ 2>/dev/null || true); "
+        )
+    deps = written + (
         "for mod in $(find . -name go.mod -not -path '*/vendor/*' -not -path '*/testdata/*'); do "
         '(cd "$(dirname "$mod")" && if [ ! -d vendor ]; then go mod download; fi '
         f"&& go list -e -deps -test -f '{other_modules}' ./... 2>/dev/null | sort -u "

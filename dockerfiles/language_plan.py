@@ -24,9 +24,10 @@ if TYPE_CHECKING:
     from dockerfiles.plan import EnvPlan
 
 from dockerfiles.base import BASES
-from dockerfiles.language_image import BUILDABLE_OFFERS, LOCKFILES, SUITE_PYTHON
+from dockerfiles.language_image import BUILDABLE_OFFERS, GO_MODULE, LOCKFILES, SUITE_PYTHON
 from dockerfiles.language_recipes import DEPENDENCY_FILES, detect_language_recipe
 from dockerfiles.recipe import dependency_state
+from dockerfiles.toolchains import gopath_mode
 from pipeline.core.languages import Language
 
 SKIPPED_FOLDERS = {"node_modules", "vendor", "testdata", "third_party", ".git"}
@@ -68,6 +69,9 @@ def plan_language_environment(
     config = detect_language_recipe(
         language, files, commit.committed_datetime, pinned, BUILDABLE_OFFERS
     )
+    if language is Language.GO and gopath_mode(files):
+        module = f"{GO_MODULE}github.com/{repo_name}"  # the import path of GOPATH's days
+        config = config.revised(environment=[*config.environment, module])
     if language in {Language.GO, Language.JAVA}:  # go.mod and the POM pin their versions
         config = config.revised(exclude_newer=None)
     suite = config.base_image.rsplit(":", 1)[-1]

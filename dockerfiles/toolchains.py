@@ -43,6 +43,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from datetime import date
+from pathlib import PurePosixPath
 from typing import Any
 
 from pipeline.core.languages import Language
@@ -129,7 +130,14 @@ RUST_1_0 = date(2015, 5, 15)  # a release every six weeks since
 # Requests that name the oldest release a project supports, not the one it is built with: the
 # release of the commit's era is taken where it is newer (a 2024 package.json still saying
 # "node >= 0.6" was tested on the Node of 2024).
+GO_MODULES = "1.16"  # module mode by default, and `go mod tidy -e`
 FLOORS = frozenset({"go.mod go", "package.json engines.node", "Cargo.toml rust-version"})
+
+
+def gopath_mode(files: dict[str, str]) -> bool:
+    """Whether a Go repository predates modules: no go.mod anywhere. Its image writes a go.mod
+    (``dockerfiles.language_image``), which needs the Go that made modules the default."""
+    return not any(PurePosixPath(path).name == "go.mod" for path in files)
 
 
 def requested(language: Language, files: dict[str, str]) -> tuple[str, str]:
@@ -165,6 +173,8 @@ def choose_toolchain(
         _release(language, asked)
     ):
         wanted = era  # a floor the era's release is above: what the developers ran then
+    if language is Language.GO and gopath_mode(files):
+        wanted = max(wanted, GO_MODULES, key=_version_key)  # its go.mod is written then
     candidates = [o for o in (offers if offers is not None else OFFERS) if o.language is language]
     offer = _best(language, wanted, candidates)
     toolchain = Toolchain(

@@ -4,7 +4,8 @@ The runner of a task is its environment's ``install_config.test_runner``; its sp
 (``validators.runners.RUNNERS``) turns the touched test files into a selection, a command and
 a report reader. Before the runner, a short prelude points the task's tree at what the image
 holds under ``/opt/taskforge`` (``dockerfiles.language_image``): ``node_modules`` is linked
-into the tree, and a Go module that vendors nothing resolves from the module cache. A report
+into the tree, and a Go module that vendors nothing resolves from the module cache; a Go tree
+from before modules gets the go.mod its image wrote. A report
 that is a folder (Surefire's) is packed into one tar by the run, so a run still costs one
 archive read per file collected.
 """
@@ -31,11 +32,16 @@ from validators.runners import (
 )
 from validators.sandbox import SandboxLimits, SandboxRun, prepare_sandbox
 
+GOPATH_MODULE = "/opt/taskforge/gomodule"  # dockerfiles.language_image's, where a go.mod waits
 REPORT_TAR = f"{REPORT}.tar"
 COLLECT = [REPORT, REPORT_TAR, BUILD_FAILED]
 PRELUDE = {
     Language.JAVASCRIPT: "[ -e node_modules ] || ln -s /opt/taskforge/node_modules node_modules",
-    Language.GO: '[ -d vendor ] || export GOFLAGS="$GOFLAGS -mod=mod"',
+    Language.GO: (
+        f"if [ ! -e go.mod ] && [ -d {GOPATH_MODULE} ]; then cp {GOPATH_MODULE}/go.* . && "
+        'export GOFLAGS="$GOFLAGS -mod=mod"; '
+        'elif [ ! -d vendor ]; then export GOFLAGS="$GOFLAGS -mod=mod"; fi'
+    ),
 }
 PACK = f"if [ -d {REPORT} ]; then tar -cf {REPORT_TAR} -C {REPORT} .; fi"
 MANIFESTS = ("go.mod", "Cargo.toml")

@@ -9,7 +9,12 @@ from pathlib import Path
 import git
 import pytest
 
-from dockerfiles.language_image import BUILDABLE_OFFERS, LOCKFILES, render_language_dockerfile
+from dockerfiles.language_image import (
+    BUILDABLE_OFFERS,
+    GOPATH_MODULE,
+    LOCKFILES,
+    render_language_dockerfile,
+)
 from dockerfiles.language_recipes import detect_language_recipe, package_manager, runner_of
 from dockerfiles.plan import plan_environment
 from dockerfiles.toolchains import choose_toolchain, era_version, requested
@@ -260,3 +265,24 @@ def test_a_rust_commit_of_any_era_gets_a_cargo_that_reads_the_sparse_index(day: 
     (rust-lang/log's 2022 commits failed with 'Could not resolve host: github.com')."""
     toolchain, suite = choose_toolchain(RUST, {"Cargo.toml": "[package]\n"}, day, BUILDABLE_OFFERS)
     assert (toolchain.version, suite) == ("1.85.1", "trixie")
+
+
+def test_a_go_repository_from_before_modules_gets_a_go_mod_written(tmp_path: Path) -> None:
+    """No go.mod anywhere (spf13/pflag before 2020): the image writes one for the module path
+    of the repository's name, with the Go that made modules the default, and keeps it where
+    each run's prelude copies it from."""
+    from validators.language_runs import GOPATH_MODULE as RUNS_GOPATH_MODULE
+    from validators.language_runs import PRELUDE
+
+    repo = git.Repo.init(tmp_path / "r", initial_branch="main")
+    history = History(repo)
+    history.clock = datetime(2017, 3, 6, tzinfo=UTC)
+    base = history.commit("one", {"flag.go": "package flag\n", "flag_test.go": "package flag\n"})
+    (attempt,) = plan_environment(repo, "spf13/pflag", base, [], language=GO).attempts
+    assert attempt.toolchain is not None and attempt.toolchain.version.startswith("1.16.")
+    assert "TASKFORGE_GO_MODULE=github.com/spf13/pflag" in attempt.environment
+    assert "go mod init github.com/spf13/pflag" in render_language_dockerfile(attempt)
+    assert RUNS_GOPATH_MODULE == GOPATH_MODULE and GOPATH_MODULE in PRELUDE[GO]
+    modules = history.commit("modules", {"go.mod": "module github.com/spf13/pflag\n\ngo 1.12\n"})
+    (attempt,) = plan_environment(repo, "spf13/pflag", modules, [], language=GO).attempts
+    assert not any(item.startswith("TASKFORGE_GO_MODULE=") for item in attempt.environment)

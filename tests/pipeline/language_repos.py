@@ -4,11 +4,13 @@ Each has a ``calc`` library with ``add`` and a test file. PR #1 fixes ``clamp`` 
 its low bound for every value above it) and adds the test that catches it: verified, with one
 FAIL_TO_PASS test and ``add``'s test passing on both sides. PR #2 refactors ``add`` and adds a
 test that passes before and after: ``no_fail_to_pass``. The histories are dated in 2025, the
-era whose toolchain each profile chooses from the commit date.
+era whose toolchain each profile chooses from the commit date; the Go repository from before
+modules (no go.mod) in 2017.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +35,12 @@ class LanguageSample:
     fail_to_pass: list[str]
     pass_to_pass: list[str]
     runner: str  # install_config.test_runner
+    era: datetime = ERA  # the commits' date
+    name: str = ""  # the sample's name, when not its language's
+
+    @property
+    def key(self) -> str:
+        return self.name or self.language
 
 
 GO_MOD = "module example.com/calc\n\ngo 1.21\n"
@@ -269,14 +277,24 @@ JAVA = LanguageSample(
     "maven surefire",
 )
 
-SAMPLES = {sample.language: sample for sample in (GO, JAVASCRIPT, RUST, JAVA)}
+# GOPATH's days: no go.mod; its image writes one for the module path of the repository's name
+GOPATH = dataclasses.replace(
+    GO,
+    initial={"calc.go": GO_CALC, "calc_test.go": GO_TEST},
+    fail_to_pass=["github.com/example/calc-go-gopath::TestClamp"],
+    pass_to_pass=["github.com/example/calc-go-gopath::TestAdd"],
+    era=datetime(2017, 3, 6, 9, 0, tzinfo=UTC),
+    name="go-gopath",
+)
+
+SAMPLES = {sample.key: sample for sample in (GO, GOPATH, JAVASCRIPT, RUST, JAVA)}
 
 
 def write_language_repo(path: Path, sample: LanguageSample) -> Path:
     """Create ``sample``'s repository at ``path``: an initial commit, then PRs #1 and #2."""
     repo = git.Repo.init(path, initial_branch="main")
     history = History(repo)
-    history.clock = ERA
+    history.clock = sample.era
     history.commit("Initial commit", {**sample.initial, "README.md": "# calc\n"})
     for number, branch, files, title in (
         (1, "fix-clamp", sample.fix, "Clamp values above the high bound"),

@@ -13,14 +13,15 @@ from tests.taskforge_cli import run, verified_lists
 pytestmark = pytest.mark.docker
 
 
-@pytest.mark.parametrize("language", sorted(SAMPLES))
+@pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_a_backfill_verifies_the_fix_and_rejects_the_refactor(
-    tmp_path: Path, prefect_api: str, language: str
+    tmp_path: Path, prefect_api: str, name: str
 ) -> None:
-    sample = SAMPLES[language]
+    sample = SAMPLES[name]
+    language = sample.language
     source = write_language_repo(tmp_path / "calc", sample)
     out = tmp_path / "out"
-    result = run("backfill", str(source), "--repo", f"example/calc-{language}", "--out", str(out))
+    result = run("backfill", str(source), "--repo", f"example/calc-{name}", "--out", str(out))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert verified_lists(out, "FAIL_TO_PASS") == {1: sample.fail_to_pass}
     assert verified_lists(out, "PASS_TO_PASS") == {1: sample.pass_to_pass}
