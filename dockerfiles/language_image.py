@@ -44,6 +44,7 @@ SPLIT_BUNDLE = (
 LOCKFILES = ["package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml"]
 GO_MODULE = "TASKFORGE_GO_MODULE="  # the module path a go.mod is written with (GOPATH mode)
 GOPATH_MODULE = f"{ROOT}/gomodule"  # that go.mod and its go.sum, copied into each run's tree
+CARGO_MANIFESTS = "find . -name Cargo.toml -not -path '*/target/*' -not -path '*/vendor/*' | sort"
 SPARSE_INDEX = (1, 68)  # the first cargo that reads the crates index over HTTP
 JAVA_SETTINGS = f"<settings><localRepository>{ROOT}/m2</localRepository></settings>"
 
@@ -206,9 +207,19 @@ def _rust(tool: Toolchain, config: InstallConfig) -> Rendered:
     fetch_deps = (
         "cargo fetch" if config.exclude_newer is None else "cargo generate-lockfile && cargo fetch"
     )
-    deps = (
+    each = (
         f"({fetch_deps}) && (cargo test --no-run --quiet >/dev/null 2>&1 || true) "
         f'&& for name in $({members}); do cargo clean --quiet -p "$name" || true; done'
+    )
+    # the root's workspace, then each package outside it (rust-lang/log's tests/ is a crate of
+    # its own, with dependencies of its own); only the root's must resolve
+    outside = (
+        '[ "$m" = ./Cargo.toml ] || [ "$(cd "$(dirname "$m")" && cargo locate-project '
+        '--workspace --message-format plain 2>/dev/null)" != "$PWD/Cargo.toml" ]'
+    )
+    deps = (
+        f"for m in $({CARGO_MANIFESTS}); do if {outside}; then "
+        f'(cd "$(dirname "$m")" && {each}) || [ "$m" != ./Cargo.toml ] || exit 1; fi; done'
     )
     return env, ["rustc", "cargo", "gcc", "libc6-dev"], fetch, deps
 

@@ -199,6 +199,8 @@ def test_go_rust_and_java_recipes() -> None:
     rust_image = render_language_dockerfile(rust)
     assert "apt-get install -y --no-install-recommends rustc cargo" in rust_image
     assert "(cargo fetch) && " in rust_image and "generate-lockfile" not in rust_image
+    # each package outside the root's workspace resolves too (rust-lang/log's tests/ crate)
+    assert "cargo locate-project --workspace" in rust_image
     pinned = detect_language_recipe(RUST, {"Cargo.toml": ""}, committed, committed)
     assert "cargo generate-lockfile && cargo fetch" in render_language_dockerfile(pinned)
     java_files = {"pom.xml": "", ".mvn/wrapper/maven-wrapper.properties": ""}
