@@ -28,7 +28,7 @@ from pathlib import Path
 
 from dockerfiles.base import BASES
 from dockerfiles.toolchains import OFFERS, Offer
-from pipeline.core.languages import Language
+from pipeline.core.languages import CARGO_FEATURES, GOPATH_MODULE, Language
 from pipeline.core.records import InstallConfig, Toolchain, ToolchainSource
 
 FETCH_TOOLCHAIN = Path(__file__).with_name("fetch_toolchain.py")
@@ -42,8 +42,7 @@ SPLIT_BUNDLE = (
     "pem, re.S))]'"
 )
 LOCKFILES = ["package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml"]
-GO_MODULE = "TASKFORGE_GO_MODULE="  # the module path a go.mod is written with (GOPATH mode)
-GOPATH_MODULE = f"{ROOT}/gomodule"  # that go.mod and its go.sum, copied into each run's tree
+GO_MODULE = "TASKFORGE_GO_MODULE"  # the module path a go.mod is written with (GOPATH mode)
 CARGO_MANIFESTS = "find . -name Cargo.toml -not -path '*/target/*' -not -path '*/vendor/*' | sort"
 SPARSE_INDEX = (1, 68)  # the first cargo that reads the crates index over HTTP
 JAVA_SETTINGS = f"<settings><localRepository>{ROOT}/m2</localRepository></settings>"
@@ -171,9 +170,7 @@ def _go(tool: Toolchain, config: InstallConfig) -> Rendered:
     # every package the tests import but the repository's own: the standard library's and
     # other modules', compiled into the image's build cache (Go ships no compiled library)
     other_modules = "{{if not (and .Module .Module.Main)}}{{.ImportPath}}{{end}}"
-    module = next(
-        (item.split("=", 1)[1] for item in config.environment if item.startswith(GO_MODULE)), ""
-    )
+    module = _environment_value(config, GO_MODULE)
     written = ""
     if module:  # a repository from before modules: its go.mod is written, kept for its runs
         written = (
@@ -192,6 +189,13 @@ def _go(tool: Toolchain, config: InstallConfig) -> Rendered:
     return env, [], fetch, deps
 
 
+def _environment_value(config: InstallConfig, name: str) -> str:
+    """The value the recipe's environment gives ``name``, or ""."""
+    return next(
+        (item.split("=", 1)[1] for item in config.environment if item.startswith(f"{name}=")), ""
+    )
+
+
 def _rust(tool: Toolchain, config: InstallConfig) -> Rendered:
     env = [
         f"CARGO_HOME={ROOT}/cargo",
@@ -207,8 +211,9 @@ def _rust(tool: Toolchain, config: InstallConfig) -> Rendered:
     fetch_deps = (
         "cargo fetch" if config.exclude_newer is None else "cargo generate-lockfile && cargo fetch"
     )
+    features = _environment_value(config, CARGO_FEATURES)
     each = (
-        f"({fetch_deps}) && (cargo test --no-run --quiet >/dev/null 2>&1 || true) "
+        f"({fetch_deps}) && (cargo test --no-run --quiet {features} >/dev/null 2>&1 || true) "
         f'&& for name in $({members}); do cargo clean --quiet -p "$name" || true; done'
     )
     # the root's workspace, then each package outside it (rust-lang/log's tests/ is a crate of

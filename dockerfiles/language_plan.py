@@ -25,10 +25,14 @@ if TYPE_CHECKING:
 
 from dockerfiles.base import BASES
 from dockerfiles.language_image import BUILDABLE_OFFERS, GO_MODULE, LOCKFILES, SUITE_PYTHON
-from dockerfiles.language_recipes import DEPENDENCY_FILES, detect_language_recipe
+from dockerfiles.language_recipes import (
+    DEPENDENCY_FILES,
+    detect_language_recipe,
+    docs_rs_features,
+)
 from dockerfiles.recipe import dependency_state
 from dockerfiles.toolchains import gopath_mode
-from pipeline.core.languages import Language
+from pipeline.core.languages import CARGO_FEATURES, Language
 
 SKIPPED_FOLDERS = {"node_modules", "vendor", "testdata", "third_party", ".git"}
 MAX_FILES = 64
@@ -70,7 +74,7 @@ def plan_language_environment(
         language, files, commit.committed_datetime, pinned, BUILDABLE_OFFERS
     )
     if language is Language.GO and gopath_mode(files):
-        module = f"{GO_MODULE}github.com/{repo_name}"  # the import path of GOPATH's days
+        module = f"{GO_MODULE}=github.com/{repo_name}"  # the import path of GOPATH's days
         config = config.revised(environment=[*config.environment, module])
     if language in {Language.GO, Language.JAVA}:  # go.mod and the POM pin their versions
         config = config.revised(exclude_newer=None)
@@ -79,6 +83,11 @@ def plan_language_environment(
     attempts = [config]
     if config.exclude_newer is None and pinned is not None and language is Language.RUST:
         attempts.append(config.revised(exclude_newer=pinned))  # a fresh Cargo.lock
+    if language is Language.RUST and (features := docs_rs_features(files.get("Cargo.toml", ""))):
+        # the features the crate documents itself with build its feature-gated tests too;
+        # the default features are the attempts after them, should those not build
+        featured = [f"{CARGO_FEATURES}={features}"]
+        attempts = [a.revised(environment=[*a.environment, *featured]) for a in attempts] + attempts
     if language is Language.JAVASCRIPT:
         unlocked = config.revised(dropped_requirements=LOCKFILES)
         if config.exclude_newer is None and pinned is not None:

@@ -14,6 +14,7 @@ date.
 from __future__ import annotations
 
 import json
+import tomllib
 from datetime import datetime
 from typing import Any
 
@@ -66,6 +67,23 @@ def detect_language_recipe(
         exclude_newer=None if locked else pinned,
         environment=_environment(language),
     )
+
+
+def docs_rs_features(cargo_toml: str) -> str:
+    """The cargo option for the features ``[package.metadata.docs.rs]`` documents the crate
+    with (``--all-features``, ``--features=a,b``), or "": what its maintainers build together,
+    which a test behind a feature needs (rust-lang/log's ``kv`` tests)."""
+    try:
+        document = tomllib.loads(cargo_toml)
+    except tomllib.TOMLDecodeError:
+        return ""
+    docs = document.get("package", {}).get("metadata", {}).get("docs", {}).get("rs", {})
+    if not isinstance(docs, dict):
+        return ""
+    if docs.get("all-features") is True:
+        return "--all-features"
+    features = [f for f in docs.get("features", []) if isinstance(f, str) and f]
+    return f"--features={','.join(features)}" if features else ""
 
 
 def package_manager(language: Language, files: dict[str, str]) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 import docker
 from docker.models.containers import Container
 
-from pipeline.core.languages import Language, TestRunner
+from pipeline.core.languages import GOPATH_MODULE, Language, TestRunner
 from validators.grading import RunResult
 from validators.runners import (
     BUILD_FAILED,
@@ -32,7 +32,6 @@ from validators.runners import (
 )
 from validators.sandbox import SandboxLimits, SandboxRun, prepare_sandbox
 
-GOPATH_MODULE = "/opt/taskforge/gomodule"  # dockerfiles.language_image's, where a go.mod waits
 REPORT_TAR = f"{REPORT}.tar"
 COLLECT = [REPORT, REPORT_TAR, BUILD_FAILED]
 PRELUDE = {

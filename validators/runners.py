@@ -28,13 +28,15 @@ wrapper downloads Gradle from services.gradle.org, which is not reachable here.
 
 from __future__ import annotations
 
+import posixpath
 import shlex
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Any
 
-from pipeline.core.languages import Language, TestRunner, profile_of
+from pipeline.core.languages import CARGO_FEATURES, Language, TestRunner, profile_of
 from validators.go_report import read_go_test_json
 from validators.js_reports import VITEST_SEPARATOR, read_jest_json, read_mocha_json
 from validators.junit import Report
@@ -181,38 +183,63 @@ def _go(targets: RunTargets, repeat: int) -> str:
 # --- Rust --------------------------------------------------------------------------------
 
 
-def _package_name(cargo_toml: str) -> str:
+def _package(cargo_toml: str) -> dict[str, Any]:
     try:
-        name = tomllib.loads(cargo_toml).get("package", {}).get("name", "")
+        package = tomllib.loads(cargo_toml)
     except tomllib.TOMLDecodeError:
-        return ""
-    return name if isinstance(name, str) else ""
+        return {}
+    name = package.get("package", {}).get("name", "")
+    return package if isinstance(name, str) and name else {}
+
+
+def _declared_tests(root: str, package: dict[str, Any]) -> dict[str, str]:
+    """The ``[[test]]`` targets of a package by file path from the repository root: ``path``,
+    or ``tests/NAME.rs``, from the package's folder (a path may reach outside ``tests/``)."""
+    declared = {}
+    for test in package.get("test", []):
+        if isinstance(test, dict) and isinstance(test.get("name"), str):
+            path = str(test.get("path") or f"tests/{test['name']}.rs")
+            declared[posixpath.normpath(posixpath.join(root, path))] = test["name"]
+    return declared
 
 
 def cargo_targets(test_files: Sequence[str], manifests: Mapping[str, str]) -> RunTargets:
-    """``PACKAGE lib`` or ``PACKAGE test NAME`` per touched test target; units
-    ``PACKAGE:lib`` and ``PACKAGE:test:NAME`` (a support module of the integration tests,
-    ``tests/common/mod.rs``, selects nothing by itself)."""
+    """``FOLDER PACKAGE lib`` or ``FOLDER PACKAGE test NAME`` per touched test target, FOLDER
+    being the package's (cargo runs there, so a package outside the root's workspace is
+    found); units ``PACKAGE:lib`` and ``PACKAGE:test:NAME``. A ``[[test]]`` a manifest
+    declares is its file's target wherever the file lies (rust-lang/log's ``tests/macros.rs``
+    is the root package's, beside a ``tests/Cargo.toml`` of another package); a support module
+    of the integration tests, ``tests/common/mod.rs``, selects nothing by itself."""
     crates = sorted(
-        (str(PurePosixPath(p).parent), _package_name(text))
+        (str(PurePosixPath(p).parent), package)
         for p, text in manifests.items()
-        if PurePosixPath(p).name == "Cargo.toml" and _package_name(text)
+        if PurePosixPath(p).name == "Cargo.toml" and (package := _package(text))
     )
     crates.sort(key=lambda crate: len(crate[0]), reverse=True)
+    declared = {
+        path: (root, package["package"]["name"], name)
+        for root, package in crates
+        for path, name in _declared_tests(root, package).items()
+    }
     selection = set()
     for path in test_files:
         pure = PurePosixPath(path)
-        found = next(((r, n) for r, n in crates if r == "." or pure.is_relative_to(r)), None)
+        found = next(((r, p) for r, p in crates if r == "." or pure.is_relative_to(r)), None)
+        if path in declared:
+            root, name, test = declared[path]
+            selection.add(f"{root} {name} test {test}")
+            continue
         if not path.endswith(".rs") or found is None:
             continue
         root, package = found
+        name = package["package"]["name"]
         parts = (pure.relative_to(root) if root != "." else pure).parts
         if parts[0] == "tests" and (len(parts) == 2 or parts[2:] == ("main.rs",)):
-            selection.add(f"{package} test {parts[1].removesuffix('.rs')}")
+            selection.add(f"{root} {name} test {parts[1].removesuffix('.rs')}")
         elif parts[0] == "src" and parts[1:] != ("main.rs",) and parts[1:2] != ("bin",):
-            selection.add(f"{package} lib")
+            selection.add(f"{root} {name} lib")
     ordered = sorted(selection)
-    return RunTargets(ordered, [":".join(entry.split(" ")) for entry in ordered])
+    return RunTargets(ordered, [":".join(entry.split(" ")[1:]) for entry in ordered])
 
 
 # libtest's JSON is unstable: RUSTC_BOOTSTRAP lets a stable toolchain's test binaries write it.
@@ -224,13 +251,14 @@ CARGO_RUNNER = 'CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="env RUSTC_BOOTSTRA
 def _cargo(targets: RunTargets, repeat: int) -> str:
     runs = []
     for entry in _ordered(targets.selection, repeat):
-        package, kind, *name = entry.split(" ")
+        root, package, kind, *name = entry.split(" ")
         target = "--lib" if kind == "lib" else f"--test {shlex.quote(name[0])}"
-        unit = ":".join(entry.split(" "))
+        unit = ":".join(entry.split(" ")[1:])
         runs.append(
-            f"{CARGO_RUNNER} cargo test --offline --quiet -p {shlex.quote(package)} {target} "
+            f"(cd {shlex.quote(root)} && {CARGO_RUNNER} cargo test --offline --quiet "
+            f"-p {shlex.quote(package)} ${CARGO_FEATURES} {target} "
             f"-- -Z unstable-options --format json > {REPORT}/{unit}.json "
-            f"2>> {OUTPUT_DIR}/cargo.log || status=1"
+            f"2>> {OUTPUT_DIR}/cargo.log) || status=1"
         )
     return (
         f"mkdir -p {REPORT}; status=0; "

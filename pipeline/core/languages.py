@@ -65,6 +65,13 @@ class TestRunner(enum.StrEnum):
     GRADLE = "gradle"
 
 
+# What an environment image tells its runs (dockerfiles.language_image writes them, the runs
+# of validators.language_runs read them): the go.mod written for a Go tree from before
+# modules, and the cargo features the tests are built with (an ENV of the image).
+GOPATH_MODULE = "/opt/taskforge/gomodule"
+CARGO_FEATURES = "TASKFORGE_CARGO_FEATURES"
+
+
 class LanguageProfile:
     """The facts of one language; subclasses set the class variables and the path rules."""
 

@@ -15,7 +15,12 @@ from dockerfiles.language_image import (
     LOCKFILES,
     render_language_dockerfile,
 )
-from dockerfiles.language_recipes import detect_language_recipe, package_manager, runner_of
+from dockerfiles.language_recipes import (
+    detect_language_recipe,
+    docs_rs_features,
+    package_manager,
+    runner_of,
+)
 from dockerfiles.plan import plan_environment
 from dockerfiles.toolchains import choose_toolchain, era_version, requested
 from pipeline.core.languages import Language, TestRunner
@@ -273,7 +278,6 @@ def test_a_go_repository_from_before_modules_gets_a_go_mod_written(tmp_path: Pat
     """No go.mod anywhere (spf13/pflag before 2020): the image writes one for the module path
     of the repository's name, with the Go that made modules the default, and keeps it where
     each run's prelude copies it from."""
-    from validators.language_runs import GOPATH_MODULE as RUNS_GOPATH_MODULE
     from validators.language_runs import PRELUDE
 
     repo = git.Repo.init(tmp_path / "r", initial_branch="main")
@@ -284,7 +288,35 @@ def test_a_go_repository_from_before_modules_gets_a_go_mod_written(tmp_path: Pat
     assert attempt.toolchain is not None and attempt.toolchain.version.startswith("1.16.")
     assert "TASKFORGE_GO_MODULE=github.com/spf13/pflag" in attempt.environment
     assert "go mod init github.com/spf13/pflag" in render_language_dockerfile(attempt)
-    assert RUNS_GOPATH_MODULE == GOPATH_MODULE and GOPATH_MODULE in PRELUDE[GO]
+    assert GOPATH_MODULE in PRELUDE[GO]
     modules = history.commit("modules", {"go.mod": "module github.com/spf13/pflag\n\ngo 1.12\n"})
     (attempt,) = plan_environment(repo, "spf13/pflag", modules, [], language=GO).attempts
     assert not any(item.startswith("TASKFORGE_GO_MODULE=") for item in attempt.environment)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "option"),
+    [
+        ('features = ["std", "kv_serde"]', "--features=std,kv_serde"),  # rust-lang/log
+        ("all-features = true", "--all-features"),
+        ("rustdoc-args = []", ""),
+    ],
+)
+def test_a_crate_s_tests_build_with_the_features_it_documents_itself_with(
+    tmp_path: Path, metadata: str, option: str
+) -> None:
+    """Then with its default features, should those not build."""
+    assert (
+        docs_rs_features(f'[package]\nname = "x"\n\n[package.metadata.docs.rs]\n{metadata}\n')
+        == option
+    )
+    repo = git.Repo.init(tmp_path / "r", initial_branch="main")
+    history = History(repo)
+    history.clock = datetime(2024, 6, 1, tzinfo=UTC)
+    manifest = f'[package]\nname = "x"\n\n[package.metadata.docs.rs]\n{metadata}\n'
+    base = history.commit("one", {"Cargo.toml": manifest, "Cargo.lock": "", "src/lib.rs": ""})
+    attempts = plan_environment(repo, "o/n", base, [], language=RUST).attempts
+    featured = [f"TASKFORGE_CARGO_FEATURES={option}" in a.environment for a in attempts]
+    assert featured == ([True, True, False, False] if option else [False, False])
+    if option:
+        assert f"cargo test --no-run --quiet {option} " in render_language_dockerfile(attempts[0])

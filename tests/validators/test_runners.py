@@ -61,13 +61,33 @@ def test_rust_runs_each_touched_target_writing_libtest_json() -> None:
         manifests,
     )
     assert targets == RunTargets(
-        ["tiny-core lib", "tiny-core test roundtrip"],
+        ["crates/core tiny-core lib", "crates/core tiny-core test roundtrip"],
         ["tiny-core:lib", "tiny-core:test:roundtrip"],
     )
     script = spec.command(targets)[2]
-    assert "cargo test --offline --quiet -p tiny-core --test roundtrip " in script
+    assert "(cd crates/core && CARGO_TARGET" in script  # in the package's folder
+    assert (
+        "cargo test --offline --quiet -p tiny-core $TASKFORGE_CARGO_FEATURES --test roundtrip"
+        in script
+    )
     assert f"--format json > {REPORT}/tiny-core:test:roundtrip.json" in script
     assert 'RUNNER="env RUSTC_BOOTSTRAP=1" cargo test' in script  # test binaries only
+
+
+def test_a_declared_test_target_is_its_file_s_wherever_the_file_lies() -> None:
+    """rust-lang/log: the root declares ``[[test]] name = "macros", path =
+    "tests/macros.rs"`` while ``tests/Cargo.toml`` is a package of its own (not a member)."""
+    spec = RUNNERS[TestRunner.CARGO_TEST]
+    manifests = {
+        "Cargo.toml": '[package]\nname = "log"\n\n[[test]]\nname = "macros"\n'
+        'path = "tests/macros.rs"\n\n[[test]]\nname = "filters"\n',
+        "tests/Cargo.toml": '[package]\nname = "integration"\n',
+    }
+    files = ["tests/macros.rs", "tests/filters.rs", "tests/src/lib.rs", "src/kv/value.rs"]
+    assert spec.targets(files, manifests) == RunTargets(
+        [". log lib", ". log test filters", ". log test macros", "tests integration lib"],
+        ["log:lib", "log:test:filters", "log:test:macros", "integration:lib"],
+    )
 
 
 def test_java_selects_classes_and_compiles_first() -> None:
