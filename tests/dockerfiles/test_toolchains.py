@@ -9,12 +9,7 @@ from pathlib import Path
 import git
 import pytest
 
-from dockerfiles.language_image import (
-    BUILDABLE_OFFERS,
-    GOPATH_MODULE,
-    LOCKFILES,
-    render_language_dockerfile,
-)
+from dockerfiles.language_image import BUILDABLE_OFFERS, LOCKFILES, render_language_dockerfile
 from dockerfiles.language_recipes import (
     detect_language_recipe,
     docs_rs_features,
@@ -23,7 +18,7 @@ from dockerfiles.language_recipes import (
 )
 from dockerfiles.plan import plan_environment
 from dockerfiles.toolchains import choose_toolchain, era_version, requested
-from pipeline.core.languages import Language, TestRunner
+from pipeline.core.languages import GOPATH_MODULE, Language, TestRunner
 from pipeline.core.records import ToolchainSource
 from pipeline.demo.sample_repo import History
 
