@@ -37,6 +37,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from pipeline.core.languages import CARGO_FEATURES, Language, TestRunner, profile_of
+from pipeline.core.records import TestStatus
 from validators.go_report import read_go_test_json
 from validators.js_reports import VITEST_SEPARATOR, read_jest_json, read_mocha_json
 from validators.junit import Report
@@ -192,14 +193,16 @@ def _package(cargo_toml: str) -> dict[str, Any]:
     return package if isinstance(name, str) and name else {}
 
 
-def _declared_tests(root: str, package: dict[str, Any]) -> dict[str, str]:
+def _declared_tests(root: str, package: dict[str, Any]) -> dict[str, tuple[str, str]]:
     """The ``[[test]]`` targets of a package by file path from the repository root: ``path``,
-    or ``tests/NAME.rs``, from the package's folder (a path may reach outside ``tests/``)."""
+    or ``tests/NAME.rs``, from the package's folder (a path may reach outside ``tests/``); each
+    with its kind, ``custom`` for a target without libtest's harness (``harness = false``)."""
     declared = {}
     for test in package.get("test", []):
         if isinstance(test, dict) and isinstance(test.get("name"), str):
             path = str(test.get("path") or f"tests/{test['name']}.rs")
-            declared[posixpath.normpath(posixpath.join(root, path))] = test["name"]
+            kind = "custom" if test.get("harness") is False else "test"
+            declared[posixpath.normpath(posixpath.join(root, path))] = (kind, test["name"])
     return declared
 
 
@@ -217,17 +220,16 @@ def cargo_targets(test_files: Sequence[str], manifests: Mapping[str, str]) -> Ru
     )
     crates.sort(key=lambda crate: len(crate[0]), reverse=True)
     declared = {
-        path: (root, package["package"]["name"], name)
+        path: (root, package["package"]["name"], kind, name)
         for root, package in crates
-        for path, name in _declared_tests(root, package).items()
+        for path, (kind, name) in _declared_tests(root, package).items()
     }
     selection = set()
     for path in test_files:
         pure = PurePosixPath(path)
         found = next(((r, p) for r, p in crates if r == "." or pure.is_relative_to(r)), None)
         if path in declared:
-            root, name, test = declared[path]
-            selection.add(f"{root} {name} test {test}")
+            selection.add(" ".join(declared[path]))
             continue
         if not path.endswith(".rs") or found is None:
             continue
@@ -239,7 +241,13 @@ def cargo_targets(test_files: Sequence[str], manifests: Mapping[str, str]) -> Ru
         elif parts[0] == "src" and parts[1:] != ("main.rs",) and parts[1:2] != ("bin",):
             selection.add(f"{root} {name} lib")
     ordered = sorted(selection)
-    return RunTargets(ordered, [":".join(entry.split(" ")[1:]) for entry in ordered])
+    return RunTargets(ordered, [_cargo_unit(entry) for entry in ordered])
+
+
+def _cargo_unit(entry: str) -> str:
+    """``PACKAGE:lib`` or ``PACKAGE:test:NAME`` (a custom harness's target too)."""
+    _root, package, kind, *name = entry.split(" ")
+    return ":".join([package, "lib" if kind == "lib" else "test", *name])
 
 
 # libtest's JSON is unstable: RUSTC_BOOTSTRAP lets a stable toolchain's test binaries write it.
@@ -253,11 +261,21 @@ def _cargo(targets: RunTargets, repeat: int) -> str:
     for entry in _ordered(targets.selection, repeat):
         root, package, kind, *name = entry.split(" ")
         target = "--lib" if kind == "lib" else f"--test {shlex.quote(name[0])}"
-        unit = ":".join(entry.split(" ")[1:])
+        unit = _cargo_unit(entry)
+        cargo = (
+            f"cd {shlex.quote(root)} && {CARGO_RUNNER} cargo test --offline --quiet "
+            f"-p {shlex.quote(package)} ${CARGO_FEATURES} {target}"
+        )
+        if kind == "custom":  # its own main: built first, then one test graded by its exit code
+            runs.append(
+                f"if ({cargo} --no-run 2>> {OUTPUT_DIR}/cargo.log); then "
+                f"({cargo} >> {OUTPUT_DIR}/cargo.log 2>&1); echo $? > {REPORT}/{unit}.exit; "
+                f"else : > {REPORT}/{unit}.json; fi; "
+                f"[ -s {REPORT}/{unit}.exit ] && [ $(cat {REPORT}/{unit}.exit) = 0 ] || status=1"
+            )
+            continue
         runs.append(
-            f"(cd {shlex.quote(root)} && {CARGO_RUNNER} cargo test --offline --quiet "
-            f"-p {shlex.quote(package)} ${CARGO_FEATURES} {target} "
-            f"-- -Z unstable-options --format json > {REPORT}/{unit}.json "
+            f"({cargo} -- -Z unstable-options --format json > {REPORT}/{unit}.json "
             f"2>> {OUTPUT_DIR}/cargo.log) || status=1"
         )
     return (
@@ -268,10 +286,15 @@ def _cargo(targets: RunTargets, repeat: int) -> str:
 
 
 def _read_cargo(files: Mapping[str, bytes]) -> Report:
-    """One libtest stream per unit; an empty one is a unit that did not build."""
+    """One libtest stream per unit; an empty one is a unit that did not build. A target
+    without libtest's harness is one test, ``UNIT::NAME``, passed when its exit code is 0."""
     report = Report()
     for path, data in sorted(files.items()):
-        unit = PurePosixPath(path).name.removesuffix(".json")
+        unit = PurePosixPath(path).name.removesuffix(".json").removesuffix(".exit")
+        if path.endswith(".exit"):
+            status = TestStatus.PASSED if data.strip() == b"0" else TestStatus.FAILED
+            report.record(f"{unit}::{unit.rsplit(':', 1)[-1]}", status)
+            continue
         if not path.endswith(".json"):
             continue
         read = read_libtest_json(data, unit)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.core.languages import PROFILES, TestRunner
+from pipeline.core.records import TestStatus
 from validators.grading import RunResult, grade, run_problem
 from validators.runners import BUILD_FAILED, REPORT, RUNNERS, RunTargets
 
@@ -80,14 +81,33 @@ def test_a_declared_test_target_is_its_file_s_wherever_the_file_lies() -> None:
     spec = RUNNERS[TestRunner.CARGO_TEST]
     manifests = {
         "Cargo.toml": '[package]\nname = "log"\n\n[[test]]\nname = "macros"\n'
-        'path = "tests/macros.rs"\n\n[[test]]\nname = "filters"\n',
+        'path = "tests/macros.rs"\n\n[[test]]\nname = "filters"\nharness = false\n',
         "tests/Cargo.toml": '[package]\nname = "integration"\n',
     }
     files = ["tests/macros.rs", "tests/filters.rs", "tests/src/lib.rs", "src/kv/value.rs"]
-    assert spec.targets(files, manifests) == RunTargets(
-        [". log lib", ". log test filters", ". log test macros", "tests integration lib"],
-        ["log:lib", "log:test:filters", "log:test:macros", "integration:lib"],
+    targets = spec.targets(files, manifests)
+    assert targets == RunTargets(
+        [". log custom filters", ". log lib", ". log test macros", "tests integration lib"],
+        ["log:test:filters", "log:lib", "log:test:macros", "integration:lib"],
     )
+    script = spec.command(targets)[2]
+    assert "(cd tests && CARGO_TARGET" in script and "-p integration" in script
+
+
+def test_a_target_without_libtest_s_harness_is_one_test_graded_by_its_exit_code() -> None:
+    """``harness = false`` (log's tests/filters.rs has its own main): built first, so a build
+    failure is a collection error; then one test, passed when the binary exits 0."""
+    spec = RUNNERS[TestRunner.CARGO_TEST]
+    targets = RunTargets([". log custom filters"], ["log:test:filters"])
+    script = spec.command(targets)[2]
+    assert "--test filters --no-run" in script and "-Z unstable-options" not in script
+    passed = spec.read({f"{REPORT}/log:test:filters.exit": b"0\n"}, targets)
+    failed = spec.read({f"{REPORT}/log:test:filters.exit": b"101\n"}, targets)
+    unbuilt = spec.read({f"{REPORT}/log:test:filters.json": b""}, targets)
+    assert passed is not None and failed is not None and unbuilt is not None
+    assert passed.statuses == {"log:test:filters::filters": TestStatus.PASSED}
+    assert failed.statuses == {"log:test:filters::filters": TestStatus.FAILED}
+    assert unbuilt.collection_errors == ["log:test:filters"] and not unbuilt.statuses
 
 
 def test_java_selects_classes_and_compiles_first() -> None:
