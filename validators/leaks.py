@@ -6,12 +6,12 @@ A pure function of the task (``find_leaks``), tested from golden files. Three ki
 - ``added_line``: a line the fix adds, found in the text after whitespace is collapsed on
   both sides (indentation, wrapping and Markdown code fences do not hide it). Only lines that
   say something count: at least ``MIN_CHARACTERS`` non-space characters and ``MIN_WORDS``
-  word tokens (``\\w+``), so braces, ``return``, ``pass``, ``else:``, ``return None`` or
-  ``x += 1`` never count; not an import of one name (Python, JS, Java, Go, Rust, C), which a
-  report names as often as a fix adds it; not a comment, which often repeats the report's own
-  words; and not a line the fix also removes (moved code is code the reporter could quote).
-  Context lines and anything else the patch does not add are never looked for, so a
-  reproducer or a traceback from the bug report is no leak.
+  word tokens (runs of letters, digits, ``_``), so braces, ``return``, ``pass``, ``else:``,
+  ``return None`` or ``x += 1`` never count; not an import of one name (Python, JS, Java,
+  Go, Rust, C), which a report names as often as a fix adds it; not a comment, which often
+  repeats the report's own words; and not a line the fix also removes (moved code is code
+  the reporter could quote). Context lines and anything else the patch does not add are
+  never looked for, so a reproducer or a traceback from the bug report is no leak.
 - ``diff``: the diff itself. A ``diff --git``, ``--- a/`` or ``+++ b/`` header naming a file
   the fix changes, or a run of ``MIN_RUN`` consecutive ``+``/``-`` lines of the text that are
   lines the fix adds (``+``) or removes (``-``).
@@ -37,7 +37,7 @@ MAX_PER_KIND = 3  # leaks of one kind recorded per field
 
 WHITESPACE = re.compile(r"\s+")
 WORD = re.compile(r"\w+")
-HEX_WORD = re.compile(r"\b[0-9a-fA-F]{%d,40}\b" % MIN_HEX)
+HEX_WORD = re.compile(rf"\b[0-9a-fA-F]{{{MIN_HEX},40}}\b")
 HEADER = re.compile(r"^(?:diff --git a/(\S+) b/(\S+)|--- a/(\S+)|\+\+\+ b/(\S+))")
 COMMENT = re.compile(r"^(?:#(?!include)|//|/\*|\*|--\s|\"\"\"|''')")
 ONE_NAME_IMPORTS = [
@@ -99,9 +99,7 @@ def telling(line: str) -> bool:
 def find_leaks(task: Task) -> list[Leak]:
     """Every leak of ``task``'s fix in its problem statement and hints."""
     fix = fix_lines(task.patch)
-    telling_lines = list(
-        dict.fromkeys(a for a in fix.added if telling(a) and a not in fix.removed)
-    )
+    telling_lines = list(dict.fromkeys(a for a in fix.added if telling(a) and a not in fix.removed))
     texts = {
         LeakField.PROBLEM_STATEMENT: task.problem_statement,
         LeakField.HINTS_TEXT: task.hints_text,
