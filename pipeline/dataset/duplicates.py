@@ -12,7 +12,9 @@ writers (the lock orders them):
   (its own row is not another task); a task without a patch id (an empty fix, or a shard
   written before version 4 and upgraded) is never a duplicate nor an original. An original
   rewritten later as rejected leaves its duplicates rejected (a known limit: ``compact`` does
-  not resolve them again).
+  not resolve them again). Before validation, ``known_copies`` rejects the candidates that
+  copy a verified task already written (the flow asks, through ``shards.reject_known_copies``),
+  so a fork or a backport mined after its original costs no container run.
 - **Similar statements.** ``statement_minhash`` is a datasketch MinHash (``NUM_PERM``
   permutations, ``SEED``, ``SCHEME``) of the statement's lowercased ``SHINGLE_WORDS``-word
   shingles; a statement of fewer than ``MIN_SHINGLES`` shingles ("Fix typo") gets none, so
@@ -76,13 +78,32 @@ def needs_resolution(tasks: Sequence[Task]) -> bool:
     return any(t.outcome is Outcome.VERIFIED and (t.patch_id or t.statement_minhash) for t in tasks)
 
 
-def resolve(written: Sequence[WrittenTask], tasks: Sequence[Task]) -> list[Task]:
-    """``tasks`` with duplicates rejected and similar statements flagged, against ``written``
-    (in shard order) and the batch before each task."""
-    originals: dict[str, str] = {}  # patch id -> the verified task written first with it
+def _originals(written: Sequence[WrittenTask]) -> dict[str, str]:
+    """Patch id -> the verified task written first with it."""
+    originals: dict[str, str] = {}
     for row in written:
         if row.outcome == Outcome.VERIFIED.value and row.patch_id:
             originals.setdefault(row.patch_id, row.instance_id)
+    return originals
+
+
+def known_copies(written: Sequence[WrittenTask], tasks: Sequence[Task]) -> list[Task]:
+    """``tasks`` with each undecided copy of a verified task already written rejected as its
+    duplicate, so that it never runs in a container; the write decides the others."""
+    originals = _originals(written)
+    copies = []
+    for task in tasks:
+        original = originals.get(task.patch_id) if task.patch_id else None
+        if not task.decided and original is not None and original != task.instance_id:
+            task = task.as_duplicate_of(original)
+        copies.append(task)
+    return copies
+
+
+def resolve(written: Sequence[WrittenTask], tasks: Sequence[Task]) -> list[Task]:
+    """``tasks`` with duplicates rejected and similar statements flagged, against ``written``
+    (in shard order) and the batch before each task."""
+    originals = _originals(written)
     resolved = []
     for task in tasks:
         original = originals.get(task.patch_id) if task.verified and task.patch_id else None

@@ -35,7 +35,7 @@ from pydantic import BaseModel
 
 from pipeline.core.errors import BadShardError, UnwritableTaskError
 from pipeline.core.records import Outcome, Task
-from pipeline.dataset.duplicates import WrittenTask, needs_resolution, resolve
+from pipeline.dataset.duplicates import WrittenTask, known_copies, needs_resolution, resolve
 from pipeline.dataset.manifest import ShardEntry, describe_bytes, refresh_manifest
 from pipeline.dataset.objects import DatasetPath, ObjectPath, arrow_file, produced, readable
 from pipeline.dataset.storage import METADATA_KEY as METADATA_KEY
@@ -129,6 +129,15 @@ def _tables(tasks: list[Task]) -> dict[DatasetTable, pa.Table]:
         DatasetTable.REJECTED: [t for t in tasks if t.outcome is not Outcome.VERIFIED],
     }
     return {kind: tasks_table(batch) for kind, batch in batches.items() if batch}
+
+
+def reject_known_copies(layout: DatasetLayout, tasks: list[Task]) -> list[Task]:
+    """``tasks`` with the undecided copies of verified tasks already written rejected as
+    duplicates (``duplicates.known_copies``); read without the lock, as a hint: the write
+    decides again under it."""
+    if not any(t.patch_id and not t.decided for t in tasks):
+        return tasks
+    return known_copies(_written_tasks(layout.shards()), tasks)
 
 
 def _written_tasks(shards: Sequence[DatasetPath]) -> list[WrittenTask]:

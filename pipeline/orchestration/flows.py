@@ -3,7 +3,9 @@
 ``backfill_flow`` mines one repository, builds an environment per dependency state, validates
 the candidates on the chosen task runner (a thread pool by default, or a Dask cluster) and
 writes them; each run publishes the yield funnel as artifacts (``artifacts``). What the flow
-decides is decided by plain functions: grouping (``pipeline.backfill.grouping``), verdicts of
+decides is decided by plain functions: screening (``pipeline.backfill.screening``: leaks,
+patch ids, benchmark instances; once mined and again before each write, where duplicates are
+resolved under the dataset's lock), grouping (``pipeline.backfill.grouping``), verdicts of
 failed environments and retries (``pipeline.backfill.verdicts``), shard buffering
 (``pipeline.backfill.buffer``). ``run_backfill`` is the one way in, for the CLI and for
 ``scheduled_backfill`` (``taskforge serve``, ``taskforge deploy``): it runs the flow on the
@@ -43,7 +45,7 @@ from pipeline.core.errors import MissingObjectError, TransientError, UserInputEr
 from pipeline.core.extras import Extra, require
 from pipeline.core.records import Task
 from pipeline.dataset.card import finalize
-from pipeline.dataset.shards import write_batch
+from pipeline.dataset.shards import reject_known_copies, write_batch
 from pipeline.dataset.upgrade import upgrade_dataset
 from pipeline.orchestration.artifacts import publish_artifacts
 from pipeline.orchestration.progress import sink
@@ -71,7 +73,8 @@ def backfill_flow(request: BackfillRequest) -> BackfillSummary:
     summary = BackfillSummary(repo=request.repo, out=request.out, logs_dir=layout.logs_dir)
     sink().stage("mining")
     mined = mine(request)
-    candidates = screen_for(request, mined.candidates)  # a dropped benchmark task runs nothing
+    # a dropped benchmark instance, or a copy of a verified task written before, runs nothing
+    candidates = reject_known_copies(layout, screen_for(request, mined.candidates))
     summary.mined, summary.skipped = mined.selected, mined.skipped
     summary.not_found = mined.not_found
     _write(request, summary, [c for c in candidates if c.decided])

@@ -11,13 +11,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.backfill.benchmark import BenchmarkAction, load_benchmark
+from pipeline.backfill.request import BackfillRequest, BackfillSummary
 from pipeline.backfill.screening import screen
 from pipeline.core.errors import UserInputError
 from pipeline.core.records import BenchmarkMatchKind, LeakKind, Outcome, Task
 from pipeline.dataset.browse import ScreeningStats, dataset_stats
 from pipeline.dataset.card import finalize
 from pipeline.dataset.duplicates import MIN_SHINGLES, statement_signature
-from pipeline.dataset.shards import DatasetLayout, read_tasks, write_batch
+from pipeline.dataset.shards import DatasetLayout, read_tasks, reject_known_copies, write_batch
 from pipeline.dataset.storage import DatasetTable
 from tests.pipeline.screened_repos import SHAPES_AFTER, STATEMENT, repo_with_fix, verified_candidate
 from tests.pipeline.test_cli import assert_one_line_error, taskforge
@@ -261,3 +262,44 @@ def test_stats_and_the_card_count_what_screening_found(
     assert result.returncode == 0, result.stderr
     assert "screening: leaks, duplicates, benchmark" in result.stdout
     assert "verified tasks with a near-identical statement (similar_to)" in result.stdout
+
+
+def test_the_flow_screens_again_and_counts_what_was_written(
+    tmp_path: Path, layout: DatasetLayout[Path]
+) -> None:
+    from pipeline.orchestration import flows
+
+    upstream = mined(tmp_path / "up", "acme/shapes", 7)
+    fork = verified_candidate(repo_with_fix(tmp_path / "fork", 31, 5), "fork/shapes")
+    replayed = fork.revised(patch_id="")  # as a validation cached before screening returns it
+    rows = [{"instance_id": "acme__shapes-7", "repo": "acme/shapes", "base_commit": "0"}]
+    benchmark = write_jsonl(tmp_path / "bench.jsonl", rows)
+    request = BackfillRequest(
+        source=str(tmp_path / "fork"),
+        repo="fork/shapes",
+        out=layout.root,
+        work_dir=layout.work,
+        benchmark=benchmark,
+    )
+    summary = BackfillSummary(repo="fork/shapes", out=layout.root)
+    flows._write(request, summary, [upstream])
+    flows._write(request, summary, [replayed])
+    assert summary.verified == 1 and summary.rejected == {Outcome.DUPLICATE: 1}
+    tasks = {t.instance_id: t for t in read_tasks(layout)}
+    assert tasks["fork__shapes-31"].patch_id == upstream.patch_id  # screened again
+    assert tasks["fork__shapes-31"].duplicate_of == "acme__shapes-7"
+    match = tasks["acme__shapes-7"].benchmark_match
+    assert match is not None and match.by is BenchmarkMatchKind.SAME_PR
+
+
+def test_a_copy_of_a_written_task_is_rejected_before_it_runs(
+    tmp_path: Path, layout: DatasetLayout[Path]
+) -> None:
+    upstream = mined(tmp_path / "up", "acme/shapes", 7)
+    write_batch(layout, [upstream])
+    fork = mined(tmp_path / "fork", "fork/shapes", 31, lines_before=5).revised(outcome=None)
+    other = mined(tmp_path / "other", "other/shapes", 3, fix=OTHER_FIX).revised(outcome=None)
+    rerun = upstream.revised(outcome=None)
+    copy, kept, again = reject_known_copies(layout, [fork, other, rerun])
+    assert copy.outcome is Outcome.DUPLICATE and copy.duplicate_of == "acme__shapes-7"
+    assert kept.outcome is None and again.outcome is None  # another change; the original
