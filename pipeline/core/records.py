@@ -6,9 +6,11 @@ with the identity, commits, patches, licence and version, and rejects what it dr
 (``rejected``); the backfill stamps ``with_provenance``; the validator sets the environment's
 image when it starts (``with_image``), appends each run (``with_run``) and sets the verdict
 (``with_verdict``, or ``rejected``); the Prefect task adds how the environment was installed
-(``with_environment``) and, when asked, the task's instance image (``with_instance_image``).
-Every transition builds a new, validated record: a misspelt field or a value of the wrong
-type raises ``pydantic.ValidationError``. Records are frozen.
+(``with_environment``) and, when asked, the task's instance image (``with_instance_image``);
+screening adds leaks, patch id, statement signature and benchmark match (``with_screening``),
+and the dataset writer rejects a copy (``as_duplicate_of``) or flags a near-identical
+statement (``with_similar``). Every transition builds a new, validated record: a misspelt
+field or a value of the wrong type raises ``pydantic.ValidationError``. Records are frozen.
 
 The Parquet schema is derived from this class (``pipeline.dataset.shards``), so there is
 exactly one definition of a task.

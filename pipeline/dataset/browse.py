@@ -376,6 +376,14 @@ def _facts(task: Task) -> Table:
         "python": task.install_config.python if task.install_config else "",
         "license": task.license,
         "outcome detail": task.outcome_detail,
+        "leaks": "; ".join(f"{leak.kind} in {leak.field}: {leak.excerpt}" for leak in task.leaks),
+        "duplicate of": task.duplicate_of,
+        "similar to": task.similar_to,
+        "benchmark": (
+            f"{task.benchmark_match.instance_id} ({task.benchmark_match.by})"
+            if task.benchmark_match
+            else ""
+        ),
     }
     for name, value in rows.items():
         if value:
