@@ -9,7 +9,8 @@ A pure function of the task (``find_leaks``), tested from golden files. Three ki
   word tokens (runs of letters, digits, ``_``), so braces, ``return``, ``pass``, ``else:``,
   ``return None`` or ``x += 1`` never count; not an import of one name (Python, JS, Java,
   Go, Rust, C), which a report names as often as a fix adds it; not a comment, which often
-  repeats the report's own words; and not a line the fix also removes (moved code is code
+  repeats the report's own words (a line comment, or any line of a block comment or docstring,
+  whose text a PR description often copies); and not a line the fix also removes (moved code is code
   the reporter could quote). Context lines and anything else the patch does not add are
   never looked for, so a reproducer or a traceback from the bug report is no leak.
 - ``diff``: the diff itself. A ``diff --git``, ``--- a/`` or ``+++ b/`` header naming a file
@@ -60,6 +61,8 @@ class FixLines:
     added: list[str] = field(default_factory=list)
     removed: set[str] = field(default_factory=set)
     paths: set[str] = field(default_factory=set)
+    # added lines inside a block comment or a docstring (``/* ... */``, ``""" ... """``)
+    commented: set[str] = field(default_factory=set)
 
 
 def collapse(text: str) -> str:
@@ -68,23 +71,41 @@ def collapse(text: str) -> str:
 
 
 def fix_lines(patch: str) -> FixLines:
-    """The added and removed lines of ``patch``, and the paths its headers name."""
+    """The added and removed lines of ``patch``, the paths its headers name, and the added
+    lines inside block comments and docstrings (followed over the new side's lines)."""
     lines = FixLines()
     in_hunk = False
+    closing: str | None = None  # what ends the block comment or docstring the line is in
     for line in patch.splitlines():
         if line.startswith("diff --git "):
-            in_hunk = False
+            in_hunk, closing = False, None
         if not in_hunk:
             header = HEADER.match(line)
             if header:
                 lines.paths.update(p for p in header.groups() if p)
             in_hunk = line.startswith("@@")
             continue
+        if line.startswith("-"):
+            lines.removed.add(collapse(line[1:]))
+            continue
+        commented, closing = _in_comment(line[1:], closing)
         if line.startswith("+"):
             lines.added.append(collapse(line[1:]))
-        elif line.startswith("-"):
-            lines.removed.add(collapse(line[1:]))
+            if commented:
+                lines.commented.add(collapse(line[1:]))
     return lines
+
+
+def _in_comment(text: str, closing: str | None) -> tuple[bool, str | None]:
+    """Whether a line of the new side is (partly) a block comment or docstring, and what ends
+    the one still open after it."""
+    if closing is not None:
+        return True, (None if closing in text else closing)
+    for opening, ending in (("/*", "*/"), ('"""', '"""'), ("'''", "'''")):
+        start = text.find(opening)
+        if start >= 0:
+            return True, (None if ending in text[start + len(opening) :] else ending)
+    return False, None
 
 
 def telling(line: str) -> bool:
@@ -99,7 +120,8 @@ def telling(line: str) -> bool:
 def find_leaks(task: Task) -> list[Leak]:
     """Every leak of ``task``'s fix in its problem statement and hints."""
     fix = fix_lines(task.patch)
-    telling_lines = list(dict.fromkeys(a for a in fix.added if telling(a) and a not in fix.removed))
+    quoted = fix.removed | fix.commented  # what a report can quote without the fix
+    telling_lines = list(dict.fromkeys(a for a in fix.added if telling(a) and a not in quoted))
     texts = {
         LeakField.PROBLEM_STATEMENT: task.problem_statement,
         LeakField.HINTS_TEXT: task.hints_text,
