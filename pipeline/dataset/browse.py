@@ -35,7 +35,7 @@ from pipeline.dataset.shards import load_table
 from pipeline.dataset.storage import DatasetLayout
 
 STATS_COLUMNS = ["instance_id", "repo", "language", "outcome", "FAIL_TO_PASS"]
-SCREENING_COLUMNS = ["outcome", "leaks", "similar_to", "benchmark_match"]
+SCREENING_COLUMNS = ["leaks", "similar_to", "benchmark_match"]  # with STATS_COLUMNS' outcome
 # FAIL_TO_PASS sizes of verified tasks, as (label, lowest, highest) with None for "no limit"
 SIZE_BUCKETS: list[tuple[str, int, int | None]] = [
     ("1", 1, 1),
@@ -165,7 +165,8 @@ def dataset_stats(layout: DatasetLayout, *, skip_bad: bool = False) -> DatasetSt
 
 
 def screening_stats(table: pa.Table) -> ScreeningStats:
-    """The screening figures of a table with ``SCREENING_COLUMNS`` (newest rows)."""
+    """The screening figures of a table with ``outcome`` and ``SCREENING_COLUMNS`` (newest
+    rows)."""
     outcomes = pc.fill_null(table.column("outcome"), "").to_pylist()
     verified = [o == Outcome.VERIFIED.value for o in outcomes]
     leaks: dict[str, int] = {}
