@@ -20,6 +20,7 @@ from pipeline.dataset.card import finalize
 from pipeline.dataset.duplicates import MIN_SHINGLES, statement_signature
 from pipeline.dataset.shards import DatasetLayout, read_tasks, reject_known_copies, write_batch
 from pipeline.dataset.storage import DatasetTable
+from pipeline.orchestration.schedules import load_schedules
 from tests.pipeline.screened_repos import SHAPES_AFTER, STATEMENT, repo_with_fix, verified_candidate
 from tests.pipeline.test_cli import assert_one_line_error, taskforge
 
@@ -303,3 +304,21 @@ def test_a_copy_of_a_written_task_is_rejected_before_it_runs(
     copy, kept, again = reject_known_copies(layout, [fork, other, rerun])
     assert copy.outcome is Outcome.DUPLICATE and copy.duplicate_of == "acme__shapes-7"
     assert kept.outcome is None and again.outcome is None  # another change; the original
+
+
+def test_a_scheduled_group_keeps_its_benchmark_out(tmp_path: Path) -> None:
+    schedules = tmp_path / "schedules.toml"
+    group = f'[[group]]\nname = "a"\ncron = "0 4 * * *"\nout = "{tmp_path / "a"}"\n'
+    schedules.write_text(
+        group + f'benchmark = "{tmp_path / "bench.jsonl"}"\nbenchmark_action = "drop"\n'
+        'repos = [{ source = "o/n", repo = "o/n" }]\n'
+    )
+    (found,) = load_schedules(schedules).groups
+    request = found.request_for(found.repos[0])
+    assert request.benchmark == tmp_path / "bench.jsonl"
+    assert request.benchmark_action is BenchmarkAction.DROP
+    schedules.write_text(
+        group + 'benchmark_action = "skip"\nrepos = [{ source = "o/n", repo = "o/n" }]\n'
+    )
+    with pytest.raises(UserInputError, match="benchmark_action: Input should be 'flag' or"):
+        load_schedules(schedules)
