@@ -21,6 +21,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from extractors.github_access import DEFAULT_API_URL, GithubAccess
+from pipeline.backfill.benchmark import BenchmarkAction
 from pipeline.backfill.source import is_github_name
 from pipeline.core.cache import default_cache_dir
 from pipeline.core.errors import UserInputError
@@ -114,6 +115,10 @@ class BackfillRequest(BaseModel):
     # local repository: a git URL, or a path every worker mounts; None: the source itself
     worker_source: str | None = None
     build_on_workers: bool = False  # environments built (and pushed) on the workers too
+    # an evaluation set to keep out (pipeline.backfill.benchmark): a file or folder of
+    # SWE-bench rows; the tasks that are one of its instances are flagged, or dropped
+    benchmark: Path | None = None
+    benchmark_action: BenchmarkAction = BenchmarkAction.FLAG
 
     @property
     def remote_workers(self) -> bool:

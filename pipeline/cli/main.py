@@ -23,6 +23,7 @@ import typer
 from rich.markup import escape
 
 from extractors.github_access import DEFAULT_API_URL
+from pipeline.backfill.benchmark import BenchmarkAction, cached_benchmark
 from pipeline.backfill.request import (
     BackfillRequest,
     BackfillSummary,
@@ -43,6 +44,8 @@ from pipeline.cli.options import (
     ApiUrlOption,
     AppIdOption,
     AppKeyFileOption,
+    BenchmarkActionOption,
+    BenchmarkOption,
     BloblessOption,
     BranchOption,
     BuildOnWorkersOption,
@@ -140,11 +143,16 @@ def backfill(
     work_dir: WorkDirOption = None,
     worker_source: WorkerSourceOption = None,
     build_on_workers: BuildOnWorkersOption = False,
+    benchmark: BenchmarkOption = None,
+    benchmark_action: BenchmarkActionOption = "flag",
 ) -> None:
     """Mine SOURCE's merged PRs, build its environment, verify, and write Parquet to OUT."""
     selection = mining_selection(
         source, repo, prs, since, until, limit, branch, first_parent, blobless
     )
+    action = BenchmarkAction.parse(benchmark_action)
+    if benchmark is not None:  # read now: a bad file is one line before anything starts
+        cached_benchmark(benchmark.resolve())
     request = BackfillRequest(
         **selection,
         out=dataset_location(out),
@@ -170,6 +178,8 @@ def backfill(
         work_dir=work_dir,
         worker_source=worker_source,
         build_on_workers=build_on_workers,
+        benchmark=benchmark.resolve() if benchmark else None,
+        benchmark_action=action,
     )
     _run(request)
 

@@ -104,6 +104,19 @@ BuildOnWorkersOption = Annotated[
     bool,
     typer.Option(help="Build environments on the Dask workers too (each pushes to --registry)."),
 ]
+BenchmarkOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="An evaluation set to keep out: SWE-bench rows (instance_id, repo, base_commit, "
+        "patch) in a .jsonl, .json, .csv or .parquet file, or a folder of Parquet files; its "
+        "pull requests and patches are flagged or dropped (--benchmark-action).",
+        show_default=False,
+    ),
+]
+BenchmarkActionOption = Annotated[
+    str,
+    typer.Option(help="flag (keep, with benchmark_match) or drop (rejected as in_benchmark)."),
+]
 InstanceImagesOption = Annotated[
     bool,
     typer.Option(

@@ -6,9 +6,11 @@ with the identity, commits, patches, licence and version, and rejects what it dr
 (``rejected``); the backfill stamps ``with_provenance``; the validator sets the environment's
 image when it starts (``with_image``), appends each run (``with_run``) and sets the verdict
 (``with_verdict``, or ``rejected``); the Prefect task adds how the environment was installed
-(``with_environment``) and, when asked, the task's instance image (``with_instance_image``).
-Every transition builds a new, validated record: a misspelt field or a value of the wrong
-type raises ``pydantic.ValidationError``. Records are frozen.
+(``with_environment``) and, when asked, the task's instance image (``with_instance_image``);
+screening adds leaks, patch id, statement signature and benchmark match (``with_screening``),
+and the dataset writer rejects a copy (``as_duplicate_of``) or flags a near-identical
+statement (``with_similar``). Every transition builds a new, validated record: a misspelt
+field or a value of the wrong type raises ``pydantic.ValidationError``. Records are frozen.
 
 The Parquet schema is derived from this class (``pipeline.dataset.shards``), so there is
 exactly one definition of a task.
@@ -80,6 +82,10 @@ class Outcome(enum.StrEnum):
     TIMEOUT = "timeout"
     RESOURCE_LIMIT = "resource_limit"
     MISSING_OBJECT = "missing_object"
+    # decided when the task is screened (pipeline.backfill.screening) or written
+    # (pipeline.dataset.duplicates): it passed validation, or never needed to run
+    DUPLICATE = "duplicate"
+    IN_BENCHMARK = "in_benchmark"
 
 
 OUTCOME_REASONS: dict[Outcome, str] = {
@@ -100,6 +106,8 @@ OUTCOME_REASONS: dict[Outcome, str] = {
     Outcome.TIMEOUT: "a test run exceeded the wall-clock limit",
     Outcome.RESOURCE_LIMIT: "a test run was killed for exceeding its memory limit",
     Outcome.MISSING_OBJECT: "the repository lacks a git object the task needs (partial clone)",
+    Outcome.DUPLICATE: "the same patch (patch id) as a verified task written before it",
+    Outcome.IN_BENCHMARK: "the same pull request or patch as an instance of the given benchmark",
 }
 
 
@@ -236,6 +244,43 @@ class InstallConfig(Record):
         return dumped
 
 
+class LeakKind(enum.StrEnum):
+    """How a problem statement or hints give the fix away (``validators.leaks``)."""
+
+    ADDED_LINE = "added_line"  # a line the fix adds, beyond trivial ones
+    DIFF = "diff"  # the fix's diff: a header naming a patched file, or a run of its +/- lines
+    COMMIT_ID = "commit_id"  # the fix commit's sha, or a prefix of 7 or more of its digits
+
+
+class LeakField(enum.StrEnum):
+    """The task's text a leak was found in."""
+
+    PROBLEM_STATEMENT = "problem_statement"
+    HINTS_TEXT = "hints_text"
+
+
+class Leak(Record):
+    """One piece of the fix found in a task's text."""
+
+    kind: LeakKind
+    field: LeakField
+    excerpt: str  # what matched, whitespace collapsed, at most ``validators.leaks.EXCERPT``
+
+
+class BenchmarkMatchKind(enum.StrEnum):
+    """How a task matches a benchmark instance (``pipeline.backfill.benchmark``)."""
+
+    SAME_PR = "same_pr"  # the repository and pull request number of the instance id
+    SAME_PATCH = "same_patch"  # the patch id of the instance's gold patch
+
+
+class BenchmarkMatch(Record):
+    """The benchmark instance a task is the same as."""
+
+    instance_id: str
+    by: BenchmarkMatchKind
+
+
 class Task(Record):
     """A candidate task; verified when ``outcome`` is ``Outcome.VERIFIED``."""
 
@@ -287,6 +332,20 @@ class Task(Record):
     env_attempts: list[EnvAttempt] = Field(default_factory=list)
     runs: list[TestRun] = Field(default_factory=list)
     flaky_tests: list[FlakyTest] = Field(default_factory=list)
+
+    # screening (schema version 4): what makes a task easy to game or a copy of another
+    leaks: list[Leak] = Field(default_factory=list)  # the fix in problem_statement / hints_text
+    # ``git patch-id --stable`` of ``patch`` (the fix alone: see pipeline.backfill.screening)
+    patch_id: str = ""
+    # the instance id of the verified task with the same patch id written first (outcome
+    # ``duplicate``), "" for a task that is no copy
+    duplicate_of: str = ""
+    # MinHash signature of the problem statement's word shingles (pipeline.dataset.duplicates),
+    # [] for a statement too short to compare
+    statement_minhash: list[int] = Field(default_factory=list)
+    # the verified task written first whose problem statement is near-identical: a flag only
+    similar_to: str = ""
+    benchmark_match: BenchmarkMatch | None = None  # the benchmark instance it is the same as
 
     @property
     def verified(self) -> bool:
@@ -352,6 +411,31 @@ class Task(Record):
             skipped_tests=list(skipped),
             flaky_tests=list(flaky),
         )
+
+    def with_screening(
+        self,
+        leaks: Sequence[Leak],
+        patch_id: str,
+        statement_minhash: Sequence[int],
+        benchmark_match: BenchmarkMatch | None,
+    ) -> Task:
+        """The task with what screening found: leaks, patch id, statement signature and the
+        benchmark instance it matches."""
+        return self.revised(
+            leaks=list(leaks),
+            patch_id=patch_id,
+            statement_minhash=list(statement_minhash),
+            benchmark_match=benchmark_match,
+        )
+
+    def as_duplicate_of(self, original: str) -> Task:
+        """The task rejected as a copy of the verified task ``original``, written before it."""
+        detail = f"the same patch (patch id {self.patch_id[:12]}) as {original}, written first"
+        return self.revised(outcome=Outcome.DUPLICATE, outcome_detail=detail, duplicate_of=original)
+
+    def with_similar(self, other: str) -> Task:
+        """The task flagged as having a problem statement near-identical to ``other``'s."""
+        return self.revised(similar_to=other)
 
     def with_environment(
         self, config: InstallConfig, setup_commit: str, attempts: Sequence[EnvAttempt]

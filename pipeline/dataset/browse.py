@@ -1,8 +1,9 @@
 """Browsing a dataset: ``taskforge stats`` (figures per language and per repository),
 ``taskforge show`` (a task).
 
-Both read only what they need: ``stats`` reads five columns of every shard (so it stays well
-under a second on 100,000 tasks), ``show`` reads the row groups whose statistics can hold the
+Both read only what they need: ``stats`` reads the columns of its figures and of screening
+(``STATS_COLUMNS``, ``SCREENING_COLUMNS``) of every shard (so it stays well under a second on
+100,000 tasks), ``show`` reads the row groups whose statistics can hold the
 instance id; both check every shard the manifest lists against its size and sha256 first
 (``manifest.verify_shards``, one pass over the bytes). A shard that cannot be trusted stops them
 with ``BadShardError`` naming it: one that cannot be read or is of another schema version, or
@@ -18,6 +19,7 @@ import difflib
 from dataclasses import dataclass, field
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.compute as pc
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
@@ -27,12 +29,13 @@ from rich.text import Text
 
 from pipeline.core.errors import UserInputError
 from pipeline.core.languages import Language
-from pipeline.core.records import OUTCOME_REASONS, Outcome, Task
+from pipeline.core.records import OUTCOME_REASONS, LeakKind, Outcome, Task
 from pipeline.dataset.manifest import check_manifest, verify_shards
 from pipeline.dataset.shards import load_table
 from pipeline.dataset.storage import DatasetLayout
 
 STATS_COLUMNS = ["instance_id", "repo", "language", "outcome", "FAIL_TO_PASS"]
+SCREENING_COLUMNS = ["leaks", "similar_to", "benchmark_match"]  # with STATS_COLUMNS' outcome
 # FAIL_TO_PASS sizes of verified tasks, as (label, lowest, highest) with None for "no limit"
 SIZE_BUCKETS: list[tuple[str, int, int | None]] = [
     ("1", 1, 1),
@@ -86,6 +89,30 @@ class LanguageStats:
         return ", ".join(f"{reason} ({count})" for reason, count in top)
 
 
+@dataclass(frozen=True)
+class ScreeningStats:
+    """What screening found (``pipeline.backfill.screening``): leaks, similar statements and
+    benchmark instances among the verified tasks, and the candidates it rejected."""
+
+    leaks: dict[str, int] = field(default_factory=dict)  # LeakKind value -> verified tasks
+    leaky: int = 0  # verified tasks with a leak of any kind
+    similar: int = 0  # verified tasks whose statement is near-identical to an earlier one's
+    benchmark_flagged: int = 0  # verified tasks that are the same as a benchmark instance
+    duplicates: int = 0  # rejected as the same patch as a verified task written before
+    benchmark_dropped: int = 0  # rejected as a benchmark instance
+
+    def rows(self) -> list[tuple[str, int]]:
+        """(what, count) in the order stats and the card print them."""
+        return [
+            ("verified tasks whose statement or hints leak the fix", self.leaky),
+            *[(f"  leaking {kind}", self.leaks.get(kind.value, 0)) for kind in LeakKind],
+            ("verified tasks with a near-identical statement (similar_to)", self.similar),
+            ("verified tasks that are benchmark instances (flagged)", self.benchmark_flagged),
+            ("duplicates rejected (duplicate_of)", self.duplicates),
+            ("benchmark instances dropped", self.benchmark_dropped),
+        ]
+
+
 @dataclass
 class DatasetStats:
     """A dataset's counts per repository and per language, and its shards."""
@@ -94,6 +121,7 @@ class DatasetStats:
     shards: int
     size_bytes: int
     languages: list[LanguageStats] = field(default_factory=list)
+    screening: ScreeningStats = field(default_factory=ScreeningStats)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -115,7 +143,7 @@ def dataset_stats(layout: DatasetLayout, *, skip_bad: bool = False) -> DatasetSt
     """
     layout.require()
     notes = check_manifest(layout).problems if skip_bad else verify_shards(layout)
-    loaded = load_table(layout, STATS_COLUMNS, skip_bad=skip_bad)
+    loaded = load_table(layout, STATS_COLUMNS + SCREENING_COLUMNS, skip_bad=skip_bad)
     table = loaded.table
     frame = pl.DataFrame(
         {
@@ -131,7 +159,33 @@ def dataset_stats(layout: DatasetLayout, *, skip_bad: bool = False) -> DatasetSt
         shards=len(shards),
         size_bytes=sum(s.stat().st_size for s in shards),
         languages=_language_stats(frame),
+        screening=screening_stats(table),
         warnings=[str(error) for error in loaded.skipped] + notes,
+    )
+
+
+def screening_stats(table: pa.Table) -> ScreeningStats:
+    """The screening figures of a table with ``outcome`` and ``SCREENING_COLUMNS`` (newest
+    rows)."""
+    outcomes = pc.fill_null(table.column("outcome"), "").to_pylist()
+    verified = [o == Outcome.VERIFIED.value for o in outcomes]
+    leaks: dict[str, int] = {}
+    leaky = 0
+    for row_leaks, kept in zip(table.column("leaks").to_pylist(), verified, strict=True):
+        kinds = {leak["kind"] for leak in row_leaks or []}
+        if kept and kinds:
+            leaky += 1
+            for kind in kinds:
+                leaks[kind] = leaks.get(kind, 0) + 1
+    similar = table.column("similar_to").to_pylist()
+    matches = table.column("benchmark_match").is_valid().to_pylist()
+    return ScreeningStats(
+        leaks=leaks,
+        leaky=leaky,
+        similar=sum(1 for s, v in zip(similar, verified, strict=True) if s and v),
+        benchmark_flagged=sum(1 for m, v in zip(matches, verified, strict=True) if m and v),
+        duplicates=outcomes.count(Outcome.DUPLICATE.value),
+        benchmark_dropped=outcomes.count(Outcome.IN_BENCHMARK.value),
     )
 
 
@@ -214,6 +268,16 @@ def render_stats(stats: DatasetStats, layout: DatasetLayout, out: Console) -> No
         out.print(_rejected_table(stats.repos))
     if stats.verified:
         out.print(_sizes_table(stats.repos))
+    out.print(_screening_table(stats.screening))
+
+
+def _screening_table(screening: ScreeningStats) -> Table:
+    table = Table(title="screening: leaks, duplicates, benchmark", title_justify="left")
+    table.add_column("found")
+    table.add_column("tasks", justify="right")
+    for what, count in screening.rows():
+        table.add_row(what, str(count))
+    return table
 
 
 def _languages_table(languages: list[LanguageStats]) -> Table:
@@ -313,6 +377,14 @@ def _facts(task: Task) -> Table:
         "python": task.install_config.python if task.install_config else "",
         "license": task.license,
         "outcome detail": task.outcome_detail,
+        "leaks": "; ".join(f"{leak.kind} in {leak.field}: {leak.excerpt}" for leak in task.leaks),
+        "duplicate of": task.duplicate_of,
+        "similar to": task.similar_to,
+        "benchmark": (
+            f"{task.benchmark_match.instance_id} ({task.benchmark_match.by})"
+            if task.benchmark_match
+            else ""
+        ),
     }
     for name, value in rows.items():
         if value:

@@ -19,7 +19,8 @@ written. Its YAML front matter holds:
   the other candidates, offline, without guessing from file names. A config is declared only
   when its table has shards (``datasets`` fails on a config without files).
 
-The body holds the statistics (per repository and per language), the licences per repository
+The body holds the statistics (per repository and per language), the screening counts (leaks
+by kind, similar statements, duplicates, benchmark instances), the licences per repository
 and the columns, generated from the data and from ``TASK_SCHEMA``; the whole card is rewritten
 atomically by ``finalize``, under the dataset's lock, so edits are lost.
 """
@@ -102,6 +103,7 @@ def render_card(layout: DatasetLayout, stats: DatasetStats) -> str:
         "`taskforge compact` runs: keep the last row per `instance_id`, shards sorted by name.",
         "",
         *_statistics(stats),
+        *_screening(stats),
         *_licences(licences),
         *_columns(),
     ]
@@ -207,6 +209,23 @@ def _statistics(stats: DatasetStats) -> list[str]:
         lines += ["", "| rejected because | candidates |", "| --- | ---: |"]
         for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
             lines.append(f"| {reason} | {count} |")
+    return [*lines, ""]
+
+
+def _screening(stats: DatasetStats) -> list[str]:
+    lines = [
+        "## Screening",
+        "",
+        "Per task: `leaks` (the fix found in `problem_statement` or `hints_text`: an added line,",
+        "the diff, the fix commit's id), `similar_to` (a verified task written before it with a",
+        "near-identical statement), `benchmark_match` (a benchmark instance it is the same as);",
+        "a copy of a verified task's patch (`patch_id`) is rejected with `duplicate_of`.",
+        "",
+        "| found | tasks |",
+        "| --- | ---: |",
+    ]
+    for what, count in stats.screening.rows():
+        lines.append(f"| {what.strip()} | {count} |")
     return [*lines, ""]
 
 

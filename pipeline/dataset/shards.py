@@ -13,7 +13,10 @@ The layout and the file-level guarantees are in ``pipeline.dataset.storage``; th
 - a shard of another schema (version stamp or columns) or an unreadable one is never read as
   if it were fine: it raises ``BadShardError`` naming the file, or is skipped and reported;
 - on read, the newest row per ``instance_id`` wins, across both tables (a candidate that timed
-  out and later verified is verified).
+  out and later verified is verified);
+- one task per change: a write reads the patch ids and statement signatures of the rows
+  already written, under its lock, and rejects a verified copy of a verified task written
+  before it (``pipeline.dataset.duplicates``).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from pydantic import BaseModel
 
 from pipeline.core.errors import BadShardError, UnwritableTaskError
 from pipeline.core.records import Outcome, Task
+from pipeline.dataset.duplicates import WrittenTask, known_copies, needs_resolution, resolve
 from pipeline.dataset.manifest import ShardEntry, describe_bytes, refresh_manifest
 from pipeline.dataset.objects import DatasetPath, ObjectPath, arrow_file, produced, readable
 from pipeline.dataset.storage import METADATA_KEY as METADATA_KEY
@@ -47,7 +51,7 @@ from pipeline.dataset.storage import (
 )
 
 ROW_GROUP_SIZE = 10_000
-UPGRADABLE = frozenset({"2"})  # versions whose rows ``Task`` reads as they are (upgrade.py)
+UPGRADABLE = frozenset({"2", "3"})  # versions whose rows ``Task`` reads as they are (upgrade.py)
 
 
 def arrow_type(annotation: Any) -> tuple[pa.DataType, bool]:
@@ -91,16 +95,23 @@ def write_tasks(layout: DatasetLayout[PathT], tasks: list[Task]) -> list[PathT]:
 
     Returns the new shards. Nothing is written when any task cannot be stored.
     """
-    batches = {
-        DatasetTable.TRAIN: [t for t in tasks if t.outcome is Outcome.VERIFIED],
-        DatasetTable.REJECTED: [t for t in tasks if t.outcome is not Outcome.VERIFIED],
-    }
-    tables = {kind: tasks_table(batch) for kind, batch in batches.items() if batch}
+    return write_batch(layout, tasks)[0]
+
+
+def write_batch(layout: DatasetLayout[PathT], tasks: list[Task]) -> tuple[list[PathT], list[Task]]:
+    """``write_tasks``, returning the tasks too, as written: under the lock, duplicates of
+    tasks written before are rejected and similar statements flagged
+    (``pipeline.dataset.duplicates``)."""
+    tables = _tables(tasks)  # a batch Parquet cannot store is refused before the lock
     if not tables:
-        return []
+        return [], []
     with dataset_lock(layout):
         remove_stale_temporaries(layout)
         shards = layout.shards()  # listed once: the lock keeps them so
+        if needs_resolution(tasks):
+            resolved = resolve(_written_tasks(shards), tasks)
+            if resolved != tasks:
+                tasks, tables = resolved, _tables(resolved)
         written, fresh = [], []
         for kind, table in tables.items():
             shard, entry = _write_shard(layout, kind, table, shards)
@@ -108,7 +119,41 @@ def write_tasks(layout: DatasetLayout[PathT], tasks: list[Task]) -> list[PathT]:
             written.append(shard)
             fresh += [entry] if entry else []
         refresh_manifest(layout, fresh=fresh, found=shards)
-    return written
+    return written, tasks
+
+
+def _tables(tasks: list[Task]) -> dict[DatasetTable, pa.Table]:
+    """The verified and the other tasks as tables of ``TASK_SCHEMA`` (only those with rows)."""
+    batches = {
+        DatasetTable.TRAIN: [t for t in tasks if t.outcome is Outcome.VERIFIED],
+        DatasetTable.REJECTED: [t for t in tasks if t.outcome is not Outcome.VERIFIED],
+    }
+    return {kind: tasks_table(batch) for kind, batch in batches.items() if batch}
+
+
+def reject_known_copies(layout: DatasetLayout, tasks: list[Task]) -> list[Task]:
+    """``tasks`` with the undecided copies of verified tasks already written rejected as
+    duplicates (``duplicates.known_copies``); read without the lock, as a hint: the write
+    decides again under it."""
+    if not any(t.patch_id and not t.decided for t in tasks):
+        return tasks
+    return known_copies(_written_tasks(layout.shards()), tasks)
+
+
+def _written_tasks(shards: Sequence[DatasetPath]) -> list[WrittenTask]:
+    """The newest row of every task in ``shards``, as duplicate resolution reads it; a shard
+    that cannot be read holds no task it can see (readers report that shard)."""
+    columns = ["instance_id", "outcome", "patch_id", "statement_minhash"]
+    parts = []
+    for shard in shards:
+        try:
+            parts.append(read_shard(shard, columns))
+        except BadShardError:
+            continue
+    if not parts:
+        return []
+    rows = newest_rows(pa.concat_tables(parts)).to_pylist()
+    return [WrittenTask(**row) for row in rows]
 
 
 def tasks_table(tasks: list[Task]) -> pa.Table:

@@ -3,7 +3,9 @@
 ``backfill_flow`` mines one repository, builds an environment per dependency state, validates
 the candidates on the chosen task runner (a thread pool by default, or a Dask cluster) and
 writes them; each run publishes the yield funnel as artifacts (``artifacts``). What the flow
-decides is decided by plain functions: grouping (``pipeline.backfill.grouping``), verdicts of
+decides is decided by plain functions: screening (``pipeline.backfill.screening``: leaks,
+patch ids, benchmark instances; once mined and again before each write, where duplicates are
+resolved under the dataset's lock), grouping (``pipeline.backfill.grouping``), verdicts of
 failed environments and retries (``pipeline.backfill.verdicts``), shard buffering
 (``pipeline.backfill.buffer``). ``run_backfill`` is the one way in, for the CLI and for
 ``scheduled_backfill`` (``taskforge serve``, ``taskforge deploy``): it runs the flow on the
@@ -34,6 +36,7 @@ from dockerfiles.extras_retry import wants_every_extra, with_every_extra
 from pipeline.backfill.buffer import ShardBuffer
 from pipeline.backfill.grouping import Group
 from pipeline.backfill.request import BackfillRequest, BackfillSummary, RunnerKind, TaskRunnerSpec
+from pipeline.backfill.screening import screen_for
 from pipeline.backfill.steps import advance_cursor
 from pipeline.backfill.up_to_date import mark_final, nothing_new
 from pipeline.backfill.verdicts import environment_failures, retry_not_built, settled
@@ -42,7 +45,7 @@ from pipeline.core.errors import MissingObjectError, TransientError, UserInputEr
 from pipeline.core.extras import Extra, require
 from pipeline.core.records import Task
 from pipeline.dataset.card import finalize
-from pipeline.dataset.shards import DatasetLayout, write_tasks
+from pipeline.dataset.shards import reject_known_copies, write_batch
 from pipeline.dataset.upgrade import upgrade_dataset
 from pipeline.orchestration.artifacts import publish_artifacts
 from pipeline.orchestration.progress import sink
@@ -70,9 +73,11 @@ def backfill_flow(request: BackfillRequest) -> BackfillSummary:
     summary = BackfillSummary(repo=request.repo, out=request.out, logs_dir=layout.logs_dir)
     sink().stage("mining")
     mined = mine(request)
-    candidates, summary.mined, summary.skipped = mined.candidates, mined.selected, mined.skipped
+    # a dropped benchmark instance, or a copy of a verified task written before, runs nothing
+    candidates = reject_known_copies(layout, screen_for(request, mined.candidates))
+    summary.mined, summary.skipped = mined.selected, mined.skipped
     summary.not_found = mined.not_found
-    _write(layout, summary, [c for c in candidates if c.decided])
+    _write(request, summary, [c for c in candidates if c.decided])
     runnable = [c for c in candidates if not c.decided]
     sink().planned(len(candidates))
     if runnable:
@@ -81,8 +86,8 @@ def backfill_flow(request: BackfillRequest) -> BackfillSummary:
                 remove_leftovers(client)
                 remove_discarded(client)
         planned = plan_environments(request, mined.repo_path, runnable)
-        _write(layout, summary, planned.unplannable)
-        _validate_groups(request, mined.repo_path, planned.groups, layout, summary)
+        _write(request, summary, planned.unplannable)
+        _validate_groups(request, mined.repo_path, planned.groups, summary)
     finalize(layout)  # manifest and dataset card, once the run's shards are written
     mark_final(layout)  # a rerun with nothing new can tell, before Prefect (up_to_date)
     advance_cursor(request, mined.merged_at, candidates)  # GitHub sources: past what is written
@@ -95,7 +100,6 @@ def _validate_groups(
     request: BackfillRequest,
     repo_path: str,
     groups: list[Group],
-    layout: DatasetLayout,
     summary: BackfillSummary,
 ) -> None:
     """Build each group's environment in turn while earlier groups' validations run."""
@@ -106,16 +110,16 @@ def _validate_groups(
             built = _build(request, repo_path, group)
         except (EnvironmentFailed, MissingObjectError) as error:
             summary.environments_failed += 1
-            _write(layout, summary, environment_failures(group.candidates, error))
+            _write(request, summary, environment_failures(group.candidates, error))
             continue
         summary.infrastructure_retries += built.retries
         summary.images_built += int(built.value.built)
         summary.environments += 1
         futures += [validate.submit(request, repo_path, c, built.value) for c in group.candidates]
     sink().stage("validating")
-    held = _collect(futures, layout, summary, hold=wants_every_extra)
+    held = _collect(request, futures, summary, hold=wants_every_extra)
     if held:
-        _retry_with_every_extra(request, repo_path, groups, held, layout, summary)
+        _retry_with_every_extra(request, repo_path, groups, held, summary)
 
 
 def _build(request: BackfillRequest, repo_path: str, group: Group) -> Attempted[Environment]:
@@ -131,7 +135,6 @@ def _retry_with_every_extra(
     repo_path: str,
     groups: list[Group],
     held: list[Task],
-    layout: DatasetLayout,
     summary: BackfillSummary,
 ) -> None:
     """Candidates whose tests skipped on both sides: one more environment per group, with
@@ -154,13 +157,13 @@ def _retry_with_every_extra(
             continue
         summary.infrastructure_retries += built.retries
         futures += [validate.submit(request, repo_path, c, built.value) for c in originals]
-    _write(layout, summary, unchanged)
-    _collect(futures, layout, summary, first=first)
+    _write(request, summary, unchanged)
+    _collect(request, futures, summary, first=first)
 
 
 def _collect(
+    request: BackfillRequest,
     futures: Validations,
-    layout: DatasetLayout,
     summary: BackfillSummary,
     hold: Callable[[Task], bool] | None = None,
     first: dict[str, Task] | None = None,
@@ -168,7 +171,7 @@ def _collect(
     """Write results as they come; those ``hold`` picks are returned instead, and a result
     whose earlier verdict is in ``first`` is merged with it (``settled``)."""
     held: list[Task] = []
-    with ShardBuffer(lambda tasks: _write(layout, summary, tasks)) as buffer:
+    with ShardBuffer(lambda tasks: _write(request, summary, tasks)) as buffer:
         for future in as_completed(futures):
             try:
                 attempted = future.result()
@@ -186,11 +189,14 @@ def _collect(
     return held
 
 
-def _write(layout: DatasetLayout, summary: BackfillSummary, tasks: list[Task]) -> None:
-    """Write ``tasks`` as shards, count them in the funnel and report each as finished."""
-    write_tasks(layout, tasks)
-    summary.count(tasks)
-    for task_ in tasks:
+def _write(request: BackfillRequest, summary: BackfillSummary, tasks: list[Task]) -> None:
+    """Screen ``tasks`` again (a replayed validation carries its first run's screening), write
+    them as shards, count them as written (a duplicate rejected) and report each as finished."""
+    if not tasks:
+        return
+    _, written = write_batch(request.layout(), screen_for(request, tasks))
+    summary.count(written)
+    for task_ in written:
         sink().finished(task_)
 
 

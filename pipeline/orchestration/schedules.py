@@ -8,13 +8,15 @@ Each ``[[group]]`` has a ``name``, a ``cron`` expression, an output ``out`` (a f
 such as ``s3://bucket/prefix``, as ``--out``) and its ``repos`` (``source`` as ``taskforge
 backfill`` takes it, and ``repo`` as OWNER/NAME); optionally ``registry``
 (``HOST[:PORT]/NAMESPACE``, as ``--registry``; else ``$TASKFORGE_PUSH_REGISTRY`` of the worker),
-``instance_images`` (as ``--instance-images``), ``work_dir`` (the output's work folder: its
-manifest, logs, results, cursors and lock; ``--work-dir`` of ``backfill``, by default under the
-cache folder), and the bounds of its test runs with the meaning of ``backfill``'s options:
-``workers`` (concurrent test runs; default the CPU count of the machine that runs it),
-``task_runner`` (``threads``, ``dask`` or ``dask://HOST:PORT``), ``memory`` (per test run,
-``2g``), ``cpus`` (per test run, ``1.0``) and ``timeout_s`` (per test run). Values are checked
-when the file is read, so a typo stops ``serve`` or ``deploy``, not a run.
+``instance_images`` (as ``--instance-images``), ``benchmark`` and ``benchmark_action`` (as
+``--benchmark`` and ``--benchmark-action``; the file is read when a run starts), ``work_dir``
+(the output's work folder: its manifest, logs, results, cursors and lock; ``--work-dir`` of
+``backfill``, by default under the cache folder), and the bounds of its test runs with the
+meaning of ``backfill``'s options: ``workers`` (concurrent test runs; default the CPU count of
+the machine that runs it), ``task_runner`` (``threads``, ``dask`` or ``dask://HOST:PORT``),
+``memory`` (per test run, ``2g``), ``cpus`` (per test run, ``1.0``) and ``timeout_s`` (per test
+run). Values are checked when the file is read, so a typo stops ``serve`` or ``deploy``, not a
+run.
 
 Relative paths (a local ``out``, ``work_dir``, and the cache folder: ``$TASKFORGE_CACHE``, else
 ``data/cache``) are resolved when a run starts, on the machine that runs it, against
@@ -38,6 +40,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from pipeline.backfill.benchmark import BenchmarkAction
 from pipeline.backfill.request import BackfillRequest, TaskRunnerSpec, memory_limit
 from pipeline.core.cache import default_cache_dir
 from pipeline.core.errors import UserInputError
@@ -93,6 +96,8 @@ class ScheduleGroup(BaseModel):
     registry: str | None = None
     instance_images: bool = False
     work_dir: Path | None = None  # None: the default work folder of ``out``
+    benchmark: Path | None = None  # an evaluation set to keep out, as backfill's --benchmark
+    benchmark_action: BenchmarkAction = BenchmarkAction.FLAG
 
     def request_for(self, entry: ScheduledRepo) -> BackfillRequest:
         """The backfill request of ``entry`` in this group, its paths resolved here and now."""
@@ -118,6 +123,10 @@ class ScheduleGroup(BaseModel):
             cpus=self.cpus,
             registry=registry,
             instance_images=self.instance_images,
+            benchmark=None
+            if self.benchmark is None
+            else resolve_on_worker(self.benchmark, f"group {self.name}: benchmark"),
+            benchmark_action=self.benchmark_action,
             **bounds,
         )
 

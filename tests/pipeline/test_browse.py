@@ -96,7 +96,8 @@ def test_stats_per_language(
 
     monkeypatch.setattr("pipeline.dataset.browse.load_table", recording_load)
     stats = dataset_stats(two_languages)
-    assert columns == [["instance_id", "repo", "language", "outcome", "FAIL_TO_PASS"]]
+    figures = ["instance_id", "repo", "language", "outcome", "FAIL_TO_PASS"]
+    assert columns == [[*figures, "leaks", "similar_to", "benchmark_match"]]
     go_rejected = {
         "unsupported_language": 2,
         "no_fail_to_pass": 1,

@@ -1,10 +1,12 @@
-"""Shards of schema version 2 (before languages) upgraded to the current version in place."""
+"""Shards of schema versions 2 (before languages) and 3 (before screening) upgraded to the
+current version in place."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -13,7 +15,15 @@ import pytest
 
 from pipeline.core.errors import BadShardError
 from pipeline.core.languages import Language
-from pipeline.core.records import Outcome, Task
+from pipeline.core.records import (
+    BenchmarkMatch,
+    BenchmarkMatchKind,
+    Leak,
+    LeakField,
+    LeakKind,
+    Outcome,
+    Task,
+)
 from pipeline.dataset.card import finalize
 from pipeline.dataset.compact import compact
 from pipeline.dataset.manifest import check_manifest, load_manifest, write_manifest
@@ -23,6 +33,7 @@ from pipeline.dataset.shards import (
     DatasetLayout,
     read_tasks,
     tasks_table,
+    write_batch,
     write_tasks,
 )
 from pipeline.dataset.storage import DatasetTable
@@ -33,11 +44,26 @@ from tests.pipeline.test_dataset import SCHEMA_FINGERPRINTS
 
 ADDED_BY_3 = {"language"}
 ADDED_TO_INSTALL_CONFIG_BY_3 = {"language", "toolchain"}
+ADDED_BY_4 = {
+    "leaks",
+    "patch_id",
+    "duplicate_of",
+    "statement_minhash",
+    "similar_to",
+    "benchmark_match",
+}
+
+
+def version_3(table: pa.Table) -> pa.Table:
+    """``table`` as taskforge 3 wrote it: without the fields version 4 added, stamped "3"."""
+    table = table.drop_columns(sorted(ADDED_BY_4))
+    return table.replace_schema_metadata({METADATA_KEY: b"3"})
 
 
 def version_2(table: pa.Table) -> pa.Table:
-    """``table`` as taskforge 2 wrote it: without the fields version 3 added, stamped "2"."""
-    table = table.drop_columns(sorted(ADDED_BY_3))
+    """``table`` as taskforge 2 wrote it: without the fields versions 3 and 4 added, stamped
+    "2"."""
+    table = version_3(table).drop_columns(sorted(ADDED_BY_3))
     config = table.column("install_config").combine_chunks()
     kept = [f for f in config.type if f.name not in ADDED_TO_INSTALL_CONFIG_BY_3]
     old_config = pa.StructArray.from_arrays(
@@ -48,14 +74,27 @@ def version_2(table: pa.Table) -> pa.Table:
     return table.replace_schema_metadata({METADATA_KEY: b"2"})
 
 
-def write_version_2(layout: DatasetLayout[Path], kind: DatasetTable, tasks: list[Task]) -> Path:
-    """A shard of schema version 2 in ``layout``, listed in a version-2 manifest."""
+def write_version_2(
+    layout: DatasetLayout[Path], kind: DatasetTable, tasks: list[Task], version: str = "2"
+) -> Path:
+    """A shard of schema version 2 (or ``version`` 3) in ``layout``."""
     folder = layout.folder(kind)
     folder.mkdir(parents=True, exist_ok=True)
     number = len(layout.shards())
-    shard = folder / f"{kind.value}-2025010{number}T000000000000-v2.parquet"
-    pq.write_table(version_2(tasks_table(tasks)), shard, compression="zstd")
+    shard = folder / f"{kind.value}-2025010{number}T000000000000-v{version}.parquet"
+    older = version_2 if version == "2" else version_3
+    pq.write_table(older(tasks_table(tasks)), shard, compression="zstd")
     return shard
+
+
+def screened(task: Task) -> Task:
+    """``task`` with every screening field filled, as version 4 writes it."""
+    return task.with_screening(
+        [Leak(kind=LeakKind.COMMIT_ID, field=LeakField.HINTS_TEXT, excerpt="bbbbbbb")],
+        "f" * 40,
+        list(range(64)),
+        BenchmarkMatch(instance_id="x__y-1", by=BenchmarkMatchKind.SAME_PR),
+    ).revised(similar_to="o__n-1")
 
 
 @pytest.fixture
@@ -71,11 +110,14 @@ def old_layout(tmp_path: Path) -> DatasetLayout[Path]:
     return layout
 
 
-def test_the_shards_made_here_are_exactly_version_2s() -> None:
-    schema = version_2(tasks_table([make_task(1)])).schema  # as written (read back, lists'
-    # items are named "element")
+@pytest.mark.parametrize(("older", "version"), [(version_2, "2"), (version_3, "3")])
+def test_the_shards_made_here_are_exactly_those_versions(
+    older: Callable[[pa.Table], pa.Table], version: str
+) -> None:
+    schema = older(tasks_table([screened(make_task(1))])).schema  # as written (read back,
+    # lists' items are named "element")
     described = "\n".join(f"{f.name} {f.type} {f.nullable}" for f in schema)
-    assert hashlib.sha256(described.encode()).hexdigest()[:16] == SCHEMA_FINGERPRINTS["2"]
+    assert hashlib.sha256(described.encode()).hexdigest()[:16] == SCHEMA_FINGERPRINTS[version]
 
 
 def test_readers_name_the_upgrade(old_layout: DatasetLayout[Path]) -> None:
@@ -137,3 +179,48 @@ def test_the_upgrade_command(old_layout: DatasetLayout[Path]) -> None:
     assert stats.returncode == 0, stats.stderr
     assert "3 verified" in stats.stdout
     assert json.loads(old_layout.manifest_path.read_text())["schema_version"] == SCHEMA_VERSION
+
+
+@pytest.fixture
+def version_3_layout(tmp_path: Path) -> DatasetLayout[Path]:
+    """Shards of versions 2 and 3 side by side (an upgrade to 3 that never ran on some), with
+    screening fields in the rows that version 3 could not hold."""
+    layout = DatasetLayout(tmp_path / "out", tmp_path / "work")
+    write_version_2(layout, DatasetTable.TRAIN, [screened(make_task(1))], version="2")
+    write_version_2(layout, DatasetTable.TRAIN, [screened(make_task(2))], version="3")
+    write_version_2(layout, DatasetTable.REJECTED, [make_task(3, Outcome.TIMEOUT)], version="3")
+    layout.work.mkdir()
+    manifest = write_manifest(layout, [])
+    text = manifest.model_copy(update={"schema_version": "3"}).model_dump_json()
+    layout.manifest_path.write_text(text)
+    return layout
+
+
+def test_version_3_shards_get_empty_screening_fields(
+    version_3_layout: DatasetLayout[Path],
+) -> None:
+    report = upgrade_dataset(version_3_layout)
+    assert report.shards == {"2": 1, "3": 2} and report.rows == 3
+    assert report.lines() == [
+        f"upgraded 3 shards (1 of version 2, 2 of version 3; 3 rows) to schema version "
+        f"{SCHEMA_VERSION}"
+    ]
+    assert {stamp_of(shard) for shard in version_3_layout.shards()} == {SCHEMA_VERSION}
+    tasks = {task.instance_id: task for task in read_tasks(version_3_layout)}
+    expected = {
+        t.instance_id: t for t in [make_task(1), make_task(2), make_task(3, Outcome.TIMEOUT)]
+    }
+    assert tasks == expected  # every field kept; the screening fields at their defaults
+    for task in tasks.values():
+        assert (task.leaks, task.patch_id, task.duplicate_of) == ([], "", "")
+        assert (task.statement_minhash, task.similar_to, task.benchmark_match) == ([], "", None)
+    assert check_manifest(version_3_layout, verify_checksums=True).problems == []
+
+
+def test_upgraded_tasks_are_never_taken_for_duplicates(
+    version_3_layout: DatasetLayout[Path],
+) -> None:
+    upgrade_dataset(version_3_layout)
+    again = make_task(4).revised(patch_id="", statement_minhash=[])  # the same patch text
+    _, (written,) = write_batch(version_3_layout, [again])
+    assert written.verified and written.duplicate_of == ""
