@@ -7,8 +7,11 @@ for package events), ``Elapsed``, ``Output``, and since Go 1.24 ``FailedBuild`` 
 ``fail``. A test's status is its last ``pass``, ``fail`` or ``skip``. A package that fails with
 no test event of its own did not build or did not start (a build failure, before Go 1.24 only
 an ``output`` line ``FAIL pkg [build failed]`` and its ``fail``; a failed ``TestMain`` or
-``init``): a collection error of that package. A package ``skip`` ("no test files") says
-nothing. Lines that are not JSON events (a stray line on stdout) are skipped.
+``init``): a collection error of that package. Before Go 1.24 a package whose test files do
+not compile gets no event at all: ``go test`` prints its summary line ``FAIL\tpkg [build
+failed]`` (or ``[setup failed]``) as plain text among the events, which is read as that
+package's collection error. A package ``skip`` ("no test files") says nothing. Other lines
+that are not JSON events (a stray line on stdout) are skipped.
 
 Test ids: ``IMPORT/PATH::TestName/subtest``, the package as ``go test`` names it (the
 *unit*), then the test and subtest names exactly as in ``Test`` (``t.Run`` names with spaces
@@ -18,11 +21,13 @@ already rewritten to ``_`` by the testing package).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pipeline.core.records import TestStatus
 from validators.junit import Report
 
+NOT_BUILT = re.compile(rb"^FAIL\t(\S+) \[(?:build|setup) failed\]$")  # go test's own line
 TERMINAL = {"pass": TestStatus.PASSED, "fail": TestStatus.FAILED, "skip": TestStatus.SKIPPED}
 
 
@@ -33,6 +38,10 @@ def read_go_test_json(data: bytes) -> Report:
     package_end: dict[str, str] = {}
     events = 0
     for line in data.splitlines():
+        if failed := NOT_BUILT.match(line.strip()):
+            events += 1
+            package_end[failed.group(1).decode(errors="replace")] = "fail"
+            continue
         event = _event(line)
         if event is None:
             continue

@@ -97,6 +97,16 @@ def test_mocha_hook_failure_is_a_collection_error_of_its_file() -> None:
     assert report.statuses == {} and report.collection_errors == ["test/sum.spec.js"]
 
 
+def test_go_before_1_24_names_a_package_that_does_not_build_only_in_its_summary_line() -> None:
+    """Go 1.21's real output: no event for the package, a plain ``FAIL pkg [build failed]``
+    line among the others' events (google/uuid's PRs before Go 1.24 wrote 'no test report')."""
+    both = read_go_test_json(golden("go-test-1.21-build-failed.jsonl"))
+    assert both.statuses == {"example.com/sample/calc::TestAdd": P}
+    assert both.collection_errors == ["example.com/sample/broken"]
+    alone = read_go_test_json(golden("go-test-1.21-build-failed-only.jsonl"))
+    assert alone.statuses == {} and alone.collection_errors == ["example.com/sample/broken"]
+
+
 @pytest.mark.parametrize("name", ["go-test-1.26.jsonl", "go-test-1.26-buildtext.jsonl"])
 def test_go_test_json(name: str) -> None:
     report = read_go_test_json(golden(name))
@@ -119,7 +129,8 @@ def test_go_stream_with_stray_lines_and_one_without_events() -> None:
     stream = b'warming up\n{"Action":"pass","Package":"p","Test":"TestA"}\n\n'
     assert read_go_test_json(stream).statuses == {"p::TestA": P}
     with pytest.raises(ValueError, match="no event"):
-        read_go_test_json(b"FAIL\tp [setup failed]\n")
+        read_go_test_json(b"go: cannot find main module\n")
+    assert read_go_test_json(b"FAIL\tp [setup failed]\n").collection_errors == ["p"]
 
 
 def test_surefire_3_with_junit_5_reads_every_file() -> None:
