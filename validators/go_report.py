@@ -5,13 +5,14 @@ Every line is one JSON event: ``Action`` (``start``, ``run``, ``pause``, ``cont`
 ``build-fail``, which carry ``ImportPath`` instead of ``Package``), ``Package``, ``Test`` (absent
 for package events), ``Elapsed``, ``Output``, and since Go 1.24 ``FailedBuild`` on a package's
 ``fail``. A test's status is its last ``pass``, ``fail`` or ``skip``. A package that fails with
-no test event of its own did not build or did not start (a build failure, before Go 1.24 only
-an ``output`` line ``FAIL pkg [build failed]`` and its ``fail``; a failed ``TestMain`` or
-``init``): a collection error of that package. Before Go 1.24 a package whose test files do
-not compile gets no event at all: ``go test`` prints its summary line ``FAIL\tpkg [build
-failed]`` (or ``[setup failed]``) as plain text among the events, which is read as that
-package's collection error. A package ``skip`` ("no test files") says nothing. Other lines
-that are not JSON events (a stray line on stdout) are skipped.
+no test event of its own did not build or did not start (a build failure; a failed
+``TestMain`` or ``init``): a collection error of that package. Before Go 1.24 a package whose
+test files do not compile gets no event at all: ``go test`` prints its summary line ``FAIL
+pkg [build failed]`` (a tab after ``FAIL``; or ``[setup failed]``) as plain text among the
+events, and that line is read as the package's collection error (Go 1.24's
+``GODEBUG=gotestjsonbuildtext=1`` wraps the same line in an ``output`` event instead). A
+package ``skip`` ("no test files") says nothing. Other lines that are not JSON events (a
+stray line on stdout) are skipped.
 
 Test ids: ``IMPORT/PATH::TestName/subtest``, the package as ``go test`` names it (the
 *unit*), then the test and subtest names exactly as in ``Test`` (``t.Run`` names with spaces
