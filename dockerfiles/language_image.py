@@ -27,7 +27,7 @@ from importlib import resources
 from pathlib import Path
 
 from dockerfiles.base import BASES
-from dockerfiles.toolchains import OFFERS, Offer
+from dockerfiles.toolchains import OFFERS, Offer, version_key
 from pipeline.core.languages import CARGO_FEATURES, GOPATH_MODULE, Language
 from pipeline.core.records import InstallConfig, Toolchain, ToolchainSource
 
@@ -55,7 +55,7 @@ def buildable(offer: Offer) -> bool:
     sparse index is), so the Rust of an older era is built with the oldest newer one."""
     if offer.source in {ToolchainSource.GO_PROXY, ToolchainSource.NPM_REGISTRY}:
         return True
-    if offer.language is Language.RUST and _key(offer.version) < SPARSE_INDEX:
+    if offer.language is Language.RUST and version_key(offer.version) < SPARSE_INDEX:
         return False
     return (
         offer.source is ToolchainSource.DEBIAN
@@ -64,10 +64,6 @@ def buildable(offer: Offer) -> bool:
         and "-web" not in offer.package
         and offer.version.split(".")[0] != "25"
     )
-
-
-def _key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split(".") if part.isdigit())
 
 
 BUILDABLE_OFFERS = [offer for offer in OFFERS if buildable(offer)]

@@ -169,12 +169,12 @@ def choose_toolchain(
     asked, evidence = requested(language, files)
     era = era_version(language, day)
     wanted = asked or era
-    if evidence in FLOORS and _version_key(_release(language, era)) > _version_key(
+    if evidence in FLOORS and version_key(_release(language, era)) > version_key(
         _release(language, asked)
     ):
         wanted = era  # a floor the era's release is above: what the developers ran then
     if language is Language.GO and gopath_mode(files):
-        wanted = max(wanted, GO_MODULES, key=_version_key)  # its go.mod is written then
+        wanted = max(wanted, GO_MODULES, key=version_key)  # its go.mod is written then
     candidates = [o for o in (offers if offers is not None else OFFERS) if o.language is language]
     offer = _best(language, wanted, candidates)
     toolchain = Toolchain(
@@ -191,19 +191,19 @@ def choose_toolchain(
 def _best(language: Language, wanted: str, offers: list[Offer]) -> Offer:
     """The first offer of the wanted release, else the oldest above it, else the newest (a
     nightly channel, a release newer than any offered)."""
-    newest = max(offers, key=lambda o: _version_key(o.version))
+    newest = max(offers, key=lambda o: version_key(o.version))
     if not wanted[:1].isdigit():
         return newest
     if language is Language.GO and wanted.count(".") == 2:  # an exact patch: the proxy has it
         proxy = next((o for o in offers if o.source is ToolchainSource.GO_PROXY), None)
-        if proxy is not None and _version_key(wanted) >= (1, 11):
+        if proxy is not None and version_key(wanted) >= (1, 11):
             return Offer(language, wanted, proxy.source, proxy.package, proxy.suite)
-    want = _version_key(_release(language, wanted))
-    same = [o for o in offers if _version_key(_release(language, o.version)) == want]
+    want = version_key(_release(language, wanted))
+    same = [o for o in offers if version_key(_release(language, o.version)) == want]
     if same:
         return same[0]
-    above = [o for o in offers if _version_key(_release(language, o.version)) > want]
-    return min(above, key=lambda o: _version_key(o.version)) if above else newest
+    above = [o for o in offers if version_key(_release(language, o.version)) > want]
+    return min(above, key=lambda o: version_key(o.version)) if above else newest
 
 
 def _release(language: Language, version: str) -> str:
@@ -217,7 +217,8 @@ def _release(language: Language, version: str) -> str:
     return parts[0]
 
 
-def _version_key(version: str) -> tuple[int, ...]:
+def version_key(version: str) -> tuple[int, ...]:
+    """A version's first three numbers, for comparing ("1.85.1" -> (1, 85, 1))."""
     return tuple(int(n) for n in re.findall(r"\d+", version)[:3])
 
 
