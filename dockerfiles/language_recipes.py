@@ -108,6 +108,8 @@ def runner_of(language: Language, files: dict[str, str]) -> TestRunner:
         for runner in (TestRunner.VITEST, TestRunner.JEST, TestRunner.MOCHA):
             if str(runner) in script:
                 return runner
+        if "egg-bin" in script:  # egg-bin test: mocha, with its own defaults
+            return TestRunner.MOCHA
         for runner in (TestRunner.VITEST, TestRunner.JEST, TestRunner.MOCHA):
             if str(runner) in names:
                 return runner

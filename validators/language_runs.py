@@ -21,6 +21,7 @@ from docker.models.containers import Container
 
 from pipeline.core.languages import GOPATH_MODULE, Language, TestRunner
 from validators.grading import RunResult
+from validators.js_test_files import CONFIG_FILES
 from validators.runners import (
     BUILD_FAILED,
     OUTPUT_DIR,
@@ -99,10 +100,12 @@ def _unpacked(data: bytes) -> dict[str, bytes]:
 
 
 def manifests_of(tree: Path) -> dict[str, str]:
-    """The manifests in ``tree`` a runner's selection reads (go.mod, Cargo.toml), by path."""
+    """The manifests in ``tree`` a runner's selection reads (go.mod, Cargo.toml; JavaScript's
+    configuration at the root), by path."""
     found = {}
     for path in sorted(tree.rglob("*")):
         relative = path.relative_to(tree)
-        if path.name in MANIFESTS and not SKIPPED & set(relative.parts[:-1]) and path.is_file():
+        wanted = path.name in MANIFESTS or relative.as_posix() in CONFIG_FILES
+        if wanted and not SKIPPED & set(relative.parts[:-1]) and path.is_file():
             found[relative.as_posix()] = path.read_text(errors="replace")
     return found

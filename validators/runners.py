@@ -40,6 +40,7 @@ from pipeline.core.languages import CARGO_FEATURES, Language, TestRunner, profil
 from pipeline.core.records import TestStatus
 from validators.go_report import read_go_test_json
 from validators.js_reports import VITEST_SEPARATOR, read_jest_json, read_mocha_json
+from validators.js_test_files import js_test_files
 from validators.junit import Report
 from validators.junit_reports import (
     JAVA_UNIT_ENDS,
@@ -115,11 +116,15 @@ def _quoted(items: Sequence[str]) -> str:
 # --- JavaScript ---------------------------------------------------------------------------
 
 
-def js_targets(test_files: Sequence[str], manifests: Mapping[str, str]) -> RunTargets:
-    """The touched test files a JavaScript runner runs; each is its own unit."""
-    js = profile_of(Language.JAVASCRIPT)
-    files = sorted(p for p in set(test_files) if js.is_test_file(p))
-    return RunTargets(files, files)
+def js_targets(runner: TestRunner) -> Callable[[Sequence[str], Mapping[str, str]], RunTargets]:
+    """The touched test files ``runner`` runs (``validators.js_test_files``); each is its own
+    unit."""
+
+    def select(test_files: Sequence[str], manifests: Mapping[str, str]) -> RunTargets:
+        files = js_test_files(runner, test_files, manifests)
+        return RunTargets(files, files)
+
+    return select
 
 
 def _jest(targets: RunTargets, repeat: int) -> str:
@@ -346,19 +351,23 @@ RUNNERS: dict[TestRunner, RunnerSpec] = {
     spec.runner: spec
     for spec in (
         RunnerSpec(
-            TestRunner.JEST, Language.JAVASCRIPT, js_targets, _jest, _single(read_jest_json)
+            TestRunner.JEST,
+            Language.JAVASCRIPT,
+            js_targets(TestRunner.JEST),
+            _jest,
+            _single(read_jest_json),
         ),
         RunnerSpec(
             TestRunner.VITEST,
             Language.JAVASCRIPT,
-            js_targets,
+            js_targets(TestRunner.VITEST),
             _vitest,
             _single(lambda data: read_jest_json(data, VITEST_SEPARATOR)),
         ),
         RunnerSpec(
             TestRunner.MOCHA,
             Language.JAVASCRIPT,
-            js_targets,
+            js_targets(TestRunner.MOCHA),
             _mocha,
             _single(read_mocha_json),
             exit_codes={code: 1 for code in range(2, 255)},
