@@ -28,7 +28,7 @@ from pathlib import Path
 
 from dockerfiles.base import BASES
 from dockerfiles.toolchains import OFFERS, Offer, version_key
-from pipeline.core.languages import CARGO_FEATURES, GOPATH_MODULE, Language
+from pipeline.core.languages import CARGO_FEATURES, GOPATH_MODULE, MAVEN_SKIPS, Language
 from pipeline.core.records import InstallConfig, Toolchain, ToolchainSource
 
 FETCH_TOOLCHAIN = Path(__file__).with_name("fetch_toolchain.py")
@@ -229,13 +229,15 @@ def _java(tool: Toolchain, config: InstallConfig) -> Rendered:
     major = tool.version.split(".")[0]
     env = ["MAVEN_OPTS=-Xmx1g"]
     fetch = "java -version"
-    resolve = "mvn -B -q -ntp dependency:go-offline"
+    skips = " ".join(MAVEN_SKIPS)
+    resolve = f"mvn -B -q -ntp dependency:go-offline {skips}"
     # Surefire resolves its provider (JUnit 4, the JUnit Platform, TestNG) only when a test
     # runs: an empty class of ours runs, never a test of the repository (which could reach
     # the network the build has)
     surefire = (
         "mkdir -p src/test/java && echo 'public class TaskforgeProbeTest {}' > "
-        "src/test/java/TaskforgeProbeTest.java && mvn -B -q -ntp test -Dtest=TaskforgeProbeTest "
+        "src/test/java/TaskforgeProbeTest.java && "
+        f"mvn -B -q -ntp test {skips} -Dtest=TaskforgeProbeTest "
         "-DfailIfNoTests=false -Dsurefire.failIfNoSpecifiedTests=false "
         "-Dmaven.test.failure.ignore=true"
     )

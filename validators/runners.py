@@ -19,11 +19,11 @@ pytest's (0 passed, 1 something failed), which the grading core checks a report 
 
 Where a build fails before any test runs, the run writes ``BUILD_FAILED`` and every unit of
 the selection is a collection error, so the tests a test patch adds count as failing before the
-fix: a Rust target whose stream is empty (cargo did not build it), Maven's ``test-compile``
-run first on its own, a mocha run that wrote no report (mocha loads every file before it runs
-one). A Go package that does
-not build is in ``go test -json`` itself. Gradle is a profile's runner but has no spec yet: its
-wrapper downloads Gradle from services.gradle.org, which is not reachable here.
+fix: a Rust target whose stream is empty (cargo did not build it), a failed Maven run that wrote
+no Surefire report, a mocha run that wrote no report (mocha loads every file before it runs
+one). A Go package that does not build is in ``go test -json`` itself. Gradle is a profile's
+runner but has no spec yet: its wrapper downloads Gradle from services.gradle.org, which is not
+reachable here.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from pipeline.core.languages import CARGO_FEATURES, Language, TestRunner, profile_of
+from pipeline.core.languages import CARGO_FEATURES, MAVEN_SKIPS, Language, TestRunner, profile_of
 from pipeline.core.records import TestStatus
 from validators.go_report import read_go_test_json
 from validators.js_reports import VITEST_SEPARATOR, read_jest_json, read_mocha_json
@@ -329,14 +329,15 @@ def java_targets(test_files: Sequence[str], manifests: Mapping[str, str]) -> Run
 
 
 def _maven(targets: RunTargets, repeat: int) -> str:
+    """One Maven run, compile and test (``--fail-at-end``: a module whose tests fail does
+    not stop the others); no Surefire report at all after a failed run is a build failure."""
     selection = _quoted(targets.selection)
     return (
-        f"if ! mvn -B -o -q test-compile > {OUTPUT_DIR}/compile.log 2>&1; then "
-        f": > {BUILD_FAILED}; status=1; else "
-        f"mvn -B -o test {selection} -DfailIfNoTests=false "
+        f"mvn -B -o -fae test {selection} {' '.join(MAVEN_SKIPS)} -DfailIfNoTests=false "
         "-Dsurefire.failIfNoSpecifiedTests=false -DtrimStackTrace=true; status=$?; "
         f"mkdir -p {REPORT}; find . -path '*/target/surefire-reports/TEST-*.xml' "
-        f"-exec cp {{}} {REPORT}/ \\; ; fi"
+        f"-exec cp {{}} {REPORT}/ \\; ; "
+        f'if [ $status -ne 0 ] && [ -z "$(ls -A {REPORT})" ]; then : > {BUILD_FAILED}; fi'
     )
 
 
