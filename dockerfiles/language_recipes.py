@@ -6,7 +6,9 @@ them); ``dockerfiles.language_image`` renders its image. The package manager fol
 lockfile: ``package-lock.json`` or ``npm-shrinkwrap.json`` -> npm, ``yarn.lock`` -> Yarn 1
 (Berry with ``.yarnrc.yml``), ``pnpm-lock.yaml`` -> pnpm; Go's is go, Rust's cargo, Java's
 Maven (Gradle is recognised, and cannot be had here). The JavaScript runner is the one
-``scripts.test`` names, else the one in the dependencies: vitest, jest, mocha. Dependencies
+``scripts.test`` names, else the one whose configuration file is at the root
+(``vitest.config.mts``, ``jest.config.js``, ``.mocharc.yml``), else the one in the
+dependencies: vitest, jest, mocha. Dependencies
 pinned by a lockfile (or go.mod, or the POM) are taken as they are; without one, as of the
 date.
 """
@@ -22,6 +24,13 @@ from dockerfiles.toolchains import Offer, choose_toolchain
 from pipeline.core.languages import Language, TestRunner
 from pipeline.core.records import InstallConfig
 
+# a runner's own configuration file names the runner (vitest.config.mts behind a wrapper)
+JS_RUNNER_CONFIGS = tuple(
+    f"{name}.{ext}"
+    for name in ("vitest.config", "jest.config", ".mocharc")
+    for ext in ("js", "mjs", "cjs", "ts", "mts", "json", "yml", "yaml")
+    if not (name != ".mocharc" and ext in {"json", "yml", "yaml"})
+)
 DEPENDENCY_FILES: dict[Language, tuple[str, ...]] = {
     Language.JAVASCRIPT: (
         "package.json",
@@ -33,6 +42,7 @@ DEPENDENCY_FILES: dict[Language, tuple[str, ...]] = {
         ".nvmrc",
         ".node-version",
         ".npmrc",
+        *JS_RUNNER_CONFIGS,
     ),
     Language.GO: ("go.mod", "go.sum"),
     Language.RUST: ("Cargo.toml", "Cargo.lock", "rust-toolchain", "rust-toolchain.toml"),
@@ -110,6 +120,10 @@ def runner_of(language: Language, files: dict[str, str]) -> TestRunner:
                 return runner
         if "egg-bin" in script:  # egg-bin test: mocha, with its own defaults
             return TestRunner.MOCHA
+        for runner in (TestRunner.VITEST, TestRunner.JEST, TestRunner.MOCHA):
+            prefix = ".mocharc." if runner is TestRunner.MOCHA else f"{runner}.config."
+            if any(name.startswith(prefix) for name in files if name in JS_RUNNER_CONFIGS):
+                return runner
         for runner in (TestRunner.VITEST, TestRunner.JEST, TestRunner.MOCHA):
             if str(runner) in names:
                 return runner

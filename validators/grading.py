@@ -23,7 +23,8 @@ Each run is a runner exit code and a parsed report. The verdict:
   runs and passed in every *after* run — is rejected as ``flaky``.
 
 A *before* or *after* run counts only when the runner's exit code agrees with its report
-(pytest: 0 means nothing failed, 1 means something failed or errored); a missing or empty
+(pytest: 0 means nothing failed, 1 means something failed or errored, or a file held no test
+where the runner counts that as a failure, as vitest does); a missing or empty
 report, or a disagreeing exit code, is ``tests_not_collected``, never "passed". A *base* run
 that cannot be graded is ignored: the base state only narrows PASS_TO_PASS.
 """
@@ -72,7 +73,7 @@ def run_problem(run: RunResult) -> str | None:
     )
     if run.exit_code == 0 and any_bad:
         return "exit code 0 but the report has failures"
-    if run.exit_code == 1 and not any_bad:
+    if run.exit_code == 1 and not any_bad and not run.report.empty_units:
         return "exit code 1 but the report has no failure"
     if run.exit_code not in (0, 1):
         return f"the runner stopped with exit code {run.exit_code}"

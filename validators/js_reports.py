@@ -6,7 +6,9 @@
   one per test with ``ancestorTitles``, ``title`` and ``status`` (``passed``, ``failed``,
   ``pending``, ``skipped``, ``todo``, ``disabled``). A file that cannot be loaded (a syntax
   error, a missing module: "Test suite failed to run") is ``failed`` with no failed test, and is
-  a collection error of that file; so is a file whose hooks failed with every test passed.
+  a collection error of that file; so is a file whose hooks failed with every test passed. A
+  file with no test in it ("No test suite found in file", jest's "must contain at least one
+  test") is neither: it is a helper the runner's globs match (a ``cases.spec.ts`` of data).
 - **mocha** ``--reporter json --reporter-option output=FILE``: ``tests``, ``passes``,
   ``failures`` and ``pending``, each entry with ``title``, ``fullTitle`` and ``file``. A failed
   hook (``"before each" hook for "..."``) is a collection error of its file. A file that does
@@ -48,6 +50,8 @@ STATUSES = {
     "todo": TestStatus.SKIPPED,
     "disabled": TestStatus.SKIPPED,
 }
+# a file the runner took for a test file and found no test in: a support file, not an error
+NO_TESTS = ("No test suite found in file", "Your test suite must contain at least one test")
 HOOKS = ('"before all" hook', '"before each" hook', '"after all" hook', '"after each" hook')
 
 
@@ -59,7 +63,10 @@ def read_jest_json(data: bytes, separator: str = JEST_SEPARATOR, root: str = REP
         path = relative(str(result.get("name", "")), root)
         assertions = _list(result, "assertionResults")
         statuses = [STATUSES.get(str(a.get("status")), TestStatus.ERROR) for a in assertions]
-        if result.get("status") == "failed" and TestStatus.FAILED not in statuses:
+        empty = not assertions and any(m in str(result.get("message", "")) for m in NO_TESTS)
+        if empty:
+            report.empty_units.append(path)
+        elif result.get("status") == "failed" and TestStatus.FAILED not in statuses:
             report.collection_errors.append(path)
         for assertion, status in zip(assertions, statuses, strict=True):
             titles = [*map(str, assertion.get("ancestorTitles") or []), str(assertion["title"])]

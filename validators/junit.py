@@ -44,6 +44,8 @@ class Report:
 
     statuses: dict[str, TestStatus] = field(default_factory=dict)
     collection_errors: list[str] = field(default_factory=list)  # units: pytest's test files
+    # units loaded and found to hold no test, which some runners count as a failure (vitest)
+    empty_units: list[str] = field(default_factory=list)
     unit_ends: tuple[str, ...] = ("::",)
 
     @property

@@ -160,6 +160,13 @@ def test_package_managers_and_runners_from_the_dependency_files() -> None:
     assert runner_of(JS, {"package.json": '{"devDependencies": {"mocha": "10"}}'}) is (
         TestRunner.MOCHA
     )
+    # a wrapper's script (ts-scripts test) and a runner only behind it: its config file names it
+    wrapped = {"scripts": {"test": "ts-scripts test"}, "devDependencies": {"@vitest/x": "1"}}
+    files = {"package.json": json.dumps(wrapped), "vitest.config.mts": ""}
+    assert runner_of(JS, files) is TestRunner.VITEST
+    assert runner_of(JS, {"package.json": "{}", ".mocharc.yml": ""}) is TestRunner.MOCHA
+    egg = {"scripts": {"test": "egg-bin test test"}}
+    assert runner_of(JS, {"package.json": json.dumps(egg)}) is TestRunner.MOCHA
     assert package_manager(JS, {"yarn.lock": "", ".yarnrc.yml": ""}) == "yarn-berry"
     assert package_manager(JAVA, {"build.gradle": ""}) == "gradle"
     assert runner_of(JAVA, {"build.gradle": ""}) is TestRunner.GRADLE

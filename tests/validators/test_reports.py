@@ -13,8 +13,8 @@ import pytest
 
 from pipeline.core.records import TestStatus
 from validators.go_report import read_go_test_json
-from validators.grading import RunResult, grade, status_in
-from validators.js_reports import VITEST_SEPARATOR, read_jest_json, read_mocha_json
+from validators.grading import RunResult, grade, run_problem, status_in
+from validators.js_reports import JEST_SEPARATOR, VITEST_SEPARATOR, read_jest_json, read_mocha_json
 from validators.junit import Report
 from validators.junit_reports import read_surefire
 from validators.libtest_report import read_libtest_json
@@ -56,6 +56,28 @@ def test_vitest_json_has_jest_s_shape_and_vitest_s_names() -> None:
         f"{file}::top level": P,
     }
     assert report.collection_errors == ["test/broken.test.ts"]
+
+
+@pytest.mark.parametrize(
+    ("name", "separator", "passing", "empty"),
+    [
+        (
+            "vitest-3.2-no-test.json",
+            VITEST_SEPARATOR,
+            "src/index.spec.ts::adds",
+            "src/cases.spec.ts",
+        ),
+        ("jest-29.7-no-test.json", JEST_SEPARATOR, "index.test.js::adds", "cases.test.js"),
+    ],
+)
+def test_a_file_without_tests_is_an_empty_unit_and_explains_exit_code_1(
+    name: str, separator: str, passing: str, empty: str
+) -> None:
+    report = read_jest_json(golden(name), separator)
+    assert report.statuses == {passing: P}
+    assert report.empty_units == [empty] and not report.collection_errors
+    assert run_problem(RunResult(1, report)) is None  # both runners exit 1 for it
+    assert run_problem(RunResult(0, report)) is None
 
 
 def test_mocha_json() -> None:
