@@ -20,7 +20,7 @@ import shutil
 import string
 import tarfile
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -68,6 +68,7 @@ class EnvSpec:
     config: InstallConfig
     base_image_id: str
     dependency_files: dict[str, str]
+    later_files: list[dict[str, str]] = field(default_factory=list)  # EnvPlan.later
 
     @property
     def fingerprint(self) -> str:
@@ -85,6 +86,11 @@ class EnvSpec:
                 "config": self.config.fingerprint_fields(),
                 "dependencies": dependency_state(self.dependency_files),
                 **_language_inputs(self.config),
+                **(
+                    {"later": [dependency_state(f) for f in self.later_files]}
+                    if self.later_files
+                    else {}
+                ),
             },
             sort_keys=True,
         )
@@ -142,6 +148,12 @@ def _write_context(context: Path, repo: git.Repo, spec: EnvSpec) -> None:
     with tarfile.open(archive) as tar:
         tar.extractall(source, filter="data")
     archive.unlink()
+    later = context / "later"  # a language image's later dependency states (EnvPlan.later)
+    later.mkdir()
+    for number, files in enumerate(spec.later_files):
+        for path, text in files.items():
+            (later / str(number) / path).parent.mkdir(parents=True, exist_ok=True)
+            (later / str(number) / path).write_text(text)
     deps = context / "deps"
     deps.mkdir()
     for name, lines in requirement_texts(spec).items():
@@ -183,7 +195,7 @@ def render_dockerfile(spec: EnvSpec) -> str:
     """The environment Dockerfile of ``spec``: the template with the recipe's steps filled in."""
     config = spec.config
     if config.language is not Language.PYTHON:
-        return render_language_dockerfile(config)
+        return render_language_dockerfile(config, len(spec.later_files))
     system_step = ""
     packages = [*config.system_packages, *native_packages(config)]
     if packages:

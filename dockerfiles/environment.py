@@ -114,9 +114,8 @@ def _image_of_earlier_run(client: docker.DockerClient, plan: EnvPlan) -> EnvSpec
             if not client.images.list(name=base_tag):
                 continue
             config = config.revised(base_image=base_tag)
-            spec = EnvSpec(
-                plan.repo, plan.setup_commit, config, client.images.get(base_tag).id, plan.files
-            )
+            base_id = client.images.get(base_tag).id
+            spec = EnvSpec(plan.repo, plan.setup_commit, config, base_id, plan.files, plan.later)
             if client.images.list(name=spec.tag):
                 return spec
     return None
@@ -125,7 +124,8 @@ def _image_of_earlier_run(client: docker.DockerClient, plan: EnvPlan) -> EnvSpec
 def _spec(client: docker.DockerClient, plan: EnvPlan, config: InstallConfig) -> EnvSpec:
     base_tag = ensure_base_image(client, base_python(config))
     config = config.revised(base_image=base_tag)
-    return EnvSpec(plan.repo, plan.setup_commit, config, client.images.get(base_tag).id, plan.files)
+    base_id = client.images.get(base_tag).id
+    return EnvSpec(plan.repo, plan.setup_commit, config, base_id, plan.files, plan.later)
 
 
 def _attempt(

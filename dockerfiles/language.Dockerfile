@@ -5,7 +5,8 @@
 # Two stages, as Python's: the first gets the whole tree of the setup commit, fetches the
 # toolchain (the Go module proxy's or the npm registry's) or installs Debian's, and resolves
 # the dependencies with the lockfile the commit has (node_modules, the Go module cache, Cargo's
-# registry, Maven's repository). The second takes only /opt/taskforge from it: the tree never
+# registry, Maven's repository), then, where fixes of the tasks change the dependency files,
+# resolves each such later state too, in a copy of the tree (``later_step``). The second takes only /opt/taskforge from it: the tree never
 # reaches the final image, so nothing newer than a task's base commit can leak into its
 # container. A task's tree is copied in at run time and finds the dependencies there.
 FROM ${base_image} AS deps
@@ -21,7 +22,7 @@ ${system_step}
 COPY fetch_toolchain.py /tmp/fetch_toolchain.py
 RUN mkdir -p /opt/taskforge && ${fetch_step}
 COPY source/ /tmp/source/
-RUN cd /tmp/source && ${deps_step}
+RUN cd /tmp/source && ${deps_step}${later_step}
 # Names this stage's image so the builder can remove it once the final image has what it needs.
 ARG TASKFORGE_BUILD
 LABEL taskforge.stage=wheel taskforge.build=${TASKFORGE_BUILD}

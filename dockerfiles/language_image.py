@@ -84,8 +84,12 @@ def template_text() -> str:
     return resources.files("dockerfiles").joinpath("language.Dockerfile").read_text()
 
 
-def render_language_dockerfile(config: InstallConfig) -> str:
-    """The Dockerfile of a non-Python recipe."""
+def render_language_dockerfile(config: InstallConfig, later: int = 0) -> str:
+    """The Dockerfile of a non-Python recipe; ``later`` dependency states are resolved after
+    the setup commit's (``EnvPlan.later``, in the build context's ``later/N/``), each in a copy
+    of the tree with its files over the setup commit's: their packages join the caches (Cargo's
+    registry, the Go module cache, Maven's repository), and one that fails costs nothing else.
+    JavaScript's ``node_modules`` is one state's and gets none."""
     tool = config.toolchain
     if tool is None:
         raise ValueError("a Python recipe is rendered by dockerfiles.builder")
@@ -118,7 +122,19 @@ def render_language_dockerfile(config: InstallConfig) -> str:
         system_step=system_step,
         fetch_step=fetch,
         deps_step=deps,
+        later_step=_later_step(deps) if later and tool.language is not Language.JAVASCRIPT else "",
         env_step=env_step,
+    )
+
+
+def _later_step(deps: str) -> str:
+    each = (
+        'rm -rf /tmp/later-tree && cp -a /tmp/source /tmp/later-tree && cp -a "$d". '
+        f"/tmp/later-tree/ && (cd /tmp/later-tree && {deps})"
+    )
+    return (
+        "\nCOPY later/ /tmp/later/\n"
+        f"RUN for d in /tmp/later/*/; do ({each}) || true; done; rm -rf /tmp/later-tree"
     )
 
 

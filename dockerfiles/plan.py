@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import git
@@ -56,6 +56,9 @@ class EnvPlan:
     files: dict[str, str]
     attempts: list[InstallConfig]
     key: str
+    # the dependency files after the fixes of the candidates that change them: the image
+    # fetches what they name too, so a fix that adds a dependency builds offline
+    later: list[dict[str, str]] = field(default_factory=list)
 
 
 def plan_environment(

@@ -41,6 +41,7 @@ from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH, temporary_setti
 from pydantic import BaseModel
 
 from dockerfiles.environment import Environment, EnvPlan, build_environment, plan_environment
+from dockerfiles.later_states import with_later_states
 from dockerfiles.overrides import load_overrides
 from dockerfiles.registry import Registry, push_image
 from dockerfiles.testbed import build_instance_image
@@ -142,7 +143,8 @@ def mine(request: BackfillRequest) -> Mined:
 
 @task(cache_policy=NO_CACHE)
 def plan_environments(request: BackfillRequest, repo_path: str, runnable: list[Task]) -> Planned:
-    """Candidates grouped by dependency state (``pipeline.backfill.grouping``)."""
+    """Candidates grouped by dependency state (``pipeline.backfill.grouping``), each group's
+    plan with the later states its fixes lead to (``dockerfiles.later_states``)."""
     repo = git.Repo(repo_path)
     overrides = load_overrides()
 
@@ -151,7 +153,10 @@ def plan_environments(request: BackfillRequest, repo_path: str, runnable: list[T
             repo, request.repo, candidate.base_commit, overrides, language=candidate.language
         )
 
-    return group_by_dependency_state(runnable, plan_for)
+    planned = group_by_dependency_state(runnable, plan_for)
+    for group in planned.groups:  # what the group's fixes add to the dependencies, too
+        group.plan = with_later_states(group.plan, group.candidates)
+    return planned
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=_is_transient)

@@ -3,7 +3,8 @@
 Each has a ``calc`` library with ``add`` and a test file. PR #1 fixes ``clamp`` (it returned
 its low bound for every value above it) and adds the test that catches it: verified, with one
 FAIL_TO_PASS test and ``add``'s test passing on both sides. PR #2 refactors ``add`` and adds a
-test that passes before and after: ``no_fail_to_pass``. The histories are dated in 2025, the
+test that passes before and after: ``no_fail_to_pass``. The Go module's PR #1 also adds a
+dependency (a fix that changes the dependency files). The histories are dated in 2025, the
 era whose toolchain each profile chooses from the commit date; the Go repository from before
 modules (no go.mod) in 2017.
 """
@@ -70,15 +71,26 @@ func TestAdd(t *testing.T) {
 	}
 }
 """
+GO_FIX = {
+    "calc.go": GO_CALC.replace("if v > lo {\n\t\treturn lo", "if v > hi {\n\t\treturn hi"),
+    "calc_test.go": GO_TEST
+    + "\nfunc TestClamp(t *testing.T) {\n\tif Clamp(5, 0, 10) != 5 {\n"
+    + '\t\tt.Fatal("Clamp(5, 0, 10) != 5")\n\t}\n}\n',
+}
+# the module's PR #1 also adds a dependency, which the setup commit's go.mod does not name:
+# its image resolves the fix's go.mod too (dockerfiles.later_states), its runs are offline
+GO_UUID = "github.com/google/uuid v1.6.0"
+GO_DEPENDENCY = {
+    "go.mod": GO_MOD + f"\nrequire {GO_UUID}\n",
+    "go.sum": f"{GO_UUID} h1:NIvaJDMOsjHA8n1jAhLSgzrAzy1Hgr+hNrb57e+94F0=\n"
+    f"{GO_UUID}/go.mod h1:TIyPZe4MgqvfeYDBFedMoGGpEw/LqOeaOT+nhxU+yHo=\n",
+    "version.go": 'package calc\n\nimport "github.com/google/uuid"\n\n'
+    "// Version is this build's id.\nvar Version = uuid.Nil.String()\n",
+}
 GO = LanguageSample(
     "go",
     {"go.mod": GO_MOD, "calc.go": GO_CALC, "calc_test.go": GO_TEST},
-    {
-        "calc.go": GO_CALC.replace("if v > lo {\n\t\treturn lo", "if v > hi {\n\t\treturn hi"),
-        "calc_test.go": GO_TEST
-        + "\nfunc TestClamp(t *testing.T) {\n\tif Clamp(5, 0, 10) != 5 {\n"
-        + '\t\tt.Fatal("Clamp(5, 0, 10) != 5")\n\t}\n}\n',
-    },
+    {**GO_FIX, **GO_DEPENDENCY},
     {
         "calc.go": GO_CALC.replace("return a + b", "sum := a + b\n\treturn sum"),
         "calc_test.go": GO_TEST
@@ -281,6 +293,7 @@ JAVA = LanguageSample(
 GOPATH = dataclasses.replace(
     GO,
     initial={"calc.go": GO_CALC, "calc_test.go": GO_TEST},
+    fix=GO_FIX,
     fail_to_pass=["github.com/example/calc-go-gopath::TestClamp"],
     pass_to_pass=["github.com/example/calc-go-gopath::TestAdd"],
     era=datetime(2017, 3, 6, 9, 0, tzinfo=UTC),
