@@ -11,6 +11,7 @@ Builds may use the network; the host's CA bundle and package-index settings are 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -70,7 +71,7 @@ class EnvSpec:
     dependency_files: dict[str, str]
     later_files: list[dict[str, str]] = field(default_factory=list)  # EnvPlan.later
 
-    @property
+    @functools.cached_property  # once per spec: a tag never changes between build and lookup
     def fingerprint(self) -> str:
         """The hash of what the build is given, as rendered, and of the recipe and the
         dependency files."""

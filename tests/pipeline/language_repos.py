@@ -6,7 +6,7 @@ FAIL_TO_PASS test and ``add``'s test passing on both sides. PR #2 refactors ``ad
 test that passes before and after: ``no_fail_to_pass``. The Go module's PR #1 also adds a
 dependency (a fix that changes the dependency files). The histories are dated in 2025, the
 era whose toolchain each profile chooses from the commit date; the Go repository from before
-modules (no go.mod) in 2017.
+modules (no go.mod) in 2017, the mocha one (old mocha, a recursive spec folder) in 2018.
 """
 
 from __future__ import annotations
@@ -150,6 +150,49 @@ JAVASCRIPT = LanguageSample(
     [f"test/calc.test.js::clamp{JEST} keeps a value inside"],
     [f"test/calc.test.js::add{JEST} adds two numbers"],
     "jest",
+)
+
+# mocha of 2018 (before 7.2: its JSON report names no file, and before 9.1 it is written on
+# standard output), its tests in a folder under test/ that a recursive mocha runs
+MOCHA_PACKAGE = """{
+  "name": "calc",
+  "version": "1.0.0",
+  "private": true,
+  "scripts": {"test": "mocha --recursive --reporter spec test/"},
+  "devDependencies": {"mocha": "5.2.0"}
+}
+"""
+MOCHA_TEST = """const assert = require("assert");
+const { add, clamp } = require("../../src/calc");
+
+describe("add", function () {
+  it("adds two numbers", function () {
+    assert.strictEqual(add(2, 3), 5);
+  });
+});
+"""
+JAVASCRIPT_MOCHA = LanguageSample(
+    "javascript",
+    {"package.json": MOCHA_PACKAGE, "src/calc.js": JS_CALC, "test/unit/calc.js": MOCHA_TEST},
+    {
+        "src/calc.js": JS_CALC.replace("if (v > lo) return lo;", "if (v > hi) return hi;"),
+        "test/unit/calc.js": MOCHA_TEST
+        + '\ndescribe("clamp", function () {\n  it("keeps a value inside", function () {\n'
+        + "    assert.strictEqual(clamp(5, 0, 10), 5);\n  });\n});\n",
+    },
+    {
+        "src/calc.js": JS_CALC.replace("return a + b;", "const sum = a + b;\n  return sum;"),
+        "test/unit/calc.js": MOCHA_TEST.replace(
+            "  });\n});",
+            '  });\n  it("adds zero", function () {\n    assert.strictEqual(add(0, 0), 0);\n'
+            "  });\n});",
+        ),
+    },
+    ["clamp keeps a value inside"],
+    ["add adds two numbers"],
+    "mocha",
+    era=datetime(2018, 9, 3, 9, 0, tzinfo=UTC),
+    name="javascript-mocha",
 )
 
 RUST_TOML = '[package]\nname = "calc"\nversion = "0.1.0"\nedition = "2018"\n'
@@ -300,7 +343,7 @@ GOPATH = dataclasses.replace(
     name="go-gopath",
 )
 
-SAMPLES = {sample.key: sample for sample in (GO, GOPATH, JAVASCRIPT, RUST, JAVA)}
+SAMPLES = {sample.key: sample for sample in (GO, GOPATH, JAVASCRIPT, JAVASCRIPT_MOCHA, RUST, JAVA)}
 
 
 def write_language_repo(path: Path, sample: LanguageSample) -> Path:
