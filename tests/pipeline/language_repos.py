@@ -36,6 +36,7 @@ class LanguageSample:
     fail_to_pass: list[str]
     pass_to_pass: list[str]
     runner: str  # install_config.test_runner
+    refactor_passing: tuple[str, ...] = ()  # tests PR #2 must pass on both sides, when given
     era: datetime = ERA  # the commits' date
     name: str = ""  # the sample's name, when not its language's
 
@@ -235,10 +236,15 @@ RUST = LanguageSample(
     {
         "src/lib.rs": RUST_LIB.replace("    a + b\n", "    let sum = a + b;\n    sum\n"),
         "tests/it.rs": "#[test]\nfn adds_zero() {\n    assert_eq!(calc::add(0, 0), 0);\n}\n",
+        # a target with its own main (harness = false): built, then graded by its exit code
+        "Cargo.toml": RUST_TOML + '\n[[test]]\nname = "custom"\npath = "tests/custom.rs"\n'
+        "harness = false\n",
+        "tests/custom.rs": "fn main() {\n    assert_eq!(calc::add(1, 1), 2);\n}\n",
     },
     ["calc:lib::tests::clamps"],
     ["calc:lib::tests::adds"],
     "cargo test",
+    refactor_passing=("calc:test:custom::custom", "calc:test:it::adds_zero"),
 )
 
 JAVA_POM = """<?xml version="1.0" encoding="UTF-8"?>

@@ -29,6 +29,8 @@ def test_a_backfill_verifies_the_fix_and_rejects_the_refactor(
     assert dict(zip(rejected["pull_number"], rejected["outcome"], strict=True)) == {
         2: "no_fail_to_pass"
     }
+    passing = set(rejected["PASS_TO_PASS"].to_list()[0])
+    assert passing >= set(sample.refactor_passing)
     verified = pl.read_parquet(out / "data" / "*.parquet")
     assert verified["language"].to_list() == [language]
     config = verified["install_config"].struct.unnest()
