@@ -28,7 +28,13 @@ from pathlib import Path
 
 from dockerfiles.base import BASES
 from dockerfiles.toolchains import OFFERS, Offer, version_key
-from pipeline.core.languages import CARGO_FEATURES, GOPATH_MODULE, MAVEN_SKIPS, Language
+from pipeline.core.languages import (
+    CARGO_FEATURES,
+    GOPATH_MODULE,
+    MAVEN_FLAGS,
+    MAVEN_SKIPS,
+    Language,
+)
 from pipeline.core.records import InstallConfig, Toolchain, ToolchainSource
 
 FETCH_TOOLCHAIN = Path(__file__).with_name("fetch_toolchain.py")
@@ -245,7 +251,7 @@ def _java(tool: Toolchain, config: InstallConfig) -> Rendered:
     major = tool.version.split(".")[0]
     env = ["MAVEN_OPTS=-Xmx1g"]
     fetch = "java -version"
-    skips = " ".join(MAVEN_SKIPS)
+    skips = " ".join([*MAVEN_SKIPS, _environment_value(config, MAVEN_FLAGS)]).strip()
     resolve = f"mvn -B -q -ntp dependency:go-offline {skips}"
     # Surefire resolves its provider (JUnit 4, the JUnit Platform, TestNG) only when a test
     # runs: an empty class of ours runs, never a test of the repository (which could reach

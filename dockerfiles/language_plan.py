@@ -31,8 +31,9 @@ from dockerfiles.language_recipes import (
     docs_rs_features,
 )
 from dockerfiles.recipe import dependency_state
-from dockerfiles.toolchains import gopath_mode
-from pipeline.core.languages import CARGO_FEATURES, Language
+from dockerfiles.toolchains import gopath_mode, java_level
+from pipeline.core.languages import CARGO_FEATURES, MAVEN_FLAGS, Language
+from pipeline.core.records import InstallConfig
 
 SKIPPED_FOLDERS = {"node_modules", "vendor", "testdata", "third_party", ".git"}
 MAX_FILES = 64
@@ -88,6 +89,8 @@ def plan_language_environment(
         # the default features are the attempts after them, should those not build
         featured = [f"{CARGO_FEATURES}={features}"]
         attempts = [a.revised(environment=[*a.environment, *featured]) for a in attempts] + attempts
+    if language is Language.JAVA:
+        attempts = java_attempts(config)
     if language is Language.JAVASCRIPT:
         unlocked = config.revised(dropped_requirements=LOCKFILES)
         if config.exclude_newer is None and pinned is not None:
@@ -98,3 +101,23 @@ def plan_language_environment(
     key_source = {"state": state, "attempts": [a.fingerprint_fields() for a in attempts]}
     key = hashlib.sha256(json.dumps(key_source, sort_keys=True, default=str).encode()).hexdigest()
     return EnvPlan(repo_name, base_commit, files, attempts, key)
+
+
+OLDEST_JAVA_LEVEL = 8  # the oldest language level every JDK here compiles (JDK 21 dropped 7)
+
+
+def java_attempts(config: InstallConfig) -> list[InstallConfig]:
+    """The Java attempts: a project whose level is older than ``OLDEST_JAVA_LEVEL`` (Java 5
+    and 6 code of the 2000s) is compiled at that level, one that does not say (its parent POM
+    may) as it is and then so; the rest as they are."""
+    raised = config.revised(
+        environment=[
+            *config.environment,
+            f"{MAVEN_FLAGS}=-Dmaven.compiler.source={OLDEST_JAVA_LEVEL} "
+            f"-Dmaven.compiler.target={OLDEST_JAVA_LEVEL}",
+        ]
+    )
+    level = java_level(config.toolchain.requested) if config.toolchain else None
+    if level is None:
+        return [config, raised]
+    return [raised] if level < OLDEST_JAVA_LEVEL else [config]

@@ -217,6 +217,12 @@ def _release(language: Language, version: str) -> str:
     return parts[0]
 
 
+def java_level(version: str) -> int | None:
+    """A Java language level as a number ("1.5" -> 5, "17" -> 17), or None."""
+    release = _release(Language.JAVA, version) if version else ""
+    return int(release) if release.isdigit() else None
+
+
 def version_key(version: str) -> tuple[int, ...]:
     """A version's first three numbers, for comparing ("1.85.1" -> (1, 85, 1))."""
     return tuple(int(n) for n in re.findall(r"\d+", version)[:3])

@@ -36,7 +36,14 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from pipeline.core.languages import CARGO_FEATURES, MAVEN_SKIPS, Language, TestRunner, profile_of
+from pipeline.core.languages import (
+    CARGO_FEATURES,
+    MAVEN_FLAGS,
+    MAVEN_SKIPS,
+    Language,
+    TestRunner,
+    profile_of,
+)
 from pipeline.core.records import TestStatus
 from validators.go_report import read_go_test_json
 from validators.js_reports import VITEST_SEPARATOR, read_jest_json, read_mocha_json
@@ -333,7 +340,8 @@ def _maven(targets: RunTargets, repeat: int) -> str:
     not stop the others); no Surefire report at all after a failed run is a build failure."""
     selection = _quoted(targets.selection)
     return (
-        f"mvn -B -o -fae test {selection} {' '.join(MAVEN_SKIPS)} -DfailIfNoTests=false "
+        f"mvn -B -o -fae test {selection} {' '.join(MAVEN_SKIPS)} ${MAVEN_FLAGS} "
+        "-DfailIfNoTests=false "
         "-Dsurefire.failIfNoSpecifiedTests=false -DtrimStackTrace=true; status=$?; "
         f"mkdir -p {REPORT}; find . -path '*/target/surefire-reports/TEST-*.xml' "
         f"-exec cp {{}} {REPORT}/ \\; ; "

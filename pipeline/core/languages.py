@@ -70,6 +70,9 @@ class TestRunner(enum.StrEnum):
 # modules, and the cargo features the tests are built with (an ENV of the image).
 GOPATH_MODULE = "/opt/taskforge/gomodule"
 CARGO_FEATURES = "TASKFORGE_CARGO_FEATURES"
+# Maven flags of the image, which every run adds (an ENV of the image): the language level
+# raised for a project whose own is older than any JDK here compiles
+MAVEN_FLAGS = "TASKFORGE_MAVEN_FLAGS"
 # Maven plugins a build binds before ``test`` that check the project, never build or run its
 # tests (licence headers, style, API compatibility, enforcer rules): skipped by the image's
 # resolve and by every run, so they cost no time and need nothing the image did not fetch

@@ -10,6 +10,7 @@ import git
 import pytest
 
 from dockerfiles.language_image import BUILDABLE_OFFERS, LOCKFILES, render_language_dockerfile
+from dockerfiles.language_plan import java_attempts
 from dockerfiles.language_recipes import (
     detect_language_recipe,
     docs_rs_features,
@@ -17,9 +18,9 @@ from dockerfiles.language_recipes import (
     runner_of,
 )
 from dockerfiles.plan import plan_environment
-from dockerfiles.toolchains import choose_toolchain, era_version, requested
-from pipeline.core.languages import GOPATH_MODULE, Language, TestRunner
-from pipeline.core.records import ToolchainSource
+from dockerfiles.toolchains import choose_toolchain, era_version, java_level, requested
+from pipeline.core.languages import GOPATH_MODULE, MAVEN_FLAGS, Language, TestRunner
+from pipeline.core.records import InstallConfig, Toolchain, ToolchainSource
 from pipeline.demo.sample_repo import History
 
 GO, JS, RUST, JAVA = Language.GO, Language.JAVASCRIPT, Language.RUST, Language.JAVA
@@ -322,3 +323,21 @@ def test_a_crate_s_tests_build_with_the_features_it_documents_itself_with(
     assert featured == ([True, True, False, False] if option else [False, False])
     if option:
         assert f"cargo test --no-run --quiet {option} " in render_language_dockerfile(attempts[0])
+
+
+def test_java_older_than_every_jdk_here_is_raised_and_an_unsaid_level_tried_both_ways() -> None:
+    assert [java_level(v) for v in ("1.5", "1.8", "17", "", "x")] == [5, 8, 17, None, None]
+
+    def flags(requested: str) -> list[list[str]]:
+        tool = Toolchain(language=JAVA, version="11.0.24", source=ToolchainSource.DEBIAN)
+        config = InstallConfig(
+            python="", base_image="b", language=JAVA, toolchain=tool.revised(requested=requested)
+        )
+        return [
+            [e for e in a.environment if e.startswith(MAVEN_FLAGS)] for a in java_attempts(config)
+        ]
+
+    raised = [f"{MAVEN_FLAGS}=-Dmaven.compiler.source=8 -Dmaven.compiler.target=8"]
+    assert flags("1.5") == [raised]
+    assert flags("11") == [[]]
+    assert flags("") == [[], raised]
