@@ -75,6 +75,8 @@ def measure_strength(
     started = time.monotonic()
     wrong = wrong_fixes(task.patch, task.instance_id)
     fates: dict[int, tuple[WrongPatchFate, str]] = {}
+    if not wrong:  # a fix of one hunk with nothing to mutate: nothing to run
+        return task.with_strength(None, 0, 0, [], [], round(time.monotonic() - started, 3))
     with tree_before_fix(repo, task) as before:
         targets, python_path, manifests = _after_state(task, before)
         runs = TestRuns(
