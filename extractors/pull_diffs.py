@@ -21,14 +21,13 @@ import subprocess
 from collections import Counter
 
 import git
-from unidiff.patch import PatchedFile, PatchSet
 
+from pipeline.core.diffs import file_sections as file_sections
 from pipeline.core.git_trees import path_of
 
 GIT = ("git", "-c", "core.quotePath=false")
 DIFF_OPTIONS = ("-p", "--binary", "--no-renames", "--full-index", "--no-color", "--no-ext-diff")
 OBJECT_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
-SECTION = re.compile(r"^diff --git ", re.MULTILINE)
 OBJECT_NAMED = re.compile(r"\b([0-9a-f]{40}|[0-9a-f]{64})\b")
 
 
@@ -77,18 +76,6 @@ def _diff_tree(git_dir: str, pairs: list[tuple[str, str]]) -> dict[str, str]:
         elif current is not None:
             current.append(line)
     return {head: "".join(parts) for head, parts in diffs.items()}
-
-
-def file_sections(diff: str) -> list[tuple[PatchedFile, str]]:
-    """Each file's part of a diff, parsed and as text, in order; texts join back to ``diff``."""
-    starts = [m.start() for m in SECTION.finditer(diff)]
-    sections = []
-    for start, end in zip(starts, [*starts[1:], len(diff)][: len(starts)], strict=True):
-        text = diff[start:end]
-        parsed = PatchSet(text, metadata_only=True)  # line counts, not the lines
-        if parsed:
-            sections.append((parsed[0], text))
-    return sections
 
 
 def missing_object_detail(repo: git.Repo, base: str, head: str) -> str:

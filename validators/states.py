@@ -12,6 +12,8 @@ import os
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,6 +69,16 @@ def prepare_states(repo: git.Repo, task: Task) -> States:
         )
 
 
+@contextmanager
+def tree_before_fix(repo: git.Repo, task: Task) -> Iterator[Path]:
+    """A temporary folder holding the base commit's files with the test patch applied."""
+    with tempfile.TemporaryDirectory(prefix="taskforge-tree-") as work:
+        tree = Path(work) / "repo"
+        export_tree(repo, task.base_commit, tree)
+        apply_patch(tree, task.test_patch, "test patch")
+        yield tree
+
+
 def export_tree(repo: git.Repo, commit: str, tree: Path) -> None:
     """The files of ``commit`` under ``tree``, without any git history."""
     tree.mkdir()
@@ -109,16 +121,29 @@ def tar_tree(tree: Path) -> bytes:
 
 def apply_patch(tree: Path, patch: str, name: str) -> None:
     """Apply ``patch`` to ``tree`` with ``git apply``; ``PatchDoesNotApply`` names ``name``."""
+    problem = _git_apply(tree, patch)
+    if problem:
+        raise PatchDoesNotApply(f"{name}: {problem}")
+
+
+def applies(tree: Path, patch: str) -> str:
+    """Why ``patch`` does not apply to ``tree`` (git's first line), "" when it does; the tree
+    is left as it is (``git apply --check``)."""
+    return _git_apply(tree, patch, "--check")
+
+
+def _git_apply(tree: Path, patch: str, *options: str) -> str:
     if not patch:
-        return
+        return ""
     result = subprocess.run(
-        ["git", "apply", "--whitespace=nowarn", "-"],
+        ["git", "apply", "--whitespace=nowarn", *options, "-"],
         cwd=tree,
         input=patch.encode(),
         capture_output=True,
         check=False,
         env={**os.environ, "GIT_CEILING_DIRECTORIES": str(tree.parent)},  # not in any repo
     )
-    if result.returncode != 0:
-        message = result.stderr.decode(errors="replace").strip().splitlines()
-        raise PatchDoesNotApply(f"{name}: {message[0] if message else 'git apply failed'}")
+    if result.returncode == 0:
+        return ""
+    message = result.stderr.decode(errors="replace").strip().splitlines()
+    return message[0] if message else "git apply failed"

@@ -2,32 +2,26 @@
 
 The *base* state runs once (the tests that already exist at the base commit), *before* (base +
 test patch) and *after* (+ fix) are repeated (``Repeats``) to expose flaky tests. Each run is
-a fresh container of the repository's environment image. While one run executes, the next one's
-container is created, given its tree and started up to its gate, and the finished one is removed,
-in a background thread: only opening the gate, waiting and reading the report are on the path.
-A run that times out or is killed for memory ends the validation at once with that outcome; an
-engine failure raises ``InfrastructureError`` and is never a verdict. Grading is
-``validators.grading``.
+a fresh container of the repository's environment image, the next one prepared while one
+runs (``validators.test_runs``). A run that times out or is killed for memory ends the
+validation at once with that outcome; an engine failure raises ``InfrastructureError`` and is
+never a verdict. Grading is ``validators.grading``.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import docker
 import git
-from docker.models.containers import Container
 
 from pipeline.core.errors import MissingObjectError, TerminalError
 from pipeline.core.records import ImageRef, Outcome, RunState, Task, TestRun
 from validators.grading import RunResult, grade
-from validators.infra import InfrastructureError
-from validators.language_runs import COLLECT as LANGUAGE_COLLECT
-from validators.language_runs import language_result, prepare_language_tests, runner_spec
-from validators.runner import COLLECT, peak_memory, prepare_tests, run_result
-from validators.sandbox import SandboxLimits, SandboxRun, discard, run_prepared
+from validators.runner import peak_memory
+from validators.sandbox import SandboxLimits, SandboxRun
 from validators.states import PatchDoesNotApply, States, prepare_states
+from validators.test_runs import PlannedRun, TestRuns
 
 
 @dataclass(frozen=True)
@@ -58,7 +52,6 @@ def validate_candidate(
     """The task with its verdict, test lists, flaky tests and runs filled in; its tests run
     with ``test_runner`` (the environment's, ``install_config.test_runner``)."""
     repeats = repeats or Repeats()
-    spec = runner_spec(test_runner)
     task = task.with_image(image)
     try:
         states = prepare_states(repo, task)
@@ -66,50 +59,21 @@ def validate_candidate(
         return _rejected(task, Outcome.PATCH_DOES_NOT_APPLY, str(error))
     except MissingObjectError as error:
         return _rejected(task, Outcome.MISSING_OBJECT, str(error))
-    # the runner's selection of each list of test files the runs take, worked out once
-    selected = {
-        tuple(files): spec.targets(files, states.manifests)
-        for files in (states.base_targets, states.targets)
-        if spec is not None
-    }
-    if not states.targets or (spec is not None and not selected[tuple(states.targets)].selection):
+    runs = TestRuns(client, image.tag, limits, test_runner, states.python_path, states.manifests)
+    if not runs.selects_tests(states.targets):
         return _rejected(task, Outcome.TESTS_NOT_COLLECTED, "the test patch leaves no test file")
     results: dict[RunState, list[RunResult]] = {state: [] for state in RunState}
-    runs = _planned_runs(states, repeats)
-    collect = LANGUAGE_COLLECT if spec is not None else COLLECT
 
-    def prepare(run: _Run) -> Container:
-        if spec is not None:
-            targets = selected[tuple(run.targets)]
-            return prepare_language_tests(
-                client, image.tag, run.tree, spec, targets, limits, run.repeat
-            )
-        return prepare_tests(
-            client, image.tag, run.tree, run.targets, states.python_path, limits, repeat=run.repeat
-        )
+    def record(planned: _Run, run: SandboxRun, result: RunResult) -> None:
+        nonlocal task
+        task = task.with_run(_test_run(planned.state, planned.repeat, run, result))
+        _stop_if_killed(run, planned.state, limits)
+        results[planned.state].append(result)
 
-    def read(run: SandboxRun, planned: _Run) -> RunResult:
-        if spec is not None:
-            return language_result(run, spec, selected[tuple(planned.targets)])
-        return run_result(run, planned.targets)
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="taskforge-prepare") as pool:
-        upcoming: Future[Container] | None = pool.submit(prepare, runs[0]) if runs else None
-        try:
-            for index, planned in enumerate(runs):
-                assert upcoming is not None
-                container = upcoming.result()
-                following = runs[index + 1] if index + 1 < len(runs) else None
-                upcoming = pool.submit(prepare, following) if following else None
-                run = run_prepared(container, collect, limits, lambda c: pool.submit(discard, c))
-                result = read(run, planned)
-                task = task.with_run(_test_run(planned.state, planned.repeat, run, result))
-                _stop_if_killed(run, planned.state, limits)
-                results[planned.state].append(result)
-        except RunStopped as stop:
-            return _rejected(task, stop.outcome, str(stop))
-        finally:
-            _discard_pending(upcoming)
+    try:
+        runs.run_all(_planned_runs(states, repeats), record)
+    except RunStopped as stop:
+        return _rejected(task, stop.outcome, str(stop))
     verdict = grade(results[RunState.BEFORE], results[RunState.AFTER], results[RunState.BASE])
     return task.with_verdict(
         verdict.outcome,
@@ -123,11 +87,12 @@ def validate_candidate(
 
 
 @dataclass(frozen=True)
-class _Run:
+class _Run(PlannedRun):
     state: RunState
-    repeat: int
     tree: bytes
-    targets: list[str]
+
+    def archive(self) -> bytes:
+        return self.tree
 
 
 def _planned_runs(states: States, repeats: Repeats) -> list[_Run]:
@@ -138,21 +103,10 @@ def _planned_runs(states: States, repeats: Repeats) -> list[_Run]:
         (RunState.AFTER, states.after, states.targets, repeats.after),
     ]
     return [
-        _Run(state, repeat, tree, targets)
+        _Run(targets, repeat, state, tree)
         for state, tree, targets, count in plan
         for repeat in range(count)
     ]
-
-
-def _discard_pending(upcoming: Future[Container] | None) -> None:
-    """Remove a prepared container the validation will not run (it stopped early)."""
-    if upcoming is None:
-        return
-    try:
-        container = upcoming.result()
-    except InfrastructureError:
-        return
-    discard(container)
 
 
 def _stop_if_killed(run: SandboxRun, state: RunState, limits: SandboxLimits) -> None:

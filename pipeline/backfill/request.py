@@ -66,6 +66,15 @@ class TaskRunnerSpec(BaseModel):
         return self.kind.value
 
 
+def strength_setting(strength: bool, min_strength: float | None) -> float | None:
+    """``--min-strength``, checked against ``--strength``: a threshold needs the check."""
+    if min_strength is not None and not strength:
+        raise UserInputError("--min-strength needs the strength check; drop --no-strength")
+    if min_strength is not None and not 0.0 <= min_strength <= 1.0:
+        raise UserInputError(f"--min-strength takes a number from 0 to 1, not {min_strength:g}")
+    return min_strength
+
+
 def memory_limit(text: str) -> str:
     """``text`` if Docker takes it as a memory limit (``2g``, ``512m``); else bad input."""
     if not MEMORY_LIMIT.match(text):
@@ -119,6 +128,10 @@ class BackfillRequest(BaseModel):
     # SWE-bench rows; the tasks that are one of its instances are flagged, or dropped
     benchmark: Path | None = None
     benchmark_action: BenchmarkAction = BenchmarkAction.FLAG
+    # test strength (validators.strength): wrong patches run against each verified task's
+    # FAIL_TO_PASS; a task below min_strength is rejected as weak_tests (None: kept, flagged)
+    strength: bool = True
+    min_strength: float | None = Field(default=None, ge=0.0, le=1.0)
 
     @property
     def remote_workers(self) -> bool:

@@ -30,6 +30,7 @@ from pipeline.backfill.request import (
     RunnerKind,
     TaskRunnerSpec,
     memory_limit,
+    strength_setting,
 )
 from pipeline.backfill.source import open_source
 from pipeline.backfill.steps import check_github_source, select_pulls
@@ -59,6 +60,7 @@ from pipeline.cli.options import (
     MaxLinesOption,
     MaxRateWaitOption,
     MemoryOption,
+    MinStrengthOption,
     OutOption,
     PrsOption,
     RegistryOption,
@@ -67,6 +69,7 @@ from pipeline.cli.options import (
     RepoOption,
     SinceOption,
     Source,
+    StrengthOption,
     TaskRunnerOption,
     TimeoutOption,
     TokenFileOption,
@@ -145,12 +148,15 @@ def backfill(
     build_on_workers: BuildOnWorkersOption = False,
     benchmark: BenchmarkOption = None,
     benchmark_action: BenchmarkActionOption = "flag",
+    strength: StrengthOption = True,
+    min_strength: MinStrengthOption = None,
 ) -> None:
     """Mine SOURCE's merged PRs, build its environment, verify, and write Parquet to OUT."""
     selection = mining_selection(
         source, repo, prs, since, until, limit, branch, first_parent, blobless
     )
     action = BenchmarkAction.parse(benchmark_action)
+    threshold = strength_setting(strength, min_strength)
     if benchmark is not None:  # read now: a bad file is one line before anything starts
         cached_benchmark(benchmark.resolve())
     request = BackfillRequest(
@@ -180,6 +186,8 @@ def backfill(
         build_on_workers=build_on_workers,
         benchmark=benchmark.resolve() if benchmark else None,
         benchmark_action=action,
+        strength=strength,
+        min_strength=threshold,
     )
     _run(request)
 

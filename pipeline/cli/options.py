@@ -117,6 +117,23 @@ BenchmarkActionOption = Annotated[
     str,
     typer.Option(help="flag (keep, with benchmark_match) or drop (rejected as in_benchmark)."),
 ]
+StrengthOption = Annotated[
+    bool,
+    typer.Option(
+        help="Run wrong patches (a hunk left out, a mutated line) against each verified task's "
+        "FAIL_TO_PASS and record its test strength."
+    ),
+]
+MinStrengthOption = Annotated[
+    float | None,
+    typer.Option(
+        min=0.0,
+        max=1.0,
+        help="Reject verified tasks whose strength (wrong patches caught ÷ tried) is below "
+        "this, as weak_tests (default: kept, flagged by the strength column).",
+        show_default=False,
+    ),
+]
 InstanceImagesOption = Annotated[
     bool,
     typer.Option(

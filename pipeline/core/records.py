@@ -6,7 +6,8 @@ with the identity, commits, patches, licence and version, and rejects what it dr
 (``rejected``); the backfill stamps ``with_provenance``; the validator sets the environment's
 image when it starts (``with_image``), appends each run (``with_run``) and sets the verdict
 (``with_verdict``, or ``rejected``); the Prefect task adds how the environment was installed
-(``with_environment``) and, when asked, the task's instance image (``with_instance_image``);
+(``with_environment``), the strength check of a verified task its wrong patches and their
+fates (``with_strength``) and, when asked, the task's instance image (``with_instance_image``);
 screening adds leaks, patch id, statement signature and benchmark match (``with_screening``),
 and the dataset writer rejects a copy (``as_duplicate_of``) or flags a near-identical
 statement (``with_similar``). Every transition builds a new, validated record: a misspelt
@@ -86,6 +87,8 @@ class Outcome(enum.StrEnum):
     # (pipeline.dataset.duplicates): it passed validation, or never needed to run
     DUPLICATE = "duplicate"
     IN_BENCHMARK = "in_benchmark"
+    # decided after validation, with --min-strength (validators.strength)
+    WEAK_TESTS = "weak_tests"
 
 
 OUTCOME_REASONS: dict[Outcome, str] = {
@@ -108,6 +111,7 @@ OUTCOME_REASONS: dict[Outcome, str] = {
     Outcome.MISSING_OBJECT: "the repository lacks a git object the task needs (partial clone)",
     Outcome.DUPLICATE: "the same patch (patch id) as a verified task written before it",
     Outcome.IN_BENCHMARK: "the same pull request or patch as an instance of the given benchmark",
+    Outcome.WEAK_TESTS: "FAIL_TO_PASS passes for too many wrong patches (below --min-strength)",
 }
 
 
@@ -281,6 +285,34 @@ class BenchmarkMatch(Record):
     by: BenchmarkMatchKind
 
 
+class WrongPatchKind(enum.StrEnum):
+    """How a wrong patch of the strength check differs from the fix (``wrong_patches``)."""
+
+    HUNK_LEFT_OUT = "hunk_left_out"  # the fix without one of its hunks
+    FLIPPED_COMPARISON = "flipped_comparison"  # an added line's == as !=, < as >=, ...
+    FLIPPED_BOOLEAN = "flipped_boolean"  # an added line's True as False, true as false
+    CONSTANT_RETURN = "constant_return"  # an added ``return X`` as ``return None``/``undefined``
+    DELETED_LINE = "deleted_line"  # an added statement left out
+
+
+class WrongPatchFate(enum.StrEnum):
+    """What the FAIL_TO_PASS tests made of one wrong patch."""
+
+    CAUGHT = "caught"  # a FAIL_TO_PASS test did not pass (or the run built, collected nothing)
+    MISSED = "missed"  # every FAIL_TO_PASS test passed: the tests do not depend on the change
+    NOT_APPLIED = "not_applied"  # the wrong patch did not apply: not counted
+
+
+class WrongPatch(Record):
+    """One wrong patch the strength check ran, and its fate."""
+
+    kind: WrongPatchKind
+    # the hunk left out ("path @@ -10,6 +10,8 @@"), or the mutated line ("path:12: == to !=")
+    name: str
+    fate: WrongPatchFate
+    detail: str = ""  # the FAIL_TO_PASS test that did not pass, or why it was not counted
+
+
 class Task(Record):
     """A candidate task; verified when ``outcome`` is ``Outcome.VERIFIED``."""
 
@@ -346,6 +378,18 @@ class Task(Record):
     # the verified task written first whose problem statement is near-identical: a flag only
     similar_to: str = ""
     benchmark_match: BenchmarkMatch | None = None  # the benchmark instance it is the same as
+
+    # test strength (schema version 5, validators.strength): wrong patches run against
+    # FAIL_TO_PASS once the task verified. ``strength`` is caught / tried, None when not
+    # measured (a rejected task, --no-strength, a row written before) or when no wrong patch
+    # could be made (a one-hunk fix with nothing to mutate): then tried is 0
+    strength: float | None = None
+    strength_tried: int = 0  # wrong patches that applied and ran
+    strength_caught: int = 0  # of those, rejected by a FAIL_TO_PASS test
+    # hunks whose omission FAIL_TO_PASS did not notice, as "path @@ -10,6 +10,8 @@"
+    uncovered_hunks: list[str] = Field(default_factory=list)
+    wrong_patches: list[WrongPatch] = Field(default_factory=list)  # each one run, in order
+    strength_seconds: float = 0.0  # wall time of the check, on top of the validation
 
     @property
     def verified(self) -> bool:
@@ -426,6 +470,25 @@ class Task(Record):
             patch_id=patch_id,
             statement_minhash=list(statement_minhash),
             benchmark_match=benchmark_match,
+        )
+
+    def with_strength(
+        self,
+        strength: float | None,
+        tried: int,
+        caught: int,
+        uncovered_hunks: Sequence[str],
+        wrong_patches: Sequence[WrongPatch],
+        seconds: float,
+    ) -> Task:
+        """The task with what the strength check found (``validators.strength``)."""
+        return self.revised(
+            strength=strength,
+            strength_tried=tried,
+            strength_caught=caught,
+            uncovered_hunks=list(uncovered_hunks),
+            wrong_patches=list(wrong_patches),
+            strength_seconds=seconds,
         )
 
     def as_duplicate_of(self, original: str) -> Task:

@@ -1,16 +1,17 @@
 """Browsing a dataset: ``taskforge stats`` (figures per language and per repository),
 ``taskforge show`` (a task).
 
-Both read only what they need: ``stats`` reads the columns of its figures and of screening
-(``STATS_COLUMNS``, ``SCREENING_COLUMNS``) of every shard (so it stays well under a second on
-100,000 tasks), ``show`` reads the row groups whose statistics can hold the
-instance id; both check every shard the manifest lists against its size and sha256 first
-(``manifest.verify_shards``, one pass over the bytes). A shard that cannot be trusted stops them
-with ``BadShardError`` naming it: one that cannot be read or is of another schema version, or
-one that changed since it was listed. Figures from the other shards would look whole and be
-wrong. The disagreements with the manifest that leave the rows right (an unlisted shard, a
-listed one that is gone) are warnings of one line each. The card (``card.finalize``) asks for
-``skip_bad`` instead: it describes the shards that can be read, and reports the others.
+Both read only what they need: ``stats`` reads the columns of its figures, of screening and of
+test strength (``STATS_COLUMNS``, ``SCREENING_COLUMNS``, ``STRENGTH_COLUMNS``) of every shard
+(so it stays well under a second on 100,000 tasks), ``show`` reads the row groups whose
+statistics can hold the instance id; both check every shard the manifest lists against its size
+and sha256 first (``manifest.verify_shards``, one pass over the bytes). A shard that cannot be
+trusted stops them with ``BadShardError`` naming it: one that cannot be read or is of another
+schema version, or one that changed since it was listed. Figures from the other shards would
+look whole and be wrong. The disagreements with the manifest that leave the rows right (an
+unlisted shard, a listed one that is gone) are warnings of one line each. The card
+(``card.finalize``) asks for ``skip_bad`` instead: it describes the shards that can be read,
+and reports the others.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ from pipeline.dataset.storage import DatasetLayout
 
 STATS_COLUMNS = ["instance_id", "repo", "language", "outcome", "FAIL_TO_PASS"]
 SCREENING_COLUMNS = ["leaks", "similar_to", "benchmark_match"]  # with STATS_COLUMNS' outcome
+STRENGTH_COLUMNS = ["strength", "uncovered_hunks", "strength_seconds"]  # and the outcome
+# test strength of verified tasks: None is "not measured" (or nothing could be tried)
+STRENGTH_BUCKETS = ["0", "(0, 0.5)", "[0.5, 1)", "1"]
+NOT_MEASURED = "not measured"
 # FAIL_TO_PASS sizes of verified tasks, as (label, lowest, highest) with None for "no limit"
 SIZE_BUCKETS: list[tuple[str, int, int | None]] = [
     ("1", 1, 1),
@@ -113,6 +118,38 @@ class ScreeningStats:
         ]
 
 
+@dataclass(frozen=True)
+class StrengthStats:
+    """The test strength of the verified tasks (``validators.strength``): how many wrong
+    patches their FAIL_TO_PASS caught, in buckets, and what the check cost."""
+
+    buckets: dict[str, int] = field(default_factory=dict)  # label -> verified tasks
+    uncovered: int = 0  # verified tasks with a hunk whose omission FAIL_TO_PASS missed
+    weak_rejected: int = 0  # rejected as weak_tests (--min-strength)
+    seconds_median: float = 0.0  # strength_seconds over the measured verified tasks
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(what, value) in the order stats and the card print them."""
+        labels = [NOT_MEASURED, *STRENGTH_BUCKETS]
+        return [
+            *[(f"strength {label}", str(self.buckets.get(label, 0))) for label in labels],
+            ("verified tasks with uncovered hunks", str(self.uncovered)),
+            ("rejected as weak_tests (--min-strength)", str(self.weak_rejected)),
+            ("check's wall time per measured task, median", f"{self.seconds_median:g} s"),
+        ]
+
+
+def strength_bucket(strength: float | None) -> str:
+    """The ``STRENGTH_BUCKETS`` label of a task's strength, ``NOT_MEASURED`` for None."""
+    if strength is None:
+        return NOT_MEASURED
+    if strength <= 0.0:
+        return "0"
+    if strength < 0.5:
+        return "(0, 0.5)"
+    return "[0.5, 1)" if strength < 1.0 else "1"
+
+
 @dataclass
 class DatasetStats:
     """A dataset's counts per repository and per language, and its shards."""
@@ -122,6 +159,7 @@ class DatasetStats:
     size_bytes: int
     languages: list[LanguageStats] = field(default_factory=list)
     screening: ScreeningStats = field(default_factory=ScreeningStats)
+    strength: StrengthStats = field(default_factory=StrengthStats)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -143,7 +181,8 @@ def dataset_stats(layout: DatasetLayout, *, skip_bad: bool = False) -> DatasetSt
     """
     layout.require()
     notes = check_manifest(layout).problems if skip_bad else verify_shards(layout)
-    loaded = load_table(layout, STATS_COLUMNS + SCREENING_COLUMNS, skip_bad=skip_bad)
+    columns = STATS_COLUMNS + SCREENING_COLUMNS + STRENGTH_COLUMNS
+    loaded = load_table(layout, columns, skip_bad=skip_bad)
     table = loaded.table
     frame = pl.DataFrame(
         {
@@ -160,6 +199,7 @@ def dataset_stats(layout: DatasetLayout, *, skip_bad: bool = False) -> DatasetSt
         size_bytes=sum(s.stat().st_size for s in shards),
         languages=_language_stats(frame),
         screening=screening_stats(table),
+        strength=strength_stats(table),
         warnings=[str(error) for error in loaded.skipped] + notes,
     )
 
@@ -186,6 +226,35 @@ def screening_stats(table: pa.Table) -> ScreeningStats:
         benchmark_flagged=sum(1 for m, v in zip(matches, verified, strict=True) if m and v),
         duplicates=outcomes.count(Outcome.DUPLICATE.value),
         benchmark_dropped=outcomes.count(Outcome.IN_BENCHMARK.value),
+    )
+
+
+def strength_stats(table: pa.Table) -> StrengthStats:
+    """The strength figures of a table with ``outcome`` and ``STRENGTH_COLUMNS`` (newest rows)."""
+    outcomes = pc.fill_null(table.column("outcome"), "").to_pylist()
+    rows = zip(
+        outcomes,
+        table.column("strength").to_pylist(),
+        table.column("uncovered_hunks").to_pylist(),
+        table.column("strength_seconds").to_pylist(),
+        strict=True,
+    )
+    buckets: dict[str, int] = {}
+    uncovered, seconds = 0, []
+    for outcome, strength, hunks, spent in rows:
+        if outcome != Outcome.VERIFIED.value:
+            continue
+        label = strength_bucket(strength)
+        buckets[label] = buckets.get(label, 0) + 1
+        uncovered += bool(hunks)
+        if strength is not None:
+            seconds.append(spent)
+    median = sorted(seconds)[len(seconds) // 2] if seconds else 0.0
+    return StrengthStats(
+        buckets=buckets,
+        uncovered=uncovered,
+        weak_rejected=outcomes.count(Outcome.WEAK_TESTS.value),
+        seconds_median=round(median, 1),
     )
 
 
@@ -269,6 +338,17 @@ def render_stats(stats: DatasetStats, layout: DatasetLayout, out: Console) -> No
     if stats.verified:
         out.print(_sizes_table(stats.repos))
     out.print(_screening_table(stats.screening))
+    out.print(_strength_table(stats.strength))
+
+
+def _strength_table(strength: StrengthStats) -> Table:
+    title = "test strength: wrong patches caught ÷ tried"
+    table = Table(title=title, title_justify="left")
+    table.add_column("found")
+    table.add_column("tasks", justify="right")
+    for what, value in strength.rows():
+        table.add_row(what, value)
+    return table
 
 
 def _screening_table(screening: ScreeningStats) -> Table:
@@ -378,6 +458,8 @@ def _facts(task: Task) -> Table:
         "license": task.license,
         "outcome detail": task.outcome_detail,
         "leaks": "; ".join(f"{leak.kind} in {leak.field}: {leak.excerpt}" for leak in task.leaks),
+        "strength": _strength_fact(task),
+        "uncovered hunks": "; ".join(task.uncovered_hunks),
         "duplicate of": task.duplicate_of,
         "similar to": task.similar_to,
         "benchmark": (
@@ -390,6 +472,15 @@ def _facts(task: Task) -> Table:
         if value:
             facts.add_row(name, Text(visible(value)))
     return facts
+
+
+def _strength_fact(task: Task) -> str:
+    if task.strength is None:
+        return ""
+    return (
+        f"{task.strength:.2f} (FAIL_TO_PASS caught {task.strength_caught} of "
+        f"{task.strength_tried} wrong patches, {task.strength_seconds:g} s)"
+    )
 
 
 def _diff(patch: str) -> RenderableType:

@@ -20,7 +20,8 @@ written. Its YAML front matter holds:
   when its table has shards (``datasets`` fails on a config without files).
 
 The body holds the statistics (per repository and per language), the screening counts (leaks
-by kind, similar statements, duplicates, benchmark instances), the licences per repository
+by kind, similar statements, duplicates, benchmark instances), the test strength (verified
+tasks by strength, those with uncovered hunks, the check's cost), the licences per repository
 and the columns, generated from the data and from ``TASK_SCHEMA``; the whole card is rewritten
 atomically by ``finalize``, under the dataset's lock, so edits are lost.
 """
@@ -104,6 +105,7 @@ def render_card(layout: DatasetLayout, stats: DatasetStats) -> str:
         "",
         *_statistics(stats),
         *_screening(stats),
+        *_strength(stats),
         *_licences(licences),
         *_columns(),
     ]
@@ -226,6 +228,23 @@ def _screening(stats: DatasetStats) -> list[str]:
     ]
     for what, count in stats.screening.rows():
         lines.append(f"| {what.strip()} | {count} |")
+    return [*lines, ""]
+
+
+def _strength(stats: DatasetStats) -> list[str]:
+    lines = [
+        "## Test strength",
+        "",
+        "Per verified task: wrong patches (the fix with one hunk left out, a few mutations of",
+        "its added lines) run against `FAIL_TO_PASS`; `strength` is caught ÷ tried (null: not",
+        "measured, or nothing to try), `uncovered_hunks` the hunks the tests do not depend on,",
+        "`wrong_patches` each one's fate, `strength_seconds` the check's wall time.",
+        "",
+        "| found | tasks |",
+        "| --- | ---: |",
+    ]
+    for what, value in stats.strength.rows():
+        lines.append(f"| {what} | {value} |")
     return [*lines, ""]
 
 

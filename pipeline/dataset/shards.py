@@ -51,7 +51,9 @@ from pipeline.dataset.storage import (
 )
 
 ROW_GROUP_SIZE = 10_000
-UPGRADABLE = frozenset({"2", "3"})  # versions whose rows ``Task`` reads as they are (upgrade.py)
+UPGRADABLE = frozenset(
+    {"2", "3", "4"}
+)  # versions whose rows ``Task`` reads as they are (upgrade.py)
 
 
 def arrow_type(annotation: Any) -> tuple[pa.DataType, bool]:

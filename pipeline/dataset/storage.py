@@ -67,9 +67,11 @@ from pipeline.core.errors import UserInputError
 from pipeline.dataset.location import DatasetUrl
 from pipeline.dataset.objects import DatasetPath, ObjectPath, WriteMode, check_place, produced
 
-SCHEMA_VERSION = "4"  # 2: skipped tests, local and dropped requirements, missing_object, digests;
+SCHEMA_VERSION = "5"  # 2: skipped tests, local and dropped requirements, missing_object, digests;
 # 3: the language of each task, and the language and toolchain of its install_config;
-# 4: screening (leaks, patch_id, duplicate_of, statement_minhash, similar_to, benchmark_match)
+# 4: screening (leaks, patch_id, duplicate_of, statement_minhash, similar_to, benchmark_match);
+# 5: test strength (strength, strength_tried, strength_caught, uncovered_hunks, wrong_patches,
+# strength_seconds)
 METADATA_KEY = b"taskforge.schema_version"
 TEMPORARY_SUFFIX = ".tmp"
 STAMP_FORMAT = "%Y%m%dT%H%M%S%f"  # 21 characters, so names sort by time

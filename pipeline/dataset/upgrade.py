@@ -3,7 +3,8 @@
 Each schema version after 2 only adds fields that have a default (3: ``Task.language``, Python
 for every task written before, and ``install_config``'s ``language`` and ``toolchain``; 4: the
 screening fields, empty: no leak, no patch id, no duplicate, no signature, no benchmark match,
-so a task written before is never taken for a copy of another). So a
+so a task written before is never taken for a copy of another; 5: the test strength fields,
+"not measured": ``strength`` None, nothing tried, no uncovered hunk). So a
 shard of an older version in ``UPGRADABLE`` converts row by row through ``Task`` itself: the
 record fills what the old shard lacks, and nothing it held is lost or changed.
 

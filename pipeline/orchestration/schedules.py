@@ -9,7 +9,8 @@ such as ``s3://bucket/prefix``, as ``--out``) and its ``repos`` (``source`` as `
 backfill`` takes it, and ``repo`` as OWNER/NAME); optionally ``registry``
 (``HOST[:PORT]/NAMESPACE``, as ``--registry``; else ``$TASKFORGE_PUSH_REGISTRY`` of the worker),
 ``instance_images`` (as ``--instance-images``), ``benchmark`` and ``benchmark_action`` (as
-``--benchmark`` and ``--benchmark-action``; the file is read when a run starts), ``work_dir``
+``--benchmark`` and ``--benchmark-action``; the file is read when a run starts), ``strength``
+and ``min_strength`` (as ``--strength/--no-strength`` and ``--min-strength``), ``work_dir``
 (the output's work folder: its manifest, logs, results, cursors and lock; ``--work-dir`` of
 ``backfill``, by default under the cache folder), and the bounds of its test runs with the
 meaning of ``backfill``'s options: ``workers`` (concurrent test runs; default the CPU count of
@@ -38,10 +39,22 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from pipeline.backfill.benchmark import BenchmarkAction
-from pipeline.backfill.request import BackfillRequest, TaskRunnerSpec, memory_limit
+from pipeline.backfill.request import (
+    BackfillRequest,
+    TaskRunnerSpec,
+    memory_limit,
+    strength_setting,
+)
 from pipeline.core.cache import default_cache_dir
 from pipeline.core.errors import UserInputError
 from pipeline.dataset.location import DatasetOut, DatasetUrl
@@ -98,6 +111,17 @@ class ScheduleGroup(BaseModel):
     work_dir: Path | None = None  # None: the default work folder of ``out``
     benchmark: Path | None = None  # an evaluation set to keep out, as backfill's --benchmark
     benchmark_action: BenchmarkAction = BenchmarkAction.FLAG
+    strength: bool = True  # as backfill's --strength / --no-strength
+    min_strength: float | None = Field(default=None, ge=0.0, le=1.0)  # as --min-strength
+
+    @model_validator(mode="after")
+    def _threshold_needs_the_check(self) -> ScheduleGroup:
+        try:
+            strength_setting(self.strength, self.min_strength)
+        except UserInputError as error:
+            message = str(error).replace("--min-strength", "min_strength")
+            raise ValueError(message.replace("--no-strength", "strength = false")) from None
+        return self
 
     def request_for(self, entry: ScheduledRepo) -> BackfillRequest:
         """The backfill request of ``entry`` in this group, its paths resolved here and now."""
@@ -127,6 +151,8 @@ class ScheduleGroup(BaseModel):
             if self.benchmark is None
             else resolve_on_worker(self.benchmark, f"group {self.name}: benchmark"),
             benchmark_action=self.benchmark_action,
+            strength=self.strength,
+            min_strength=self.min_strength,
             **bounds,
         )
 

@@ -11,8 +11,9 @@ deploy``).
   the flow's own result storage, as a subflow needs), never in the published
   dataset folder: the records are pickles holding absolute paths. It is keyed by what decides
   it — instance id, base and fix commits, both patches, the environment's fingerprint, the
-  repeats and limits, the pipeline version and the dataset schema — so a rerun after a crash
-  replays finished validations instead of running their tests again. Prefect finds a record
+  repeats and limits, the strength check and its threshold, the pipeline version and the
+  dataset schema — so a rerun after a crash replays finished validations instead of running
+  their tests again. Prefect finds a record
   by its key in the storage folder alone, so records moved there from the previous layout's
   ``OUT/.cache/results`` replay as well.
 - Environments are not cached here: their images are content-addressed, and
@@ -59,6 +60,8 @@ from pipeline.dataset.storage import SCHEMA_VERSION
 from pipeline.orchestration.progress import sink
 from validators.collect import collection_problem
 from validators.sandbox import SandboxLimits, remove_leftovers
+from validators.strength import judged
+from validators.strength_runs import measure_strength
 from validators.validate import Repeats, validate_candidate
 
 Value = TypeVar("Value")
@@ -206,6 +209,7 @@ def validation_key(_context: Any, parameters: dict[str, Any]) -> str:
         "repeats": [request.before_repeats, request.after_repeats],
         "limits": [request.memory, request.cpus, request.timeout_s],
         "packaging": [request.registry, request.instance_images],
+        "strength": [request.strength, request.min_strength],
         "pipeline_version": PIPELINE_VERSION,
         "result_format": RESULT_FORMAT,
         "schema": SCHEMA_VERSION,  # a record pickled before the Task changed is not replayed
@@ -228,7 +232,9 @@ def _sha(text: str) -> str:
 def validate(
     request: BackfillRequest, repo_path: str, candidate: Task, env: Environment
 ) -> Attempted[Task]:
-    """The candidate validated in ``env``, with how the environment was installed."""
+    """The candidate validated in ``env``, with how the environment was installed; a
+    verified one with its test strength (unless ``--no-strength``), rejected as weak_tests
+    below ``--min-strength``."""
     repeats = Repeats(before=request.before_repeats, after=request.after_repeats)
     repo = repository(request, repo_path, [candidate.base_commit, candidate.fix_commit])
     with closing(docker_client()) as client:  # one connection pool per validation, closed
@@ -244,7 +250,12 @@ def validate(
             repeats,
             test_runner=env.config.test_runner,
         )
+        if validated.verified and request.strength:
+            validated = measure_strength(
+                validated, repo, client, env.image, _limits(request), env.config.test_runner
+            )
         validated = validated.with_environment(env.config, env.setup_commit, env.attempts)
+        validated = judged(validated, request.min_strength)
         if validated.verified and request.instance_images:
             validated = _with_instance_image(request, client, repo, validated)
     return _attempted(validated)

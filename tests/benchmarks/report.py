@@ -15,6 +15,12 @@ TARGETS: dict[str, tuple[str, float | None, bool]] = {
         for language in ("go", "java", "javascript", "rust")
     },
     "validation_overhead_real": ("pipeline ÷ raw test commands, real repository", 1.3, True),
+    "strength_overhead_sample": (
+        "strength check ÷ validation, per verified task, sample",
+        None,
+        True,
+    ),
+    "strength_overhead_shapes": ("strength check ÷ validation, strength repository", None, True),
     "images_per_fingerprint": ("images built ÷ distinct dependency fingerprints", 1.0, True),
     "image_mb_per_verified_task": ("image MB per verified task", 15.0, True),
     "rerun_ratio": ("second identical backfill ÷ first (wall time)", 0.05, True),

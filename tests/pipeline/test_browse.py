@@ -97,7 +97,8 @@ def test_stats_per_language(
     monkeypatch.setattr("pipeline.dataset.browse.load_table", recording_load)
     stats = dataset_stats(two_languages)
     figures = ["instance_id", "repo", "language", "outcome", "FAIL_TO_PASS"]
-    assert columns == [[*figures, "leaks", "similar_to", "benchmark_match"]]
+    screening = ["leaks", "similar_to", "benchmark_match"]
+    assert columns == [[*figures, *screening, "strength", "uncovered_hunks", "strength_seconds"]]
     go_rejected = {
         "unsupported_language": 2,
         "no_fail_to_pass": 1,

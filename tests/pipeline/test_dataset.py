@@ -92,6 +92,7 @@ SCHEMA_FINGERPRINTS = {
     "2": "1a495da3814e98da",
     "3": "06c4d7dd077e10ec",
     "4": "5e3b2a3c7f96c3ac",
+    "5": "cfa42b82ea198158",
 }
 
 

@@ -1,5 +1,5 @@
-"""Shards of schema versions 2 (before languages) and 3 (before screening) upgraded to the
-current version in place."""
+"""Shards of schema versions 2 (before languages), 3 (before screening) and 4 (before test
+strength) upgraded to the current version in place."""
 
 from __future__ import annotations
 
@@ -53,10 +53,26 @@ ADDED_BY_4 = {
     "benchmark_match",
 }
 
+ADDED_BY_5 = {
+    "strength",
+    "strength_tried",
+    "strength_caught",
+    "uncovered_hunks",
+    "wrong_patches",
+    "strength_seconds",
+}
+
+
+def version_4(table: pa.Table) -> pa.Table:
+    """``table`` as taskforge 4 wrote it: without the fields version 5 added, stamped "4"."""
+    table = table.drop_columns(sorted(ADDED_BY_5))
+    return table.replace_schema_metadata({METADATA_KEY: b"4"})
+
 
 def version_3(table: pa.Table) -> pa.Table:
-    """``table`` as taskforge 3 wrote it: without the fields version 4 added, stamped "3"."""
-    table = table.drop_columns(sorted(ADDED_BY_4))
+    """``table`` as taskforge 3 wrote it: without the fields versions 4 and 5 added, stamped
+    "3"."""
+    table = version_4(table).drop_columns(sorted(ADDED_BY_4))
     return table.replace_schema_metadata({METADATA_KEY: b"3"})
 
 
@@ -77,12 +93,12 @@ def version_2(table: pa.Table) -> pa.Table:
 def write_version_2(
     layout: DatasetLayout[Path], kind: DatasetTable, tasks: list[Task], version: str = "2"
 ) -> Path:
-    """A shard of schema version 2 (or ``version`` 3) in ``layout``."""
+    """A shard of schema version 2 (or ``version`` 3 or 4) in ``layout``."""
     folder = layout.folder(kind)
     folder.mkdir(parents=True, exist_ok=True)
     number = len(layout.shards())
     shard = folder / f"{kind.value}-2025010{number}T000000000000-v{version}.parquet"
-    older = version_2 if version == "2" else version_3
+    older = {"2": version_2, "3": version_3, "4": version_4}[version]
     pq.write_table(older(tasks_table(tasks)), shard, compression="zstd")
     return shard
 
@@ -110,7 +126,9 @@ def old_layout(tmp_path: Path) -> DatasetLayout[Path]:
     return layout
 
 
-@pytest.mark.parametrize(("older", "version"), [(version_2, "2"), (version_3, "3")])
+@pytest.mark.parametrize(
+    ("older", "version"), [(version_2, "2"), (version_3, "3"), (version_4, "4")]
+)
 def test_the_shards_made_here_are_exactly_those_versions(
     older: Callable[[pa.Table], pa.Table], version: str
 ) -> None:
@@ -224,3 +242,19 @@ def test_upgraded_tasks_are_never_taken_for_duplicates(
     again = make_task(4).revised(patch_id="", statement_minhash=[])  # the same patch text
     _, (written,) = write_batch(version_3_layout, [again])
     assert written.verified and written.duplicate_of == ""
+
+
+def measured(task: Task) -> Task:
+    """``task`` with the test strength fields filled, as version 5 writes them."""
+    return task.with_strength(0.5, 2, 1, ["a.py @@ -1,2 +1,3 @@"], [], 3.5)
+
+
+def test_version_4_shards_get_not_measured_strength(tmp_path: Path) -> None:
+    layout = DatasetLayout(tmp_path / "out", tmp_path / "work")
+    write_version_2(layout, DatasetTable.TRAIN, [measured(screened(make_task(1)))], version="4")
+    report = upgrade_dataset(layout)
+    assert report.shards == {"4": 1} and report.rows == 1
+    (task,) = read_tasks(layout)
+    assert task == screened(make_task(1))  # every field of version 4 kept
+    assert (task.strength, task.strength_tried, task.strength_caught) == (None, 0, 0)
+    assert (task.uncovered_hunks, task.wrong_patches, task.strength_seconds) == ([], [], 0.0)
