@@ -8,7 +8,8 @@ lockfile: ``package-lock.json`` or ``npm-shrinkwrap.json`` -> npm, ``yarn.lock``
 Maven (Gradle is recognised, and cannot be had here). The JavaScript runner is the one
 ``scripts.test`` names, else the one whose configuration file is at the root
 (``vitest.config.mts``, ``jest.config.js``, ``.mocharc.yml``), else the one in the
-dependencies: vitest, jest, mocha. Dependencies
+dependencies: vitest, jest, mocha, else the one whose packages are (``@vitest/coverage-v8``,
+``@types/jest``: a wrapper's runner). Dependencies
 pinned by a lockfile (or go.mod, or the POM) are taken as they are; without one, as of the
 date.
 """
@@ -126,6 +127,10 @@ def runner_of(language: Language, files: dict[str, str]) -> TestRunner:
                 return runner
         for runner in (TestRunner.VITEST, TestRunner.JEST, TestRunner.MOCHA):
             if str(runner) in names:
+                return runner
+        for runner in (TestRunner.VITEST, TestRunner.JEST, TestRunner.MOCHA):
+            # a wrapper's runner shows in its packages (@vitest/coverage-v8, @types/jest)
+            if any(n.startswith(f"@{runner}/") or n == f"@types/{runner}" for n in names):
                 return runner
         return TestRunner.JEST
     if language is Language.JAVA and package_manager(language, files) == "gradle":

@@ -166,6 +166,8 @@ def test_package_managers_and_runners_from_the_dependency_files() -> None:
     files = {"package.json": json.dumps(wrapped), "vitest.config.mts": ""}
     assert runner_of(JS, files) is TestRunner.VITEST
     assert runner_of(JS, {"package.json": "{}", ".mocharc.yml": ""}) is TestRunner.MOCHA
+    wrapped["devDependencies"] = {"@vitest/coverage-v8": "1", "@types/node": "20"}
+    assert runner_of(JS, {"package.json": json.dumps(wrapped)}) is TestRunner.VITEST
     egg = {"scripts": {"test": "egg-bin test test"}}
     assert runner_of(JS, {"package.json": json.dumps(egg)}) is TestRunner.MOCHA
     assert package_manager(JS, {"yarn.lock": "", ".yarnrc.yml": ""}) == "yarn-berry"
