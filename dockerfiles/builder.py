@@ -33,7 +33,11 @@ from packaging.utils import canonicalize_name
 from dockerfiles.base import BASES
 from dockerfiles.build_failure import resolver_reason
 from dockerfiles.installers import installer_for, pytest_floor
-from dockerfiles.language_image import FETCH_TOOLCHAIN, render_language_dockerfile
+from dockerfiles.language_image import (
+    FETCH_TOOLCHAIN,
+    env_instruction,
+    render_language_dockerfile,
+)
 from dockerfiles.native import DEBIAN_PYTHON_HEADERS, TOOLCHAIN
 from dockerfiles.recipe import (
     build_requires,
@@ -211,7 +215,7 @@ def render_dockerfile(spec: EnvSpec) -> str:
         exclude_newer = "--exclude-newer " + config.exclude_newer.strftime("%Y-%m-%dT%H:%M:%SZ")
     env_step = ""
     if config.environment:
-        env_step = "ENV " + " ".join(shlex.quote(item) for item in config.environment)
+        env_step = env_instruction(config.environment)
     local_paths = [local_path(r) for r in config.local_requirements]
     return string.Template(template_text()).safe_substitute(
         base_image=config.base_image,

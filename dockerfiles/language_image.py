@@ -121,7 +121,7 @@ def render_language_dockerfile(config: InstallConfig, later: int = 0) -> str:
         system_step += "/etc/maven/settings.xml"
     env_step = ""
     if config.environment:
-        env_step = "ENV " + " ".join(shlex.quote(item) for item in config.environment)
+        env_step = env_instruction(config.environment)
     return string.Template(template_text()).safe_substitute(
         base_image=config.base_image,
         toolchain_env=" ".join(env),
@@ -131,6 +131,20 @@ def render_language_dockerfile(config: InstallConfig, later: int = 0) -> str:
         later_step=_later_step(deps) if later and tool.language is not Language.JAVASCRIPT else "",
         env_step=env_step,
     )
+
+
+def env_instruction(items: list[str]) -> str:
+    """``ENV`` of ``KEY=VALUE`` items; a value with spaces or quotes is written in Docker's
+    double quotes (a shell-quoted ``'KEY=a b'`` is a parse error of the Dockerfile)."""
+    written = []
+    for item in items:
+        key, _, value = item.partition("=")
+        if shlex.quote(item) == item:
+            written.append(item)
+        else:
+            escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+            written.append(f'{key}="{escaped}"')
+    return "ENV " + " ".join(written)
 
 
 def _later_step(deps: str) -> str:
