@@ -11,17 +11,16 @@ with those changes applied (``git apply --include``, in a scratch folder) are a 
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from unidiff.errors import UnidiffParseError
-from unidiff.patch import PatchSet
 
 from dockerfiles.language_recipes import DEPENDENCY_FILES
+from pipeline.core.diffs import file_sections
+from pipeline.core.git_trees import git_apply
 from pipeline.core.languages import Language
 from pipeline.core.records import Task
 
@@ -48,9 +47,8 @@ def with_later_states(plan: EnvPlan, candidates: Sequence[Task]) -> EnvPlan:
 def files_after(files: dict[str, str], task: Task, names: Sequence[str]) -> dict[str, str] | None:
     """``files`` with the changes ``task``'s patches make to dependency files (named one of
     ``names``); None when they change none, or do not apply to ``files``."""
-    touched = sorted(
-        {p for patch in (task.test_patch, task.patch) for p in _paths(patch) if _named(p, names)}
-    )
+    paths = {patch: _paths(patch) for patch in (task.test_patch, task.patch)}
+    touched = sorted({p for found in paths.values() for p in found if _named(p, names)})
     if not touched:
         return None
     with tempfile.TemporaryDirectory(prefix="taskforge-later-") as work:
@@ -61,7 +59,7 @@ def files_after(files: dict[str, str], task: Task, names: Sequence[str]) -> dict
         tree.mkdir(exist_ok=True)
         includes = [f"--include={p}" for p in touched]
         for patch in (task.test_patch, task.patch):
-            if set(_paths(patch)) & set(touched) and not _apply(tree, patch, includes):
+            if paths[patch] & set(touched) and git_apply(tree, patch, *includes):
                 return None
         return {
             p.relative_to(tree).as_posix(): p.read_text(errors="replace")
@@ -70,26 +68,12 @@ def files_after(files: dict[str, str], task: Task, names: Sequence[str]) -> dict
         }
 
 
-def _paths(patch: str) -> list[str]:
-    if not patch:
-        return []
+def _paths(patch: str) -> set[str]:
     try:
-        return [f.path for f in PatchSet(patch)]
+        return {parsed.path for parsed, _ in file_sections(patch)}
     except UnidiffParseError:
-        return []
+        return set()
 
 
 def _named(path: str, names: Sequence[str]) -> bool:
     return PurePosixPath(path).name in names or path in names
-
-
-def _apply(tree: Path, patch: str, includes: list[str]) -> bool:
-    result = subprocess.run(
-        ["git", "apply", "--whitespace=nowarn", *includes, "-"],
-        cwd=tree,
-        input=patch.encode(),
-        capture_output=True,
-        check=False,
-        env={**os.environ, "GIT_CEILING_DIRECTORIES": str(tree.parent)},  # not in any repo
-    )
-    return result.returncode == 0

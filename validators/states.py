@@ -8,8 +8,6 @@ applied here, outside any container, so test code never sees the fix before it i
 from __future__ import annotations
 
 import io
-import os
-import subprocess
 import tarfile
 import tempfile
 from collections.abc import Iterator
@@ -20,7 +18,7 @@ from pathlib import Path
 import git
 
 from pipeline.core.errors import TerminalError
-from pipeline.core.git_trees import archive_tree
+from pipeline.core.git_trees import archive_tree, git_apply
 from pipeline.core.languages import Language
 from pipeline.core.paths import is_test_module
 from pipeline.core.records import Task
@@ -121,7 +119,7 @@ def tar_tree(tree: Path) -> bytes:
 
 def apply_patch(tree: Path, patch: str, name: str) -> None:
     """Apply ``patch`` to ``tree`` with ``git apply``; ``PatchDoesNotApply`` names ``name``."""
-    problem = _git_apply(tree, patch)
+    problem = git_apply(tree, patch)
     if problem:
         raise PatchDoesNotApply(f"{name}: {problem}")
 
@@ -129,21 +127,4 @@ def apply_patch(tree: Path, patch: str, name: str) -> None:
 def applies(tree: Path, patch: str) -> str:
     """Why ``patch`` does not apply to ``tree`` (git's first line), "" when it does; the tree
     is left as it is (``git apply --check``)."""
-    return _git_apply(tree, patch, "--check")
-
-
-def _git_apply(tree: Path, patch: str, *options: str) -> str:
-    if not patch:
-        return ""
-    result = subprocess.run(
-        ["git", "apply", "--whitespace=nowarn", *options, "-"],
-        cwd=tree,
-        input=patch.encode(),
-        capture_output=True,
-        check=False,
-        env={**os.environ, "GIT_CEILING_DIRECTORIES": str(tree.parent)},  # not in any repo
-    )
-    if result.returncode == 0:
-        return ""
-    message = result.stderr.decode(errors="replace").strip().splitlines()
-    return message[0] if message else "git apply failed"
+    return git_apply(tree, patch, "--check")

@@ -11,7 +11,10 @@ missing objects on demand and nothing fails.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+from pathlib import Path
 from typing import BinaryIO
 
 import git
@@ -19,6 +22,25 @@ import git
 from pipeline.core.errors import MissingObjectError
 
 OBJECT_ID = re.compile(r"\b([0-9a-f]{40}|[0-9a-f]{64})\b")
+
+
+def git_apply(tree: Path, patch: str, *options: str) -> str:
+    """Apply ``patch`` to the plain folder ``tree`` (no repository: git never looks above
+    it), with ``git apply``'s ``options``; "" when it applied, else git's first line."""
+    if not patch:
+        return ""
+    result = subprocess.run(
+        ["git", "apply", "--whitespace=nowarn", *options, "-"],
+        cwd=tree,
+        input=patch.encode(),
+        capture_output=True,
+        check=False,
+        env={**os.environ, "GIT_CEILING_DIRECTORIES": str(tree.parent)},  # not in any repo
+    )
+    if result.returncode == 0:
+        return ""
+    message = result.stderr.decode(errors="replace").strip().splitlines()
+    return message[0] if message else "git apply failed"
 
 
 def archive_tree(

@@ -28,6 +28,7 @@ atomically by ``finalize``, under the dataset's lock, so edits are lost.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import huggingface_hub  # its card classes load on first use: commands that write none skip them
@@ -215,36 +216,29 @@ def _statistics(stats: DatasetStats) -> list[str]:
 
 
 def _screening(stats: DatasetStats) -> list[str]:
-    lines = [
-        "## Screening",
-        "",
+    prose = [
         "Per task: `leaks` (the fix found in `problem_statement` or `hints_text`: an added line,",
         "the diff, the fix commit's id), `similar_to` (a verified task written before it with a",
         "near-identical statement), `benchmark_match` (a benchmark instance it is the same as);",
         "a copy of a verified task's patch (`patch_id`) is rejected with `duplicate_of`.",
-        "",
-        "| found | tasks |",
-        "| --- | ---: |",
     ]
-    for what, count in stats.screening.rows():
-        lines.append(f"| {what.strip()} | {count} |")
-    return [*lines, ""]
+    return _found_table("Screening", prose, stats.screening.rows())
 
 
 def _strength(stats: DatasetStats) -> list[str]:
-    lines = [
-        "## Test strength",
-        "",
+    prose = [
         "Per verified task: wrong patches (the fix with one hunk left out, a few mutations of",
         "its added lines) run against `FAIL_TO_PASS`; `strength` is caught ÷ tried (null: not",
         "measured, or nothing to try), `uncovered_hunks` the hunks the tests do not depend on,",
         "`wrong_patches` each one's fate, `strength_seconds` the check's wall time.",
-        "",
-        "| found | tasks |",
-        "| --- | ---: |",
     ]
-    for what, value in stats.strength.rows():
-        lines.append(f"| {what} | {value} |")
+    return _found_table("Test strength", prose, stats.strength.rows())
+
+
+def _found_table(title: str, prose: list[str], rows: Iterable[tuple[str, object]]) -> list[str]:
+    """A section of ``prose`` and a "found | tasks" table of ``rows``."""
+    lines = [f"## {title}", "", *prose, "", "| found | tasks |", "| --- | ---: |"]
+    lines += [f"| {what.strip()} | {value} |" for what, value in rows]
     return [*lines, ""]
 
 

@@ -171,6 +171,16 @@ class History:
         with self._dated("maintainer"):
             self.repo.git.merge("--quiet", "--no-ff", branch, "-m", message)
 
+    def merged_pull(
+        self, number: int, branch: str, files: dict[str, str], title: str, body: str = ""
+    ) -> None:
+        """PR ``number``: ``files`` committed on ``branch`` as bob, merged into main with
+        GitHub's merge message (``title``, then ``body``, as the PR's description)."""
+        self.branch(branch)
+        self.commit(title, files, author="bob")
+        self.checkout("main")
+        self.merge(branch, f"Merge pull request #{number} from bob/{branch}\n\n{body or title}")
+
     def cherry_pick(self, commits: str) -> None:
         """Cherry-pick ``commits`` (a backport)."""
         with self._dated("maintainer"):

@@ -362,9 +362,6 @@ def write_language_repo(path: Path, sample: LanguageSample) -> Path:
         (1, "fix-clamp", sample.fix, "Clamp values above the high bound"),
         (2, "tidy-add", sample.refactor, "Name the sum in add"),
     ):
-        history.branch(branch)
-        history.commit(title, files, author="bob")
-        history.checkout("main")
-        history.merge(branch, f"Merge pull request #{number} from bob/{branch}\n\n{title}")
+        history.merged_pull(number, branch, files, title)
         history.pull_ref(number, branch)
     return path

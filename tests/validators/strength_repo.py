@@ -76,13 +76,7 @@ def write_strength_repo(folder: Path) -> git.Repo:
     files = {"pyproject.toml": PYPROJECT, "shapes.py": SHAPES, "tests/test_shapes.py": TESTS}
     history.commit("Initial commit", files)
     for number, shapes, tests in ((1, NEGATIVE, TESTS_NEGATIVE), (2, BOOLEANS, TESTS_BOOLEANS)):
-        history.branch(f"pr-{number}")
-        history.commit(
-            STATEMENTS[number].splitlines()[0], {"shapes.py": shapes, "tests/test_shapes.py": tests}
-        )
-        history.checkout("main")
-        history.merge(
-            f"pr-{number}",
-            f"Merge pull request #{number} from alice/pr-{number}\n\n{STATEMENTS[number]}",
-        )
+        files = {"shapes.py": shapes, "tests/test_shapes.py": tests}
+        title = STATEMENTS[number].splitlines()[0]
+        history.merged_pull(number, f"pr-{number}", files, title, STATEMENTS[number])
     return repo
