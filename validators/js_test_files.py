@@ -15,8 +15,9 @@ the runner's documented default holds:
 
 A configuration written in JavaScript (``jest.config.js``, ``vitest.config.ts``) is never run:
 its ``testMatch``, ``testRegex`` or ``include`` is read where it is a literal, else the default
-stands. Files in fixture, helper and support folders are never tests, nor
-are files named like helpers directly in a test folder, whatever the globs say. Globs are
+stands. Files in fixture, helper and support folders of a test folder are never tests,
+whatever the globs say; a file directly in a test folder is what the globs say, whatever its
+name (expressjs/body-parser's ``test/utils.js`` tests ``lib/utils.js``). Globs are
 matched with wcmatch (globstar, extglob, braces), as micromatch and minimatch read them.
 """
 
@@ -58,7 +59,6 @@ NEVER_TESTS = frozenset({"__mocks__", "__snapshots__", "__fixtures__", "node_mod
 # folders inside a test folder that hold what the tests use
 SUPPORT = frozenset({"fixtures", "fixture", "helpers", "helper", "support", "mocks", "utils"})
 TEST_FOLDERS = frozenset({"test", "tests", "spec", "__tests__"})
-HELPER_NAMES = ("helper", "setup", "util", "fixture", "common")
 # mocha's options that take a value (the next word), so that value is not a spec
 MOCHA_VALUED = frozenset(
     {"-r", "--require", "-R", "--reporter", "-O", "--reporter-option", "--reporter-options"}
@@ -220,16 +220,13 @@ def _values(words: Sequence[str], option: str) -> list[str]:
 
 
 def _support(path: str) -> bool:
-    """A file the tests use: in a fixture or helper folder of a test folder, or named like a
-    helper directly in a test folder."""
+    """A file the tests use: in a fixture or helper folder of a test folder."""
     parts = [p.lower() for p in PurePosixPath(path).parts]
     folders = parts[:-1]
     if NEVER_TESTS & set(folders):
         return True
     tests = next((i for i, f in enumerate(folders) if f in TEST_FOLDERS), None)
-    if tests is not None and SUPPORT & set(folders[tests + 1 :]):
-        return True
-    return bool(folders) and folders[-1] in TEST_FOLDERS and parts[-1].startswith(HELPER_NAMES)
+    return tests is not None and bool(SUPPORT & set(folders[tests + 1 :]))
 
 
 def _relative(pattern: str) -> str:
