@@ -73,7 +73,7 @@ def measure_strength(
 ) -> Task:
     """The verified ``task`` with its strength: its wrong patches run against FAIL_TO_PASS."""
     started = time.monotonic()
-    wrong = wrong_fixes(task.patch, task.instance_id)
+    wrong = wrong_fixes(task.patch, task.instance_id, task.test_patch)
     fates: dict[int, tuple[WrongPatchFate, str]] = {}
     if not wrong:  # a fix of one hunk with nothing to mutate: nothing to run
         return task.with_strength(None, 0, 0, [], [], round(time.monotonic() - started, 3))

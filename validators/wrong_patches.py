@@ -4,10 +4,14 @@ Two families, both built as edited copies of the fix's own diff (``pipeline.core
 each file's part parsed with unidiff; the parts not edited stay byte for byte as git printed
 them, binary patches included), so each applies wherever the fix does:
 
-- **a hunk left out**, in turn, for each of the first ``MAX_HUNKS`` text hunks in patch order
-  (a file's only hunk left out leaves the whole file out). A fix of one hunk has none; a
-  fix of one hunk per file is left out file by file. The hunks after the one left out keep
-  their place: their new-side start moves by the lines it no longer adds or removes.
+- **a hunk left out**, in turn, for each of the first ``MAX_HUNKS`` text hunks: first the
+  hunks of files the test patch names (a file's stem, or its folder's name for an ``index``,
+  ``mod``, ``lib`` or ``__init__`` file, among the test patch's words: ``lib/utils.js`` for
+  a test that requires ``../lib/utils``, ``Parser.java`` for a test that makes a
+  ``Parser``), then the others, each group in patch order (a file's only hunk left out
+  leaves the whole file out). A fix of one hunk has none; a fix of one hunk per file is
+  left out file by file. The hunks after the one left out keep their place: their new-side
+  start moves by the lines it no longer adds or removes.
 - **mutations** of lines the fix adds (``validators.mutations``), at most ``MAX_MUTATIONS``
   and at most one per line, in code files of a language taskforge knows, never in a comment,
   block comment or docstring (``validators.leaks.fix_lines``). Every candidate
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -37,7 +42,8 @@ from pipeline.core.records import WrongPatchKind
 from validators.leaks import collapse, fix_lines
 from validators.mutations import LineMutation, code_end, indent_of, line_mutations
 
-MAX_HUNKS = 8  # hunk omissions per task, the first in patch order
+MAX_HUNKS = 8  # hunk omissions per task: the named files' first, then patch order
+GENERIC_STEMS = {"index", "mod", "lib", "main", "__init__"}  # named by their folder
 MAX_MUTATIONS = 4  # line mutations per task
 KIND_TURNS = [
     WrongPatchKind.FLIPPED_COMPARISON,
@@ -66,11 +72,11 @@ class _Candidate:
     rank: str
 
 
-def wrong_fixes(patch: str, instance_id: str) -> list[WrongFix]:
+def wrong_fixes(patch: str, instance_id: str, test_patch: str = "") -> list[WrongFix]:
     """The hunk omissions, then the mutations, of ``patch``; none identical to it or repeated,
     and none of a diff unidiff cannot read (its strength is then not measured)."""
     try:
-        found = [*hunk_omissions(patch), *mutations(patch, instance_id)]
+        found = [*hunk_omissions(patch, test_patch=test_patch), *mutations(patch, instance_id)]
     except UnidiffParseError:
         return []
     unique: dict[str, WrongFix] = {}
@@ -86,9 +92,11 @@ def hunk_name(patched: PatchedFile, hunk: Hunk) -> str:
     return f"{patched.path} @@ {ranges} @@"
 
 
-def hunk_omissions(patch: str, limit: int = MAX_HUNKS) -> list[WrongFix]:
-    """``patch`` without each of its first ``limit`` hunks in turn; none for one hunk."""
+def hunk_omissions(patch: str, limit: int = MAX_HUNKS, test_patch: str = "") -> list[WrongFix]:
+    """``patch`` without each of its first ``limit`` hunks in turn (the files ``test_patch``
+    names first); none for one hunk."""
     sections = file_sections(patch, metadata_only=False)
+    words = _words(test_patch)
     hunks = [
         (number, index)
         for number, (patched, _) in enumerate(sections)
@@ -97,6 +105,7 @@ def hunk_omissions(patch: str, limit: int = MAX_HUNKS) -> list[WrongFix]:
     ]
     if len(hunks) < 2:
         return []
+    hunks.sort(key=lambda place: not _named(str(sections[place[0]][0].path), words))
     omissions = []
     for number, index in hunks[:limit]:
         patched = sections[number][0]
@@ -106,6 +115,21 @@ def hunk_omissions(patch: str, limit: int = MAX_HUNKS) -> list[WrongFix]:
         name = hunk_name(patched, patched[index])
         omissions.append(WrongFix(WrongPatchKind.HUNK_LEFT_OUT, name, "".join(texts)))
     return omissions
+
+
+def _words(text: str) -> set[str]:
+    """The words of ``text``, lower case: whole identifiers and their parts split at ``_``."""
+    whole = re.findall(r"[A-Za-z0-9_$-]+", text)
+    return {w.lower() for w in whole} | {p.lower() for p in re.findall(r"[A-Za-z0-9]+", text)}
+
+
+def _named(path: str, words: set[str]) -> bool:
+    """Whether the file at ``path`` is named among ``words``: its stem, or its folder's name."""
+    parts = path.split("/")
+    stem = parts[-1].split(".")[0]
+    if stem in GENERIC_STEMS and len(parts) > 1:
+        stem = parts[-2]
+    return stem.lower() in words
 
 
 def _without_hunk(patched: PatchedFile, index: int) -> PatchedFile | None:

@@ -113,6 +113,22 @@ def test_hunks_are_capped_in_patch_order(tmp_path: Path) -> None:
     assert names == [f"m{n:02}.py" for n in range(MAX_HUNKS)]
 
 
+def test_hunks_of_files_the_tests_name_come_first(tmp_path: Path) -> None:
+    """body-parser #600: its tests require ../lib/utils, the last of its files in patch order;
+    the files the test patch names are left out first, the others after them in patch order."""
+    before = {f"lib/m{n:02}.js": f"X = {n}\n" for n in range(MAX_HUNKS + 2)}
+    before["lib/utils.js"] = "Y = 0\n"
+    before["lib/types/index.js"] = "Z = 0\n"
+    after = {path: text.replace("= ", "= 1") for path, text in before.items()}
+    _, diff = diff_of(tmp_path / "r", before, after)
+    test_patch = "+var utils = require('../lib/utils')\n+const types = require('../lib/types')\n"
+    names = [w.name.split(" ")[0] for w in hunk_omissions(diff, test_patch=test_patch)]
+    assert names[:2] == ["lib/types/index.js", "lib/utils.js"]
+    assert names[2:] == [f"lib/m{n:02}.js" for n in range(MAX_HUNKS - 2)]
+    unnamed = [w.name.split(" ")[0] for w in hunk_omissions(diff)]
+    assert unnamed == [f"lib/m{n:02}.js" for n in range(MAX_HUNKS)]
+
+
 def test_mutations_are_chosen_the_same_way_every_time(tmp_path: Path) -> None:
     repo, diff = diff_of(tmp_path / "r", {"shapes.py": BEFORE}, {"shapes.py": AFTER})
     chosen = mutations(diff, "acme__shapes-7")
