@@ -75,6 +75,19 @@ def strength_setting(strength: bool, min_strength: float | None) -> float | None
     return min_strength
 
 
+def retry_outcomes(text: str | None) -> frozenset[Outcome]:
+    """``--retry``: outcomes by name, comma-separated (``environment_failed,flaky``)."""
+    if not text:
+        return frozenset()
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in {o.value for o in Outcome}]
+    if unknown or not names:
+        known = ", ".join(o.value for o in Outcome)
+        bad = ", ".join(unknown) or repr(text)
+        raise UserInputError(f"--retry takes outcomes ({known}), not {bad}")
+    return frozenset(Outcome(n) for n in names)
+
+
 def memory_limit(text: str) -> str:
     """``text`` if Docker takes it as a memory limit (``2g``, ``512m``); else bad input."""
     if not MEMORY_LIMIT.match(text):
@@ -132,6 +145,9 @@ class BackfillRequest(BaseModel):
     # FAIL_TO_PASS; a task below min_strength is rejected as weak_tests (None: kept, flagged)
     strength: bool = True
     min_strength: float | None = Field(default=None, ge=0.0, le=1.0)
+    # outcomes whose written tasks are run again (their new rows replace them): after an
+    # upgrade, environment_failed or tests_not_collected may now verify
+    retry: frozenset[Outcome] = frozenset()
 
     @property
     def remote_workers(self) -> bool:

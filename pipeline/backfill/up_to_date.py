@@ -46,7 +46,7 @@ def nothing_new(request: BackfillRequest) -> BackfillSummary | None:
     selection = select_pulls(open_repository(request), request)
     if request.from_github and selection.pulls:
         return None  # written, but the cursor is behind them: the run moves it
-    done = finished_instance_ids(layout)
+    done = finished_instance_ids(layout, request.retry)
     if any(instance_id_for(request.repo, p.number) not in done for p in selection.pulls):
         return None
     return BackfillSummary(

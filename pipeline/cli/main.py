@@ -30,6 +30,7 @@ from pipeline.backfill.request import (
     RunnerKind,
     TaskRunnerSpec,
     memory_limit,
+    retry_outcomes,
     strength_setting,
 )
 from pipeline.backfill.source import open_source
@@ -67,6 +68,7 @@ from pipeline.cli.options import (
     RepeatAfterOption,
     RepeatBeforeOption,
     RepoOption,
+    RetryOption,
     SinceOption,
     Source,
     StrengthOption,
@@ -150,6 +152,7 @@ def backfill(
     benchmark_action: BenchmarkActionOption = "flag",
     strength: StrengthOption = True,
     min_strength: MinStrengthOption = None,
+    retry: RetryOption = None,
 ) -> None:
     """Mine SOURCE's merged PRs, build its environment, verify, and write Parquet to OUT."""
     selection = mining_selection(
@@ -188,6 +191,7 @@ def backfill(
         benchmark_action=action,
         strength=strength,
         min_strength=threshold,
+        retry=retry_outcomes(retry),
     )
     _run(request)
 

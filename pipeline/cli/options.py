@@ -124,6 +124,15 @@ StrengthOption = Annotated[
         "FAIL_TO_PASS and record its test strength."
     ),
 ]
+RetryOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Run again the PRs whose written task has one of these outcomes, comma-separated "
+        "(environment_failed,tests_not_collected): after an upgrade. Their new rows replace "
+        "the old ones.",
+        show_default=False,
+    ),
+]
 MinStrengthOption = Annotated[
     float | None,
     typer.Option(

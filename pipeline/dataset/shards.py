@@ -338,8 +338,14 @@ def read_tasks(layout: DatasetLayout) -> list[Task]:
     return [Task.model_validate(row) for row in load_table(layout).table.to_pylist()]
 
 
-def finished_instance_ids(layout: DatasetLayout) -> set[str]:
-    """Instance ids already written, verified or rejected: a rerun skips them."""
-    # every row, not the newest per id: the same set, without the group-by (which imports pandas)
-    loaded = load_table(layout, ["instance_id"], keep_duplicates=True)
-    return set(loaded.table.column("instance_id").to_pylist())
+def finished_instance_ids(
+    layout: DatasetLayout, retry: frozenset[Outcome] = frozenset()
+) -> set[str]:
+    """Instance ids already written, verified or rejected: a rerun skips them; not those whose
+    newest row has an outcome in ``retry`` (a rerun runs them again)."""
+    if not retry:
+        # every row, not the newest per id: the same set, without the group-by
+        loaded = load_table(layout, ["instance_id"], keep_duplicates=True)
+        return set(loaded.table.column("instance_id").to_pylist())
+    rows = load_table(layout, ["instance_id", "outcome"]).table.to_pylist()
+    return {r["instance_id"] for r in rows if r["outcome"] not in retry}

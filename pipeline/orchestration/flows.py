@@ -115,11 +115,19 @@ def _validate_groups(
         summary.infrastructure_retries += built.retries
         summary.images_built += int(built.value.built)
         summary.environments += 1
-        futures += [validate.submit(request, repo_path, c, built.value) for c in group.candidates]
+        futures += [
+            _validate(request).submit(request, repo_path, c, built.value) for c in group.candidates
+        ]
     sink().stage("validating")
     held = _collect(request, futures, summary, hold=wants_every_extra)
     if held:
         _retry_with_every_extra(request, repo_path, groups, held, summary)
+
+
+def _validate(request: BackfillRequest) -> Any:
+    """The validation task; with ``--retry``, one that runs again rather than replaying a
+    recorded result (the candidates of such a run are the PRs asked to run again)."""
+    return validate.with_options(refresh_cache=True) if request.retry else validate
 
 
 def _build(request: BackfillRequest, repo_path: str, group: Group) -> Attempted[Environment]:
@@ -156,7 +164,9 @@ def _retry_with_every_extra(
             unchanged += retry_not_built(first, originals, extras, error)
             continue
         summary.infrastructure_retries += built.retries
-        futures += [validate.submit(request, repo_path, c, built.value) for c in originals]
+        futures += [
+            _validate(request).submit(request, repo_path, c, built.value) for c in originals
+        ]
     _write(request, summary, unchanged)
     _collect(request, futures, summary, first=first)
 

@@ -130,7 +130,7 @@ def mine(request: BackfillRequest) -> Mined:
     repo = open_repository(request)
     selection = select_pulls(repo, request)
     pulls = selection.pulls
-    done = finished_instance_ids(request.layout())
+    done = finished_instance_ids(request.layout(), request.retry)
     fresh = [p for p in pulls if instance_id_for(request.repo, p.number) not in done]
     kind, mined_at = source_kind(request, repo), datetime.now(UTC)
     candidates = mine_candidates(repo, request, fresh)

@@ -197,7 +197,13 @@ JAVASCRIPT_MOCHA = LanguageSample(
 )
 
 RUST_TOML = '[package]\nname = "calc"\nversion = "0.1.0"\nedition = "2018"\n'
-RUST_LIB = """pub fn add(a: i64, b: i64) -> i64 {
+# a crate that denies warnings and has one (dead code): its tests build only with lints capped,
+# as seanmonstar/httparse's did not on a rustc newer than its era's (unexpected_cfgs)
+RUST_LIB = """#![deny(warnings)]
+
+fn unused() {}
+
+pub fn add(a: i64, b: i64) -> i64 {
     a + b
 }
 

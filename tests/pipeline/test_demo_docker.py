@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from pipeline.core.records import Outcome
+from pipeline.dataset.shards import DatasetLayout, load_table, read_tasks
 from pipeline.demo.sample_repo import DESIGNED_OUTCOMES
 from tests.pipeline.demo_dataset import demo_dataset
 from tests.taskforge_cli import run, verified_lists
@@ -82,6 +87,36 @@ def test_rerun_skips_finished_work(demo_run: tuple[Path, str]) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert "already in the output" in result.stdout
     assert sorted(p.name for p in out.rglob("*.parquet")) == shards
+
+
+def test_retry_runs_again_only_the_outcomes_it_names(
+    demo_run: tuple[Path, str], tmp_path: Path
+) -> None:
+    """A copy of the demo, its fix_breaks_tests PR run again (not replayed from the work
+    folder's records): one new rejected shard, that PR's row twice, the newest rows as before."""
+    folder = tmp_path / "copy"
+    shutil.copytree(demo_run[0].parent, folder, symlinks=True)
+    (work,) = (folder / "data" / "cache" / "work").iterdir()
+    layout = DatasetLayout(folder / "out", work)
+    newest = {t.pull_number: t.outcome for t in read_tasks(layout)}
+    shards = [layout.relative(s) for s in layout.shards()]
+    result = run(
+        *("backfill", "data/cache/sample-repo", "--repo", "taskforge/tinytext", "--out", "out"),
+        *("--work-dir", str(work), "--retry", "fix_breaks_tests"),
+        cwd=folder,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    again = [n for n, o in newest.items() if o is Outcome.FIX_BREAKS_TESTS]
+    assert len(again) == 1
+    skipped = rf"\b{len(newest) - 1}\W+already in the output"
+    assert re.search(skipped, result.stdout), result.stdout
+    assert {t.pull_number: t.outcome for t in read_tasks(layout)} == newest
+    added = [layout.relative(s) for s in layout.shards() if layout.relative(s) not in shards]
+    assert len(added) == 1 and added[0].startswith("rejected/")
+    rows = load_table(layout, ["pull_number"], keep_duplicates=True).table
+    counts = Counter(rows.column("pull_number").to_pylist())
+    assert counts == {n: 2 if n in again else 1 for n in newest}
 
 
 def test_the_dataset_folder_holds_only_what_is_published(
