@@ -62,6 +62,8 @@ GROUP_REQUIREMENTS = "taskforge-dependency-groups.txt"
 REQUIREMENTS = "taskforge-requirements.txt"
 PROJECT_REQUIRES = Path(__file__).with_name("project_requires.py")
 CONSTRAINTS = "taskforge-constraints.txt"
+# how the classic builder records the first step of a state's own (``COPY source/ /tmp/source/``)
+SOURCE_COPY = " in /tmp/source/"
 
 
 @dataclass(frozen=True)
@@ -327,8 +329,29 @@ def remove_wheel_stage(client: docker.DockerClient, tag: str) -> None:
     Docker's classic builder keeps every stage's last image; for the wheel stage that is the
     build tools and the project's wheel, tens of MB per dependency state that no task uses.
     Only this build's stage is removed (its label names the tag), never another build's that
-    runs at the same time.
+    runs at the same time, and only its layers from ``COPY source/`` on: the ones below (the
+    toolchain: Debian's rustc or a JDK, a Node or Go download) are the same for every state
+    of the repository, and stay as the cache of the next state's build (removing them cost
+    each of seanmonstar/httparse's states its minute of apt-get again).
     """
     for image in client.images.list(filters={"label": f"taskforge.build={tag}"}):
         with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-            client.images.remove(image.id, force=True)
+            per_state = _layers_from_source(client, image.id)
+            if per_state is None:
+                client.images.remove(image.id, force=True)
+                continue
+            for layer in per_state:  # top first: each one is then a leaf
+                client.images.remove(layer, force=True, noprune=True)
+
+
+def _layers_from_source(client: docker.DockerClient, image_id: str) -> list[str] | None:
+    """The ids of ``image_id`` and its parents down to the layer of ``COPY source/``, top
+    first; None when that layer is not among them."""
+    layers = []
+    for entry in client.api.history(image_id):
+        if not str(entry.get("Id", "")).startswith("sha256:"):
+            return None  # a layer not built here (<missing>): the base image
+        layers.append(str(entry["Id"]))
+        if SOURCE_COPY in str(entry.get("CreatedBy", "")):
+            return layers
+    return None

@@ -76,3 +76,30 @@ def test_build_failure_names_its_log(
         "wheel" in (tmp_path / f"build-{spec.tag.split('/')[-1].replace(':', '-')}.log").read_text()
     )
     assert not engine.images.list(filters={"label": f"taskforge.build={spec.tag}"})
+
+
+def test_the_first_stages_toolchain_stays_cached_for_the_next_state(
+    engine: docker.DockerClient, sample_repo: git.Repo, sample_env: Environment, tmp_path: Path
+) -> None:
+    """Two more dependency states: the second's first stage takes its build tools from the
+    cache the first left (only the layers from ``COPY source/`` on are removed)."""
+    tags = []
+    for extra in ("iniconfig", "packaging"):
+        config = sample_env.config.model_copy(
+            update={"extra_packages": [*sample_env.config.extra_packages, extra]}
+        )
+        spec = env_spec(
+            sample_repo, SAMPLE_REPO_NAME, sample_env.setup_commit, config, sample_env.image.id
+        )
+        ensure_env_image(engine, sample_repo, spec, tmp_path)
+        tags.append(spec.tag)
+        assert not engine.images.list(filters={"label": f"taskforge.build={spec.tag}"})
+    try:
+        log = (tmp_path / f"build-{tags[1].split('/')[-1].replace(':', '-')}.log").read_text()
+        tools = log.split("RUN python3 -m venv /opt/build", 1)[1].split("Step ", 1)[0]
+        assert "Using cache" in tools, tools
+        source = log.split("COPY source/ /tmp/source/", 1)[1].split("Step ", 1)[0]
+        assert "Using cache" not in source  # a state's own layers never outlive its build
+    finally:
+        for tag in tags:
+            engine.images.remove(tag, force=True)
