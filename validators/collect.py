@@ -8,6 +8,7 @@ those the candidates touch that already exist at the base commit, collected with
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -29,6 +30,15 @@ from validators.sandbox import SandboxLimits, run_prepared
 from validators.states import export_tree, python_path_for, tar_tree
 
 MAX_FILES = 8
+# the lines that name a build's failure, the most precise first: rustc and cargo, the Go
+# compiler, javac through Maven, then Maven's own and a JavaScript runner's
+ERROR_LINES = (
+    re.compile(r"error(\[E\d+\])?: "),
+    re.compile(r"\S+\.go:\d+:\d+: "),
+    re.compile(r"\[ERROR\] \S+\.java:\[\d+"),
+    re.compile(r"\[ERROR\] "),
+    re.compile(r"(\w*Error:|FAIL) "),
+)
 
 
 def collection_problem(
@@ -103,10 +113,25 @@ def _language_problem(
     if run.timed_out:
         return f"running the tests at {commit[:10]} took over {limits.timeout_s} s"
     report = language_result(run, spec, targets).report
-    last = [line for line in run.output.splitlines() if line.strip()][-1:] or ["no output"]
+    said = first_error(run.output)
     if report is None:
-        return f"tests at {commit[:10]} wrote no {spec.runner} report: {last[0][:160]}"
+        return f"tests at {commit[:10]} wrote no {spec.runner} report: {said}"
     if report.collection_errors and not report.statuses:
         units = ", ".join(report.collection_errors[:3])
-        return f"tests do not build at {commit[:10]} ({units}): {last[0][:160]}"
+        return f"tests do not build at {commit[:10]} ({units}): {said}"
     return None
+
+
+def first_error(output: str) -> str:
+    """What a build said first of its failure, by ``ERROR_LINES`` in turn, else its last
+    line; never our own markers."""
+    lines = [
+        line.strip()
+        for line in output.splitlines()
+        if line.strip() and not line.startswith((PEAK_MARKER, "taskforge: "))
+    ]
+    for pattern in ERROR_LINES:
+        found = next((line for line in lines if pattern.match(line)), None)
+        if found:
+            return found[:160]
+    return (lines[-1:] or ["no output"])[0][:160]
