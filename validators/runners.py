@@ -150,13 +150,19 @@ def _vitest(targets: RunTargets, repeat: int) -> str:
 def _mocha(targets: RunTargets, repeat: int) -> str:
     """Mocha 9.1 and later write the JSON report to ``output=``; an older one only to its
     standard output (its ``bin/mocha`` wrapper loses that output on a current Node, so
-    ``bin/_mocha`` runs)."""
+    ``bin/_mocha`` runs). Mocha 4 and later wait for every handle a test left open (a
+    server, a socket) unless told ``--exit``, as koa's ``egg-bin`` tells it: without, each run
+    of koajs/koa's tests hung until the timeout; mocha 3 and older exit by themselves."""
     files = _quoted(_ordered(targets.selection, repeat))
-    current = f"node_modules/.bin/mocha --reporter json --reporter-option output={REPORT} {files}"
+    current = (
+        f"node_modules/.bin/mocha --exit --reporter json --reporter-option output={REPORT} {files}"
+    )
     older = f"node node_modules/mocha/bin/_mocha --reporter json {files} > {REPORT}"
+    exiting = f"node node_modules/mocha/bin/_mocha --exit --reporter json {files} > {REPORT}"
     version = "node -p 'require(\"mocha/package.json\").version' 2>/dev/null"
     return (
-        f'case "$({version})" in [0-8].*|9.0.*) {older};; *) {current};; esac; '
+        f'case "$({version})" in [0-3].*) {older};; [4-8].*|9.0.*) {exiting};; '
+        f"*) {current};; esac; "
         f"status=$?; if [ $status -ne 0 ] && [ ! -s {REPORT} ]; then : > {BUILD_FAILED}; fi"
     )
 

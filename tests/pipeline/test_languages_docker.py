@@ -21,7 +21,9 @@ def test_a_backfill_verifies_the_fix_and_rejects_the_refactor(
     language = sample.language
     source = write_language_repo(tmp_path / "calc", sample)
     out = tmp_path / "out"
-    result = run("backfill", str(source), "--repo", f"example/calc-{name}", "--out", str(out))
+    repo = f"example/calc-{name}"
+    # a run that hangs (a handle left open) is a timeout in minutes, not a test stuck for 15
+    result = run("backfill", str(source), "--repo", repo, "--out", str(out), "--timeout", "300")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert verified_lists(out, "FAIL_TO_PASS") == {1: sample.fail_to_pass}
     assert verified_lists(out, "PASS_TO_PASS") == {1: sample.pass_to_pass}
