@@ -126,6 +126,9 @@ module.exports = { add, clamp };
 """
 JS_TEST = """const { add, clamp } = require("../src/calc");
 
+// a server left open (koajs/koa's tests leave theirs): jest waits for it unless --forceExit
+require("net").createServer().listen(0, "127.0.0.1");
+
 describe("add", () => {
   test("adds two numbers", () => {
     expect(add(2, 3)).toBe(5);
