@@ -79,13 +79,18 @@ def collection_problem(
     return f"tests do not collect at {commit[:10]}: {collection_error(run.output, run.exit_code)}"
 
 
-def collection_error(output: str, exit_code: int) -> str:
-    """The most telling line of a failed collection: pytest's ``E`` line, else its summary."""
-    lines = [
+def said_lines(output: str) -> list[str]:
+    """The non-blank lines of a run's output, stripped, without our own markers."""
+    return [
         line.strip()
         for line in output.splitlines()
         if line.strip() and not line.startswith((PEAK_MARKER, "taskforge: "))
     ]
+
+
+def collection_error(output: str, exit_code: int) -> str:
+    """The most telling line of a failed collection: pytest's ``E`` line, else its summary."""
+    lines = said_lines(output)
     errors = [line[1:].strip() for line in lines if line.startswith("E ")]
     if errors:
         return errors[-1][:200]
@@ -125,11 +130,7 @@ def _language_problem(
 def first_error(output: str) -> str:
     """What a build said first of its failure, by ``ERROR_LINES`` in turn, else its last
     line; never our own markers."""
-    lines = [
-        line.strip()
-        for line in output.splitlines()
-        if line.strip() and not line.startswith((PEAK_MARKER, "taskforge: "))
-    ]
+    lines = said_lines(output)
     for pattern in ERROR_LINES:
         found = next((line for line in lines if pattern.match(line)), None)
         if found:

@@ -80,11 +80,11 @@ def retry_outcomes(text: str | None) -> frozenset[Outcome]:
     if not text:
         return frozenset()
     names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in {o.value for o in Outcome}]
+    known = [o.value for o in Outcome]
+    unknown = [n for n in names if n not in known]
     if unknown or not names:
-        known = ", ".join(o.value for o in Outcome)
         bad = ", ".join(unknown) or repr(text)
-        raise UserInputError(f"--retry takes outcomes ({known}), not {bad}")
+        raise UserInputError(f"--retry takes outcomes ({', '.join(known)}), not {bad}")
     return frozenset(Outcome(n) for n in names)
 
 

@@ -104,6 +104,7 @@ def _validate_groups(
 ) -> None:
     """Build each group's environment in turn while earlier groups' validations run."""
     futures: Validations = []
+    validating = _validate(request)
     for number, group in enumerate(groups, start=1):
         sink().stage(f"environment {number}/{len(groups)}")
         try:
@@ -115,9 +116,7 @@ def _validate_groups(
         summary.infrastructure_retries += built.retries
         summary.images_built += int(built.value.built)
         summary.environments += 1
-        futures += [
-            _validate(request).submit(request, repo_path, c, built.value) for c in group.candidates
-        ]
+        futures += [validating.submit(request, repo_path, c, built.value) for c in group.candidates]
     sink().stage("validating")
     held = _collect(request, futures, summary, hold=wants_every_extra)
     if held:
@@ -149,6 +148,7 @@ def _retry_with_every_extra(
     every non-docs extra, and those candidates validated again (``dockerfiles.extras_retry``)."""
     first = {task.instance_id: task for task in held}
     futures: Validations = []
+    validating = _validate(request)
     unchanged: list[Task] = []
     for group in groups:
         originals = [c for c in group.candidates if c.instance_id in first]
@@ -164,9 +164,7 @@ def _retry_with_every_extra(
             unchanged += retry_not_built(first, originals, extras, error)
             continue
         summary.infrastructure_retries += built.retries
-        futures += [
-            _validate(request).submit(request, repo_path, c, built.value) for c in originals
-        ]
+        futures += [validating.submit(request, repo_path, c, built.value) for c in originals]
     _write(request, summary, unchanged)
     _collect(request, futures, summary, first=first)
 

@@ -100,6 +100,7 @@ def test_retry_runs_again_only_the_outcomes_it_names(
     layout = DatasetLayout(folder / "out", work)
     newest = {t.pull_number: t.outcome for t in read_tasks(layout)}
     shards = [layout.relative(s) for s in layout.shards()]
+    recorded = {p: p.stat().st_mtime_ns for p in layout.results_dir.iterdir()}
     result = run(
         *("backfill", "data/cache/sample-repo", "--repo", "taskforge/tinytext", "--out", "out"),
         *("--work-dir", str(work), "--retry", "fix_breaks_tests"),
@@ -117,6 +118,9 @@ def test_retry_runs_again_only_the_outcomes_it_names(
     rows = load_table(layout, ["pull_number"], keep_duplicates=True).table
     counts = Counter(rows.column("pull_number").to_pylist())
     assert counts == {n: 2 if n in again else 1 for n in newest}
+    # run again, not replayed: its validation's record is written anew (a replay reads it)
+    rewritten = [p for p, t in recorded.items() if p.stat().st_mtime_ns != t]
+    assert len(rewritten) == 1, sorted(p.name for p in rewritten)
 
 
 def test_the_dataset_folder_holds_only_what_is_published(
