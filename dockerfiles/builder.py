@@ -35,6 +35,7 @@ from dockerfiles.build_failure import resolver_reason
 from dockerfiles.installers import installer_for, pytest_floor
 from dockerfiles.language_image import (
     FETCH_TOOLCHAIN,
+    GO_AS_OF,
     env_instruction,
     render_language_dockerfile,
 )
@@ -113,7 +114,7 @@ def _language_inputs(config: InstallConfig) -> dict[str, str]:
     """What else a non-Python image is given (nothing for Python: its fingerprints stay)."""
     if config.language is Language.PYTHON:
         return {}
-    return {"fetch_toolchain": FETCH_TOOLCHAIN.read_text()}
+    return {"fetch_toolchain": FETCH_TOOLCHAIN.read_text(), "go_as_of": GO_AS_OF.read_text()}
 
 
 def template_text() -> str:
@@ -168,6 +169,7 @@ def _write_context(context: Path, repo: git.Repo, spec: EnvSpec) -> None:
     shutil.copyfile(host_ca_bundle(), context / "host-ca.pem")
     shutil.copyfile(PROJECT_REQUIRES, context / "project_requires.py")
     shutil.copyfile(FETCH_TOOLCHAIN, context / "fetch_toolchain.py")
+    shutil.copyfile(GO_AS_OF, context / "go_as_of.py")
     (context / "Dockerfile").write_text(render_dockerfile(spec))
 
 

@@ -19,7 +19,7 @@ ENV SSL_CERT_FILE=/usr/local/share/taskforge/host-ca.pem \
 ARG GOPROXY
 ARG NPM_CONFIG_REGISTRY
 ${system_step}
-COPY fetch_toolchain.py /tmp/fetch_toolchain.py
+COPY fetch_toolchain.py go_as_of.py /tmp/
 RUN mkdir -p /opt/taskforge && ${fetch_step}
 COPY source/ /tmp/source/
 RUN cd /tmp/source && ${deps_step}${later_step}

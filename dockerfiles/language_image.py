@@ -38,6 +38,7 @@ from pipeline.core.languages import (
 from pipeline.core.records import InstallConfig, Toolchain, ToolchainSource
 
 FETCH_TOOLCHAIN = Path(__file__).with_name("fetch_toolchain.py")
+GO_AS_OF = Path(__file__).with_name("go_as_of.py")
 ROOT = "/opt/taskforge"
 SUITE_PYTHON = {base.suite: python for python, base in BASES.items() if base.suite}
 NPM_OF_NODE = {"10": "6", "12": "6", "14": "6", "16": "8", "18": "10", "20": "10", "22": "10"}
@@ -207,7 +208,7 @@ def _go(tool: Toolchain, config: InstallConfig) -> Rendered:
     if module:  # a repository from before modules: its go.mod is written, kept for its runs
         written = (
             f"rm -rf vendor && go mod init {shlex.quote(module)} && "
-            "(go mod tidy -e >/dev/null 2>&1 || true) && "
+            f"(go mod tidy -e >/dev/null 2>&1 || true) && {_as_of(config)}"
             f"mkdir -p {GOPATH_MODULE} && cp go.mod {GOPATH_MODULE}/ && "
             f"(cp go.sum {GOPATH_MODULE}/ 2>/dev/null || true); "
         )
@@ -219,6 +220,15 @@ def _go(tool: Toolchain, config: InstallConfig) -> Rendered:
         f"mkdir -p {ROOT}/gomod {ROOT}/gocache {ROOT}/gopath && chmod -R u+w {ROOT}/gomod"
     )
     return env, [], fetch, deps
+
+
+def _as_of(config: InstallConfig) -> str:
+    """A written go.mod's requirements pinned to the versions of the attempt's day, twice: the
+    first tidy after a pin may add modules of its own at their newest (``go_as_of.py``)."""
+    if config.exclude_newer is None:
+        return ""
+    pin = f"python3 /tmp/go_as_of.py {config.exclude_newer.date().isoformat()}"
+    return f"{pin} && (go mod tidy -e >/dev/null 2>&1 || true) && " * 2
 
 
 def _environment_value(config: InstallConfig, name: str) -> str:

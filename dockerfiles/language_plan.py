@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -74,7 +75,8 @@ def plan_language_environment(
     config = detect_language_recipe(
         language, files, commit.committed_datetime, pinned, BUILDABLE_OFFERS
     )
-    if language is Language.GO and gopath_mode(files):
+    gopath = language is Language.GO and gopath_mode(files)
+    if gopath:
         module = f"{GO_MODULE}=github.com/{repo_name}"  # the import path of GOPATH's days
         config = config.revised(environment=[*config.environment, module])
     if language in {Language.GO, Language.JAVA}:  # go.mod and the POM pin their versions
@@ -89,6 +91,8 @@ def plan_language_environment(
         # the default features are the attempts after them, should those not build
         featured = [f"{CARGO_FEATURES}={features}"]
         attempts = [a.revised(environment=[*a.environment, *featured]) for a in attempts] + attempts
+    if gopath:  # nothing pins a version: first the modules as of the month, then today's
+        attempts = [config.revised(exclude_newer=month_of(commit.committed_datetime)), config]
     if language is Language.JAVA:
         attempts = java_attempts(config)
     if language is Language.JAVASCRIPT:
@@ -101,6 +105,12 @@ def plan_language_environment(
     key_source = {"state": state, "attempts": [a.fingerprint_fields() for a in attempts]}
     key = hashlib.sha256(json.dumps(key_source, sort_keys=True, default=str).encode()).hexdigest()
     return EnvPlan(repo_name, base_commit, files, attempts, key)
+
+
+def month_of(moment: datetime) -> datetime:
+    """The first day of ``moment``'s month (UTC): the commits of one month share their
+    dependencies' day, and so one image, and none is newer than the commit."""
+    return moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 OLDEST_JAVA_LEVEL = 8  # the oldest language level every JDK here compiles (JDK 21 dropped 7)

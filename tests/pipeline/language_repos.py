@@ -18,6 +18,7 @@ from pathlib import Path
 
 import git
 
+from pipeline.core.languages import GOPATH_MODULE
 from pipeline.demo.sample_repo import History
 
 # npm's --before reads the registry's publication times; on this project's machines the
@@ -39,6 +40,8 @@ class LanguageSample:
     refactor_passing: tuple[str, ...] = ()  # tests PR #2 must pass on both sides, when given
     era: datetime = ERA  # the commits' date
     name: str = ""  # the sample's name, when not its language's
+    # (path, text) the verified task's image holds: what its dependencies were resolved to
+    image_files: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:
@@ -353,14 +356,21 @@ JAVA = LanguageSample(
 )
 
 # GOPATH's days: no go.mod; its image writes one for the module path of the repository's name
+# nothing names a version: the image takes each module as of the commits' month, pkg/errors
+# v0.8.0 of 2016-09 (v0.9.1 is of 2020)
+GOPATH_ERRORS = (
+    'package calc\n\nimport "github.com/pkg/errors"\n\n'
+    '// ErrEmpty is the error of an empty range.\nvar ErrEmpty = errors.New("empty range")\n'
+)
 GOPATH = dataclasses.replace(
     GO,
-    initial={"calc.go": GO_CALC, "calc_test.go": GO_TEST},
+    initial={"calc.go": GO_CALC, "calc_test.go": GO_TEST, "errors.go": GOPATH_ERRORS},
     fix=GO_FIX,
     fail_to_pass=["github.com/example/calc-go-gopath::TestClamp"],
     pass_to_pass=["github.com/example/calc-go-gopath::TestAdd"],
     era=datetime(2017, 3, 6, 9, 0, tzinfo=UTC),
     name="go-gopath",
+    image_files=((f"{GOPATH_MODULE}/go.mod", "github.com/pkg/errors v0.8.0"),),
 )
 
 SAMPLES = {sample.key: sample for sample in (GO, GOPATH, JAVASCRIPT, JAVASCRIPT_MOCHA, RUST, JAVA)}

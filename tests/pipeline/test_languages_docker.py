@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import docker
 import polars as pl
 import pytest
 
@@ -39,3 +40,7 @@ def test_a_backfill_verifies_the_fix_and_rejects_the_refactor(
     toolchain = config["toolchain"].struct.unnest()
     assert toolchain["language"].to_list() == [language]
     assert config["test_runner"].to_list() == [sample.runner]
+    tag = verified["image"].struct.unnest()["tag"][0]
+    for path, text in sample.image_files:
+        held = docker.from_env().containers.run(tag, ["cat", path], remove=True).decode()
+        assert text in held, held
