@@ -185,7 +185,11 @@ def _javascript(tool: Toolchain, config: InstallConfig) -> Rendered:
             f"npm install --ignore-scripts --no-audit --no-fund --legacy-peer-deps{before}"
         )
     # the dependencies' own install scripts (native builds, binaries), never the project's
-    deps = f"{install} && (npm rebuild >/dev/null 2>&1 || true) && mv node_modules {ROOT}/"
+    # (a package with no dependencies, one testing with node --test, gets no node_modules)
+    deps = (
+        f"{install} && (npm rebuild >/dev/null 2>&1 || true) && mkdir -p node_modules && "
+        f"mv node_modules {ROOT}/"
+    )
     return env, [], fetch, deps
 
 

@@ -6,8 +6,8 @@ them); ``dockerfiles.language_image`` renders its image. The package manager fol
 lockfile: ``package-lock.json`` or ``npm-shrinkwrap.json`` -> npm, ``yarn.lock`` -> Yarn 1
 (Berry with ``.yarnrc.yml``), ``pnpm-lock.yaml`` -> pnpm; Go's is go, Rust's cargo, Java's
 Maven (Gradle is recognised, and cannot be had here). The JavaScript runner is the one
-``scripts.test`` names, else the one whose configuration file is at the root
-(``vitest.config.mts``, ``jest.config.js``, ``.mocharc.yml``), else the one in the
+``scripts.test`` names (``node --test``: Node's own), else the one whose configuration file is
+at the root (``vitest.config.mts``, ``jest.config.js``, ``.mocharc.yml``), else the one in the
 dependencies: vitest, jest, mocha, else the one whose packages are (``@vitest/coverage-v8``,
 ``@types/jest``: a wrapper's runner). Dependencies
 pinned by a lockfile (or go.mod, or the POM) are taken as they are; without one, as of the
@@ -23,6 +23,7 @@ from typing import Any
 
 from dockerfiles.toolchains import Offer, choose_toolchain
 from pipeline.core.languages import Language, TestRunner
+from pipeline.core.node_test import node_test_command
 from pipeline.core.records import InstallConfig
 
 # a runner's own configuration file names the runner (vitest.config.mts behind a wrapper)
@@ -119,6 +120,8 @@ def runner_of(language: Language, files: dict[str, str]) -> TestRunner:
         for runner in (TestRunner.VITEST, TestRunner.JEST, TestRunner.MOCHA):
             if str(runner) in script:
                 return runner
+        if node_test_command(script) is not None:
+            return TestRunner.NODE_TEST
         if "egg-bin" in script:  # egg-bin test: mocha, with its own defaults
             return TestRunner.MOCHA
         for runner in (TestRunner.VITEST, TestRunner.JEST, TestRunner.MOCHA):

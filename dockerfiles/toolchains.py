@@ -47,6 +47,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from pipeline.core.languages import Language
+from pipeline.core.node_test import node_test_command
 from pipeline.core.records import Toolchain, ToolchainSource
 
 
@@ -131,6 +132,9 @@ RUST_1_0 = date(2015, 5, 15)  # a release every six weeks since
 # release of the commit's era is taken where it is newer (a 2024 package.json still saying
 # "node >= 0.6" was tested on the Node of 2024).
 GO_MODULES = "1.16"  # module mode by default, and `go mod tidy -e`
+# ``node --test`` reports to a reporter module and exits with handles open from Node 20
+# (``--test-force-exit``, 20.14); a repository that tests with it on 18 gets 20
+NODE_TEST = "20"
 FLOORS = frozenset({"go.mod go", "package.json engines.node", "Cargo.toml rust-version"})
 
 
@@ -175,6 +179,8 @@ def choose_toolchain(
         wanted = era  # a floor the era's release is above: what the developers ran then
     if language is Language.GO and gopath_mode(files):
         wanted = max(wanted, GO_MODULES, key=version_key)  # its go.mod is written then
+    if language is Language.JAVASCRIPT and wanted[:1].isdigit() and _runs_node_test(files):
+        wanted = max(wanted, NODE_TEST, key=version_key)
     candidates = [o for o in (offers if offers is not None else OFFERS) if o.language is language]
     offer = _best(language, wanted, candidates)
     toolchain = Toolchain(
@@ -240,15 +246,24 @@ def _go_request(files: dict[str, str]) -> tuple[str, str]:
     return "", ""
 
 
+def _package(files: dict[str, str]) -> dict[str, Any]:
+    try:
+        package = json.loads(files.get("package.json", "") or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return package if isinstance(package, dict) else {}
+
+
+def _runs_node_test(files: dict[str, str]) -> bool:
+    script = _table(_package(files), "scripts").get("test", "")
+    return isinstance(script, str) and node_test_command(script) is not None
+
+
 def _node_request(files: dict[str, str]) -> tuple[str, str]:
     for name in (".nvmrc", ".node-version"):
         if match := re.match(r"\s*v?(\d+)(\.\d+)*\s*$", files.get(name, "")):
             return match.group(1), name
-    try:
-        package = json.loads(files.get("package.json", "") or "{}")
-    except json.JSONDecodeError:
-        package = {}
-    package = package if isinstance(package, dict) else {}
+    package = _package(files)
     volta = _table(package, "volta").get("node")
     if isinstance(volta, str) and (match := re.match(r"v?(\d+)", volta)):
         return match.group(1), "package.json volta.node"

@@ -99,6 +99,48 @@ def read_mocha_json(data: bytes, root: str = REPO_ROOT) -> Report:
     return report
 
 
+def read_node_test(data: bytes, root: str = REPO_ROOT) -> Report:
+    """The statuses of a ``node --test`` run, from taskforge's reporter (a JSON line per test
+    as it starts and as it ends: ``validators/node_test_reporter.cjs``). A test's id is its
+    file and its titles from the outermost ``describe``, as jest's; a ``describe`` is no test
+    (a hook of it that failed is an error of its file). Node reports a file it could not load,
+    or whose process failed, as a test named by the file's path; one that passed held none."""
+    report = Report()
+    titles: dict[str, list[str]] = {}
+    for line in data.splitlines():
+        if not line.strip():
+            continue
+        event = _json_object(line, "node --test")
+        file = str(event.get("file") or "")
+        path = relative(file, root) if file else ""
+        name, nesting = str(event.get("name", "")), int(event.get("nesting") or 0)
+        stack = titles.setdefault(path, [])
+        if event.get("type") == "test:start":
+            del stack[nesting:]
+            stack.append(name)
+            continue
+        failed = event.get("type") == "test:fail"
+        if nesting == 0 and file and name in {file, path}:  # Node 20 the one, 22 the other
+            errors = report.collection_errors if failed else report.empty_units
+            if path not in errors:
+                errors.append(path)
+            continue
+        if event.get("kind") == "suite":
+            hook = failed and event.get("failure") == "hookFailed"
+            if hook and path not in report.collection_errors:
+                report.collection_errors.append(path)
+            continue
+        if event.get("skip") or event.get("todo"):
+            status = TestStatus.SKIPPED
+        elif not failed:
+            status = TestStatus.PASSED
+        else:
+            cancelled = event.get("failure") == "cancelledByParent"
+            status = TestStatus.ERROR if cancelled else TestStatus.FAILED
+        report.record(f"{path}::{JEST_SEPARATOR.join([*stack[:nesting], name])}", status)
+    return report
+
+
 def relative(path: str, root: str = REPO_ROOT) -> str:
     """A report's absolute file path as a path from the repository root."""
     pure = PurePosixPath(path)

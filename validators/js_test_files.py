@@ -12,6 +12,7 @@ the runner's documented default holds:
 | vitest | ``**/*.{test,spec}.?(c|m)[jt]s?(x)`` |
 | mocha | ``./test/*.{js,cjs,mjs}`` (``./test/**/...`` with ``--recursive``) |
 | egg-bin | ``test/**/*.test.js`` (a folder argument: every file under it) |
+| node --test | ``**/*.test.js`` (``-test``, ``_test``, ``test-*``, ``test``), ``**/test/**/*.js`` |
 
 A configuration written in JavaScript (``jest.config.js``, ``vitest.config.ts``) is never run:
 its ``testMatch``, ``testRegex`` or ``include`` is read where it is a literal, else the default
@@ -35,6 +36,7 @@ import yaml
 from wcmatch import glob
 
 from pipeline.core.languages import Language, TestRunner, profile_of
+from pipeline.core.node_test import NodeTestCommand, node_test_command
 
 # the files of a tree the selection reads (beside go.mod and Cargo.toml)
 CONFIG_FILES = (
@@ -54,6 +56,9 @@ FLAGS = glob.GLOBSTAR | glob.EXTGLOB | glob.BRACE | glob.DOTGLOB
 JEST_DEFAULT = ("**/__tests__/**/*.?([mc])[jt]s?(x)", "**/?(*.)+(spec|test).?([mc])[jt]s?(x)")
 VITEST_DEFAULT = ("**/*.{test,spec}.?(c|m)[jt]s?(x)",)
 EGG_DEFAULT = ("test/**/*.test.js",)
+NODE_DEFAULT = tuple(  # node --test's, since Node 20
+    f"**/{name}.{{ext}}" for name in ("*.test", "*-test", "*_test", "test-*", "test", "test/**/*")
+)
 MOCHA_EXTENSIONS = ("js", "cjs", "mjs")
 NEVER_TESTS = frozenset({"__mocks__", "__snapshots__", "__fixtures__", "node_modules"})
 # folders inside a test folder that hold what the tests use
@@ -102,6 +107,8 @@ def test_patterns(
         )
         return [_relative(p) for p in _listed(include.get("include"))] or list(VITEST_DEFAULT), []
     script = str(_table(package, "scripts").get("test", ""))
+    if runner is TestRunner.NODE_TEST:
+        return _node_test(node_test_command(script) or NodeTestCommand()), []
     egg = _arguments(script, {"egg-bin"})
     if egg is not None:
         return _egg(egg), []
@@ -139,6 +146,26 @@ def _jest(config: dict[str, Any]) -> tuple[list[str], list[re.Pattern[str]]]:
     if isinstance(match, list) and match:
         return [_relative(str(m)) for m in match], []
     return list(JEST_DEFAULT), []
+
+
+def _node_test(command: NodeTestCommand) -> list[str]:
+    """Node's test files: its default names (TypeScript's too with a loader), under each
+    folder the command names; a file or a glob it names stays itself."""
+    extensions = "{cjs,mjs,js,cts,mts,ts}" if command.typescript else "{cjs,mjs,js}"
+    names = [name.format(ext=extensions) for name in NODE_DEFAULT]
+    if not command.specs:
+        return names
+    extension = re.compile(r"\.[cm]?[jt]s$")
+    patterns = []
+    for spec in map(_relative, command.specs):
+        if glob.is_magic(spec, flags=FLAGS) or extension.search(spec):
+            patterns.append(spec)
+        else:  # a folder: the default names under it, every file when it is in test/
+            folder = spec.rstrip("/")
+            patterns.extend(f"{folder}/{name}" for name in names)
+            if "test" in PurePosixPath(folder).parts:
+                patterns.append(f"{folder}/**/*.{extensions}")
+    return patterns
 
 
 def _egg(words: list[str]) -> list[str]:

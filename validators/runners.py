@@ -13,6 +13,7 @@ pytest's (0 passed, 1 something failed), which the grading core checks a report 
 | jest | the test files, ``--runTestsByPath`` | ``--json --outputFile`` | 0, 1 |
 | vitest | the test files (``vitest run`` filters) | ``--reporter=json`` | 0, 1 |
 | mocha | the test files | ``--reporter json``, ``output=`` (before 9.1 stdout) | failures: 1 |
+| node --test | the test files, the script's options | taskforge's reporter (JSON lines) | 0, 1 |
 | go test | the packages of the touched ``_test.go`` | ``-json`` on stdout | 0, 1 |
 | cargo test | ``--lib``, ``--test NAME`` per touched target | libtest JSON per target | 101 -> 1 |
 | maven surefire | ``-Dtest=`` simple class names | ``target/surefire-reports`` | 0, 1 |
@@ -28,11 +29,13 @@ reachable here.
 
 from __future__ import annotations
 
+import json
 import posixpath
 import shlex
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -44,9 +47,15 @@ from pipeline.core.languages import (
     TestRunner,
     profile_of,
 )
+from pipeline.core.node_test import node_test_command
 from pipeline.core.records import TestStatus
 from validators.go_report import read_go_test_json
-from validators.js_reports import VITEST_SEPARATOR, read_jest_json, read_mocha_json
+from validators.js_reports import (
+    VITEST_SEPARATOR,
+    read_jest_json,
+    read_mocha_json,
+    read_node_test,
+)
 from validators.js_test_files import js_test_files
 from validators.junit import Report
 from validators.junit_reports import (
@@ -71,6 +80,8 @@ class RunTargets:
 
     selection: list[str]
     units: list[str] = field(default_factory=list)
+    # the runner's own words, where the repository's script sets some (node's --import tsx)
+    invocation: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -165,6 +176,46 @@ def _mocha(targets: RunTargets, repeat: int) -> str:
     return (
         f'case "$({version})" in [0-3].*) {older};; [4-8].*|9.0.*) {exiting};; '
         f"*) {current};; esac; "
+        f"status=$?; if [ $status -ne 0 ] && [ ! -s {REPORT} ]; then : > {BUILD_FAILED}; fi"
+    )
+
+
+NODE_REPORTER = resources.files("validators").joinpath("node_test_reporter.cjs").read_text()
+NODE_REPORTER_PATH = f"{OUTPUT_DIR}/node-test-reporter.cjs"
+# --test-force-exit (Node 20.14, 22): a run ends when its tests do, whatever they left open
+NODE_FORCE_EXIT = (
+    'case "$(node -p process.versions.node)" in 1[0-9].*|20.[0-9].*|20.1[0-3].*|21.*) '
+    "force=;; *) force=--test-force-exit;; esac"
+)
+
+
+def node_test_targets(test_files: Sequence[str], manifests: Mapping[str, str]) -> RunTargets:
+    """The touched files ``node --test`` runs, and the environment and options of the
+    script's ``node --test`` (``--import tsx``, ``--require ./test/setup.js``)."""
+    files = js_test_files(TestRunner.NODE_TEST, test_files, manifests)
+    package = manifests.get("package.json", "")
+    try:
+        script = json.loads(package).get("scripts", {}).get("test", "") if package else ""
+    except (ValueError, AttributeError):
+        script = ""
+    command = node_test_command(script if isinstance(script, str) else "")
+    invocation = ["env", *command.environment, "node", *command.run_options()] if command else []
+    return RunTargets(files, files, invocation or ["node"])
+
+
+def _node_test(targets: RunTargets, repeat: int) -> str:
+    """Node's own runner, reporting to taskforge's reporter (``read_node_test``) and, for the
+    log, to its spec reporter. Node's JUnit reporter names no file, and writes nothing when
+    the run is forced to exit: it reports once every test is done. The reporter writes its
+    lines itself; its own destination is a file (Node 22 syncs it: /dev/null fails)."""
+    files = _quoted(_ordered(targets.selection, repeat))
+    node = _quoted(targets.invocation or ["node"])
+    return (
+        f"printf '%s' {shlex.quote(NODE_REPORTER)} > {NODE_REPORTER_PATH}; rm -f {REPORT}; "
+        f"{NODE_FORCE_EXIT}; TASKFORGE_NODE_REPORT={REPORT} {node} --test $force "
+        "--test-reporter=spec --test-reporter-destination=stdout "
+        f"--test-reporter={NODE_REPORTER_PATH} "
+        f"--test-reporter-destination={NODE_REPORTER_PATH}.out {files}; "
         f"status=$?; if [ $status -ne 0 ] && [ ! -s {REPORT} ]; then : > {BUILD_FAILED}; fi"
     )
 
@@ -388,6 +439,13 @@ RUNNERS: dict[TestRunner, RunnerSpec] = {
             _mocha,
             _single(read_mocha_json),
             exit_codes={code: 1 for code in range(2, 255)},
+        ),
+        RunnerSpec(
+            TestRunner.NODE_TEST,
+            Language.JAVASCRIPT,
+            node_test_targets,
+            _node_test,
+            _single(read_node_test),
         ),
         RunnerSpec(TestRunner.GO_TEST, Language.GO, go_targets, _go, _single(read_go_test_json)),
         RunnerSpec(

@@ -59,6 +59,7 @@ class TestRunner(enum.StrEnum):
     JEST = "jest"
     VITEST = "vitest"
     MOCHA = "mocha"
+    NODE_TEST = "node --test"  # Node's own runner
     GO_TEST = "go test"
     CARGO_TEST = "cargo test"  # libtest's own JSON, one stream per test target
     MAVEN = "maven surefire"
@@ -135,7 +136,7 @@ class JavaScriptProfile(LanguageProfile):
     language = Language.JAVASCRIPT
     manifests = frozenset({"package.json"})
     extensions = frozenset({".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".mts", ".cts"})
-    runners = (TestRunner.JEST, TestRunner.VITEST, TestRunner.MOCHA)
+    runners = (TestRunner.JEST, TestRunner.VITEST, TestRunner.MOCHA, TestRunner.NODE_TEST)
     support_dirs = frozenset({"__mocks__", "__snapshots__", "__fixtures__"})
     test_dirs = frozenset({"__tests__", "test", "tests", "spec", *support_dirs})
     test_name = re.compile(r"\.(test|spec)\.[cm]?[jt]sx?$")

@@ -175,6 +175,23 @@ def test_package_managers_and_runners_from_the_dependency_files() -> None:
     assert runner_of(JAVA, {"build.gradle": ""}) is TestRunner.GRADLE
 
 
+def test_node_s_own_runner_and_the_node_it_needs() -> None:
+    """koajs/koa since 2024: ``node --test``, its engines ``>= 18``; the reporter it is run
+    with and ``--test-force-exit`` need Node 20, which a request for 18 gets."""
+    for script in ("node --test", "c8 node --test", "NODE_ENV=test node --import tsx --test"):
+        files = {"package.json": json.dumps({"scripts": {"test": script}})}
+        assert runner_of(JS, files) is TestRunner.NODE_TEST
+    assert runner_of(JS, {"package.json": '{"scripts": {"test": "node test.js"}}'}) is (
+        TestRunner.JEST  # a script, not node's runner: the default
+    )
+    asked = {"package.json": json.dumps({"scripts": {"test": "node --test"}}), ".nvmrc": "18\n"}
+    toolchain, _ = choose_toolchain(JS, asked, date(2023, 5, 1), BUILDABLE_OFFERS)
+    assert toolchain.version.startswith("20.")
+    jest = {"package.json": json.dumps({"scripts": {"test": "jest"}}), ".nvmrc": "18\n"}
+    toolchain, _ = choose_toolchain(JS, jest, date(2023, 5, 1), BUILDABLE_OFFERS)
+    assert toolchain.version.startswith("18.")
+
+
 def test_a_javascript_recipe_without_a_lockfile_is_pinned_to_its_date() -> None:
     committed = datetime(2021, 3, 4, tzinfo=UTC)
     pinned = datetime(2021, 2, 1, tzinfo=UTC)

@@ -207,6 +207,56 @@ JAVASCRIPT_MOCHA = LanguageSample(
     name="javascript-mocha",
 )
 
+# Node's own runner (koajs/koa's since 2024): no dependency at all, a nested describe, and a
+# server left open, which node --test waits for unless told --test-force-exit
+NODE_PACKAGE = """{
+  "name": "calc",
+  "version": "1.0.0",
+  "private": true,
+  "engines": {"node": ">= 18"},
+  "scripts": {"test": "node --test"}
+}
+"""
+NODE_TEST = """const { describe, it } = require("node:test");
+const assert = require("node:assert");
+const { add, clamp } = require("../src/calc");
+
+require("net").createServer().listen(0, "127.0.0.1");
+
+describe("calc", () => {
+  describe("add", () => {
+    it("adds two numbers", () => {
+      assert.strictEqual(add(2, 3), 5);
+    });
+  });
+});
+"""
+JAVASCRIPT_NODE = LanguageSample(
+    "javascript",
+    {"package.json": NODE_PACKAGE, "src/calc.js": JS_CALC, "__tests__/calc.test.js": NODE_TEST},
+    {
+        "src/calc.js": JS_CALC.replace("if (v > lo) return lo;", "if (v > hi) return hi;"),
+        "__tests__/calc.test.js": NODE_TEST.replace(
+            "  });\n});\n",
+            '  });\n  it("clamps", () => {\n    assert.strictEqual(clamp(5, 0, 10), 5);\n'
+            "  });\n});\n",
+        ),
+    },
+    {
+        "src/calc.js": JS_CALC.replace("return a + b;", "const sum = a + b;\n  return sum;"),
+        "__tests__/calc.test.js": NODE_TEST.replace(
+            "    });\n  });",
+            '    });\n    it("adds zero", () => {\n      assert.strictEqual(add(0, 0), 0);\n'
+            "    });\n  });",
+        ),
+    },
+    [f"__tests__/calc.test.js::calc{JEST} clamps"],
+    [f"__tests__/calc.test.js::calc{JEST} add{JEST} adds two numbers"],
+    "node --test",
+    era=datetime(2024, 11, 4, 9, 0, tzinfo=UTC),
+    name="javascript-node",
+)
+
 RUST_TOML = '[package]\nname = "calc"\nversion = "0.1.0"\nedition = "2018"\n'
 # a crate that denies warnings and has one (dead code): its tests build only with lints capped,
 # as seanmonstar/httparse's did not on a rustc newer than its era's (unexpected_cfgs)
@@ -373,7 +423,10 @@ GOPATH = dataclasses.replace(
     image_files=((f"{GOPATH_MODULE}/go.mod", "github.com/pkg/errors v0.8.0"),),
 )
 
-SAMPLES = {sample.key: sample for sample in (GO, GOPATH, JAVASCRIPT, JAVASCRIPT_MOCHA, RUST, JAVA)}
+SAMPLES = {
+    sample.key: sample
+    for sample in (GO, GOPATH, JAVASCRIPT, JAVASCRIPT_MOCHA, JAVASCRIPT_NODE, RUST, JAVA)
+}
 
 
 def write_language_repo(path: Path, sample: LanguageSample) -> Path:

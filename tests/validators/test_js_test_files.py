@@ -114,3 +114,33 @@ def test_a_file_directly_in_the_spec_folder_is_a_test_whatever_its_name() -> Non
     # mocha runs every file of ./test: body-parser's test/utils.js tests lib/utils.js
     files = ["test/utils.js", "test/parse.js", "test/support/env.js"]
     assert chosen(TestRunner.MOCHA, {}, files) == ["test/parse.js", "test/utils.js"]
+
+
+KOA_2024 = json.dumps({"scripts": {"test": "node --test"}})
+KOA_TREE = [
+    "__tests__/application/respond.test.js",
+    "__tests__/lib/search-params.test.js",
+    "test/index.js",
+    "test/fixtures/server.js",
+    "lib/test-helpers.js",
+    "lib/application.js",
+    "src/sum.ts",
+]
+
+
+def test_node_test_runs_node_s_default_names() -> None:
+    """``node --test`` alone: ``*.test.js``, ``test-*.js``, every file under a test/ folder."""
+    got = chosen(TestRunner.NODE_TEST, {"package.json": KOA_2024}, KOA_TREE)
+    assert got == [
+        "__tests__/application/respond.test.js",
+        "__tests__/lib/search-params.test.js",
+        "lib/test-helpers.js",
+        "test/index.js",
+    ]
+
+
+def test_node_test_runs_under_the_folders_and_globs_its_script_names() -> None:
+    script = "NODE_ENV=test c8 node --import tsx --test-reporter dot --test lib/ 'src/**/*.ts'"
+    package = json.dumps({"scripts": {"test": script}})
+    got = chosen(TestRunner.NODE_TEST, {"package.json": package}, KOA_TREE)
+    assert got == ["lib/test-helpers.js", "src/sum.ts"]

@@ -14,7 +14,13 @@ import pytest
 from pipeline.core.records import TestStatus
 from validators.go_report import read_go_test_json
 from validators.grading import RunResult, grade, run_problem, status_in
-from validators.js_reports import JEST_SEPARATOR, VITEST_SEPARATOR, read_jest_json, read_mocha_json
+from validators.js_reports import (
+    JEST_SEPARATOR,
+    VITEST_SEPARATOR,
+    read_jest_json,
+    read_mocha_json,
+    read_node_test,
+)
 from validators.junit import Report
 from validators.junit_reports import read_surefire
 from validators.libtest_report import read_libtest_json
@@ -117,6 +123,31 @@ def test_mocha_hook_failure_is_a_collection_error_of_its_file() -> None:
     data = json.dumps(document).encode()
     report = read_mocha_json(data)
     assert report.statuses == {} and report.collection_errors == ["test/sum.spec.js"]
+
+
+@pytest.mark.parametrize("name", ["node-test-22.23.jsonl", "node-test-20.20.jsonl"])
+def test_node_test_report(name: str) -> None:
+    """Titles from the outermost describe, as jest's; a describe is no test; a file that does
+    not load, and one whose before hook throws, are errors of their file (its cancelled tests
+    errors); a skipped test is skipped."""
+    report = read_node_test(golden(name))
+    assert report.statuses == {
+        "test/a.test.js::top one": P,
+        f"test/a.test.js::group {ARROW} inner ok": P,
+        f"test/a.test.js::group {ARROW} inner bad": F,
+        f"test/a.test.js::group {ARROW} deeper {ARROW} leaf": P,
+        f"test/hook.test.js::hooked {ARROW} never": E,
+        "test/sub/b.js::b top": P,
+        "test/sub/b.js::b skip": S,
+    }
+    assert report.collection_errors == ["test/bad.test.js", "test/hook.test.js"]
+    assert report.empty_units == []
+
+
+def test_a_node_test_file_that_passed_as_a_whole_held_no_test() -> None:
+    line = {"type": "test:pass", "name": "/repo/test/none.js", "nesting": 0}
+    data = json.dumps({**line, "file": "/repo/test/none.js"}).encode()
+    assert read_node_test(data).empty_units == ["test/none.js"]
 
 
 def test_go_before_1_24_names_a_package_that_does_not_build_only_in_its_summary_line() -> None:

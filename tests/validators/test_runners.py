@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,23 @@ def test_surefire_reports_are_read_from_the_collected_folder() -> None:
     files = {f"{REPORT}/{p.name}": p.read_bytes() for p in (GOLDEN / "surefire-3.2").glob("*.xml")}
     report = spec.read(files, RunTargets([]))
     assert report is not None and report.statuses["com.example.CalcTest::adds"].value == "passed"
+
+
+def test_node_test_runs_the_touched_files_with_the_script_s_options() -> None:
+    """The script's environment and node options (a loader, a setup file) are the run's too;
+    the reporter, coverage and watching are the run's own."""
+    spec = RUNNERS[TestRunner.NODE_TEST]
+    script = (
+        "NODE_ENV=test c8 node --require ./test/setup.js --test --test-reporter dot "
+        "--experimental-test-coverage --watch test/"
+    )
+    package = json.dumps({"scripts": {"test": script}})
+    targets = spec.targets(
+        ["test/a.test.js", "test/setup.js", "lib/a.js"], {"package.json": package}
+    )
+    assert targets.selection == ["test/a.test.js", "test/setup.js"]
+    assert targets.invocation == ["env", "NODE_ENV=test", "node", "--require", "./test/setup.js"]
+    command = spec.command(targets)[2]
+    assert "env NODE_ENV=test node --require ./test/setup.js --test $force" in command
+    assert f"TASKFORGE_NODE_REPORT={REPORT}" in command and "--test-reporter=spec" in command
+    assert "node-test-reporter.cjs" in command and "--test-force-exit" in command
