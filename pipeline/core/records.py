@@ -245,6 +245,11 @@ class InstallConfig(Record):
         dumped = self.model_dump(mode="json")
         if self.language is Language.PYTHON and self.toolchain is None:
             del dumped["language"], dumped["toolchain"]
+        elif dumped["toolchain"] is not None:
+            # what is installed makes the image, not what was asked or where it was read: a
+            # toolchain of the era is found by each commit's own date, and every PR of a
+            # state had its own image (seanmonstar/httparse: 30 for 31 PRs)
+            del dumped["toolchain"]["requested"], dumped["toolchain"]["evidence"]
         return dumped
 
 

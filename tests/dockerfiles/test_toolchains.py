@@ -254,6 +254,24 @@ def test_a_python_recipe_hashes_as_before_the_language_fields() -> None:
     assert other.fingerprint_fields()["language"] == "go"
 
 
+def test_prs_of_one_dependency_state_share_an_image_whatever_their_day(tmp_path: Path) -> None:
+    """The toolchain of a commit that asks for none is found by the commit's date; where the
+    same one is installed, the PRs of one dependency state share one plan and one image
+    (seanmonstar/httparse had 30 images for 31 PRs, each keyed by its own day)."""
+    repo = git.Repo.init(tmp_path / "r", initial_branch="main")
+    history = History(repo)
+    history.clock = datetime(2024, 6, 10, tzinfo=UTC)
+    manifest = '[package]\nname = "calc"\nversion = "0.1.0"\n'
+    first = history.commit("one", {"Cargo.toml": manifest, "src/lib.rs": ""})
+    history.clock = datetime(2024, 6, 11, tzinfo=UTC)
+    second = history.commit("two", {"src/lib.rs": "pub fn f() {}\n"})
+    one = plan_environment(repo, "o/calc", first, [], language=RUST)
+    two = plan_environment(repo, "o/calc", second, [], language=RUST)
+    assert one.attempts[0].toolchain != two.attempts[0].toolchain  # "commit date ..." differs
+    assert one.key == two.key
+    assert one.attempts[0].fingerprint_fields() == two.attempts[0].fingerprint_fields()
+
+
 def test_a_javascript_plan_ends_without_its_lockfile(tmp_path: Path) -> None:
     repo = git.Repo.init(tmp_path / "r", initial_branch="main")
     history = History(repo)
