@@ -29,6 +29,7 @@ import json
 import re
 import shlex
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -72,6 +73,11 @@ MOCHA_VALUED = frozenset(
     | {"--spec", "-j", "--jobs", "--retries", "--compilers", "--require-main", "--loader"}
 )
 SEPARATORS = frozenset({"&&", "||", ";", "|", "&"})
+# mocha's options a run passes on from the script: what the tests need loaded or allowed
+MOCHA_KEPT = frozenset(
+    {"-r", "--require", "-u", "--ui", "-t", "--timeout", "--file", "--compilers", "--delay"}
+)
+ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
 
 def js_test_files(
@@ -113,6 +119,61 @@ def test_patterns(
     if egg is not None:
         return _egg(egg), []
     return _mocha(package, manifests, _arguments(script, {"mocha", "_mocha"}) or []), []
+
+
+def test_script(manifests: Mapping[str, str]) -> str:
+    """``scripts.test`` of the root's ``package.json``, or ""."""
+    script = _table(_json(manifests.get("package.json", "")), "scripts").get("test", "")
+    return script if isinstance(script, str) else ""
+
+
+@dataclass(frozen=True)
+class MochaInvocation:
+    """How the script runs mocha: its NAME=value words, the options the tests need (their
+    requires, interface, timeout), and egg-bin when mocha runs through it."""
+
+    environment: list[str]
+    options: list[str]
+    wrapper: str = ""
+
+
+def mocha_invocation(manifests: Mapping[str, str]) -> MochaInvocation:
+    """The script's mocha, as a run must repeat it. egg-bin's ``test`` runs mocha with
+    ``NODE_ENV=test`` (koajs/koa's 2019 tests expect ``app.env`` to be "test"), a timeout of
+    60 s and its own requires (``co-mocha``, ``intelli-espower-loader``), then the files."""
+    script = test_script(manifests)
+    egg = _arguments(script, {"egg-bin"})
+    commands = {"egg-bin"} if egg is not None else {"mocha", "_mocha"}
+    words = egg if egg is not None else _arguments(script, commands) or []
+    options, keep = [], False
+    for word in words:
+        name = word.split("=", 1)[0]
+        if keep:
+            options.append(word)
+            keep = False
+        elif name in MOCHA_KEPT:
+            options.append(word)
+            keep = word in MOCHA_VALUED  # its value is the next word
+    environment = _assignments(script, commands)
+    if egg is None:
+        return MochaInvocation(environment, options)
+    if not {"-t", "--timeout"} & {o.split("=", 1)[0] for o in options}:
+        options += ["--timeout", "60000"]
+    return MochaInvocation(["NODE_ENV=test", *environment], options, "egg-bin")
+
+
+def _assignments(script: str, commands: set[str]) -> list[str]:
+    """The NAME=value words before the first of ``commands`` in its command of ``script``."""
+    try:
+        words = shlex.split(script)
+    except ValueError:
+        return []
+    before: list[str] = []
+    for word in words:
+        if PurePosixPath(word).name in commands:
+            return [w for w in before if ASSIGNMENT.match(w)]
+        before = [] if word in SEPARATORS else [*before, word]
+    return []
 
 
 def _written(

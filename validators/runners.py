@@ -29,7 +29,6 @@ reachable here.
 
 from __future__ import annotations
 
-import json
 import posixpath
 import shlex
 import tomllib
@@ -56,7 +55,7 @@ from validators.js_reports import (
     read_mocha_json,
     read_node_test,
 )
-from validators.js_test_files import js_test_files
+from validators.js_test_files import js_test_files, mocha_invocation, test_script
 from validators.junit import Report
 from validators.junit_reports import (
     JAVA_UNIT_ENDS,
@@ -80,8 +79,11 @@ class RunTargets:
 
     selection: list[str]
     units: list[str] = field(default_factory=list)
-    # the runner's own words, where the repository's script sets some (node's --import tsx)
-    invocation: list[str] = field(default_factory=list)
+    # what the repository's script runs the runner with: NAME=value words, its options
+    # (node's --import tsx, mocha's --require), and the wrapper it runs it through (egg-bin)
+    environment: list[str] = field(default_factory=list)
+    options: list[str] = field(default_factory=list)
+    wrapper: str = ""
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,13 @@ def js_targets(runner: TestRunner) -> Callable[[Sequence[str], Mapping[str, str]
     return select
 
 
+def mocha_targets(test_files: Sequence[str], manifests: Mapping[str, str]) -> RunTargets:
+    """The touched files mocha runs, and how the script runs mocha (``mocha_invocation``)."""
+    files = js_test_files(TestRunner.MOCHA, test_files, manifests)
+    how = mocha_invocation(manifests)
+    return RunTargets(files, files, how.environment, how.options, how.wrapper)
+
+
 def _jest(targets: RunTargets, repeat: int) -> str:
     """Jest waits for every handle a test left open (a server) unless told ``--forceExit``,
     as koajs/koa's own ``test-cov`` script tells it; the report is written before it exits."""
@@ -167,14 +176,29 @@ def _mocha(targets: RunTargets, repeat: int) -> str:
     server, a socket) unless told ``--exit``, as koa's ``egg-bin`` tells it: without, each run
     of koajs/koa's tests hung until the timeout; mocha 3 and older exit by themselves."""
     files = _quoted(_ordered(targets.selection, repeat))
+    env = _quoted(["env", *targets.environment])
+    options = _quoted(targets.options)
+    setup = ""
+    if targets.wrapper == "egg-bin":  # its requires where installed, test/.setup.js first
+        options += " $egg"
+        files = f"$setup {files}"
+        setup = (
+            "egg=; for m in co-mocha intelli-espower-loader; do "
+            '[ -d "node_modules/$m" ] && egg="$egg --require $m"; done; '
+            "setup=; [ -f test/.setup.js ] && setup=test/.setup.js; "
+        )
     current = (
-        f"node_modules/.bin/mocha --exit --reporter json --reporter-option output={REPORT} {files}"
+        f"{env} node_modules/.bin/mocha --exit {options} --reporter json "
+        f"--reporter-option output={REPORT} {files}"
     )
-    older = f"node node_modules/mocha/bin/_mocha --reporter json {files} > {REPORT}"
-    exiting = f"node node_modules/mocha/bin/_mocha --exit --reporter json {files} > {REPORT}"
+    older = f"{env} node node_modules/mocha/bin/_mocha {options} --reporter json {files} > {REPORT}"
+    exiting = (
+        f"{env} node node_modules/mocha/bin/_mocha --exit {options} --reporter json {files} "
+        f"> {REPORT}"
+    )
     version = "node -p 'require(\"mocha/package.json\").version' 2>/dev/null"
     return (
-        f'case "$({version})" in [0-3].*) {older};; [4-8].*|9.0.*) {exiting};; '
+        f'{setup}case "$({version})" in [0-3].*) {older};; [4-8].*|9.0.*) {exiting};; '
         f"*) {current};; esac; "
         f"status=$?; if [ $status -ne 0 ] && [ ! -s {REPORT} ]; then : > {BUILD_FAILED}; fi"
     )
@@ -193,14 +217,10 @@ def node_test_targets(test_files: Sequence[str], manifests: Mapping[str, str]) -
     """The touched files ``node --test`` runs, and the environment and options of the
     script's ``node --test`` (``--import tsx``, ``--require ./test/setup.js``)."""
     files = js_test_files(TestRunner.NODE_TEST, test_files, manifests)
-    package = manifests.get("package.json", "")
-    try:
-        script = json.loads(package).get("scripts", {}).get("test", "") if package else ""
-    except (ValueError, AttributeError):
-        script = ""
-    command = node_test_command(script if isinstance(script, str) else "")
-    invocation = ["env", *command.environment, "node", *command.run_options()] if command else []
-    return RunTargets(files, files, invocation or ["node"])
+    command = node_test_command(test_script(manifests))
+    if command is None:
+        return RunTargets(files, files)
+    return RunTargets(files, files, command.environment, command.run_options())
 
 
 def _node_test(targets: RunTargets, repeat: int) -> str:
@@ -209,7 +229,7 @@ def _node_test(targets: RunTargets, repeat: int) -> str:
     the run is forced to exit: it reports once every test is done. The reporter writes its
     lines itself; its own destination is a file (Node 22 syncs it: /dev/null fails)."""
     files = _quoted(_ordered(targets.selection, repeat))
-    node = _quoted(targets.invocation or ["node"])
+    node = _quoted(["env", *targets.environment, "node", *targets.options])
     return (
         f"printf '%s' {shlex.quote(NODE_REPORTER)} > {NODE_REPORTER_PATH}; rm -f {REPORT}; "
         f"{NODE_FORCE_EXIT}; TASKFORGE_NODE_REPORT={REPORT} {node} --test $force "
@@ -435,7 +455,7 @@ RUNNERS: dict[TestRunner, RunnerSpec] = {
         RunnerSpec(
             TestRunner.MOCHA,
             Language.JAVASCRIPT,
-            js_targets(TestRunner.MOCHA),
+            mocha_targets,
             _mocha,
             _single(read_mocha_json),
             exit_codes={code: 1 for code in range(2, 255)},

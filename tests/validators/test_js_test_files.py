@@ -144,3 +144,11 @@ def test_node_test_runs_under_the_folders_and_globs_its_script_names() -> None:
     package = json.dumps({"scripts": {"test": script}})
     got = chosen(TestRunner.NODE_TEST, {"package.json": package}, KOA_TREE)
     assert got == ["lib/test-helpers.js", "src/sum.ts"]
+
+
+def test_the_script_s_own_timeout_stands_under_egg_bin() -> None:
+    from validators.js_test_files import mocha_invocation
+
+    package = json.dumps({"scripts": {"test": "CI=1 egg-bin test --timeout=5000 test"}})
+    how = mocha_invocation({"package.json": package})
+    assert how.environment == ["NODE_ENV=test", "CI=1"] and how.options == ["--timeout=5000"]

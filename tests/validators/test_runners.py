@@ -177,8 +177,34 @@ def test_node_test_runs_the_touched_files_with_the_script_s_options() -> None:
         ["test/a.test.js", "test/setup.js", "lib/a.js"], {"package.json": package}
     )
     assert targets.selection == ["test/a.test.js", "test/setup.js"]
-    assert targets.invocation == ["env", "NODE_ENV=test", "node", "--require", "./test/setup.js"]
+    assert targets.environment == ["NODE_ENV=test"]
+    assert targets.options == ["--require", "./test/setup.js"]
     command = spec.command(targets)[2]
     assert "env NODE_ENV=test node --require ./test/setup.js --test $force" in command
     assert f"TASKFORGE_NODE_REPORT={REPORT}" in command and "--test-reporter=spec" in command
     assert "node-test-reporter.cjs" in command and "--test-force-exit" in command
+
+
+def test_mocha_runs_as_its_script_and_egg_bin_run_it() -> None:
+    """The script's NAME=value words and the options its tests need (requires, interface,
+    timeout) are the run's too; egg-bin's test adds NODE_ENV=test, a 60 s timeout, its
+    requires where installed and test/.setup.js (koajs/koa's 2019 tests expect app.env "test")."""
+    spec = RUNNERS[TestRunner.MOCHA]
+    script = "NODE_ENV=test mocha -r ts-node/register --ui tdd --reporter dot --recursive test/"
+    plain = spec.targets(["test/a.js"], {"package.json": json.dumps({"scripts": {"test": script}})})
+    assert (plain.environment, plain.options, plain.wrapper) == (
+        ["NODE_ENV=test"],
+        ["-r", "ts-node/register", "--ui", "tdd"],
+        "",
+    )
+    command = spec.command(plain)[2]
+    assert (
+        "env NODE_ENV=test node_modules/.bin/mocha --exit -r ts-node/register --ui tdd" in command
+    )
+    egg = {"package.json": json.dumps({"scripts": {"test": "egg-bin test test"}})}
+    wrapped = spec.targets(["test/a.js"], egg)
+    assert wrapped.environment == ["NODE_ENV=test"] and wrapped.wrapper == "egg-bin"
+    assert wrapped.options == ["--timeout", "60000"]
+    command = spec.command(wrapped)[2]
+    assert "for m in co-mocha intelli-espower-loader" in command
+    assert "--timeout 60000 $egg --reporter json $setup test/a.js" in command
