@@ -171,10 +171,12 @@ def _vitest(targets: RunTargets, repeat: int) -> str:
 
 def _mocha(targets: RunTargets, repeat: int) -> str:
     """Mocha 9.1 and later write the JSON report to ``output=``; an older one only to its
-    standard output (its ``bin/mocha`` wrapper loses that output on a current Node, so
-    ``bin/_mocha`` runs). Mocha 4 and later wait for every handle a test left open (a
-    server, a socket) unless told ``--exit``, as koa's ``egg-bin`` tells it: without, each run
-    of koajs/koa's tests hung until the timeout; mocha 3 and older exit by themselves."""
+    standard output (its ``bin/mocha`` wrapper loses that output on a current Node). Mocha's
+    own ``bin/_mocha`` runs, never ``node_modules/.bin/mocha``: another package may own that
+    name (egg-bin 4.20's ``bin/mocha.js``, which koajs/koa's 2019-2020 states failed on).
+    Mocha 4 and later wait for every handle a test left open (a server, a socket) unless told
+    ``--exit``, as koa's ``egg-bin`` tells it: without, each run of koajs/koa's tests hung
+    until the timeout; mocha 3 and older exit by themselves."""
     files = _quoted(_ordered(targets.selection, repeat))
     env = _quoted(["env", *targets.environment])
     options = _quoted(targets.options)
@@ -188,7 +190,7 @@ def _mocha(targets: RunTargets, repeat: int) -> str:
             "setup=; [ -f test/.setup.js ] && setup=test/.setup.js; "
         )
     current = (
-        f"{env} node_modules/.bin/mocha --exit {options} --reporter json "
+        f"{env} node node_modules/mocha/bin/_mocha --exit {options} --reporter json "
         f"--reporter-option output={REPORT} {files}"
     )
     older = f"{env} node node_modules/mocha/bin/_mocha {options} --reporter json {files} > {REPORT}"

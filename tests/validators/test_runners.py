@@ -199,7 +199,8 @@ def test_mocha_runs_as_its_script_and_egg_bin_run_it() -> None:
     )
     command = spec.command(plain)[2]
     assert (
-        "env NODE_ENV=test node_modules/.bin/mocha --exit -r ts-node/register --ui tdd" in command
+        "env NODE_ENV=test node node_modules/mocha/bin/_mocha --exit -r ts-node/register --ui tdd"
+        in command
     )
     egg = {"package.json": json.dumps({"scripts": {"test": "egg-bin test test"}})}
     wrapped = spec.targets(["test/a.js"], egg)
