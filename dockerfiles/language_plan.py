@@ -91,7 +91,7 @@ def plan_language_environment(
         # the default features are the attempts after them, should those not build
         featured = [f"{CARGO_FEATURES}={features}"]
         attempts = [a.revised(environment=[*a.environment, *featured]) for a in attempts] + attempts
-    if gopath:  # nothing pins a version: first the modules as of the month, then today's
+    if gopath:  # nothing pins a version: first the modules as of the month's end, then today's
         attempts = [config.revised(exclude_newer=month_of(commit.committed_datetime)), config]
     if language is Language.JAVA:
         attempts = java_attempts(config)
@@ -108,9 +108,15 @@ def plan_language_environment(
 
 
 def month_of(moment: datetime) -> datetime:
-    """The first day of ``moment``'s month (UTC): the commits of one month share their
-    dependencies' day, and so one image, and none is newer than the commit."""
-    return moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    """The first day of the month after ``moment``'s (UTC): the commits of one month share
+    their dependencies' day, and so one image, and a commit that calls what a dependency
+    added earlier that month finds it."""
+    start = moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return (
+        start.replace(year=start.year + 1, month=1)
+        if start.month == 12
+        else start.replace(month=start.month + 1)
+    )
 
 
 OLDEST_JAVA_LEVEL = 8  # the oldest language level every JDK here compiles (JDK 21 dropped 7)

@@ -330,9 +330,9 @@ def test_a_go_repository_from_before_modules_gets_a_go_mod_written(tmp_path: Pat
         assert "TASKFORGE_GO_MODULE=github.com/spf13/pflag" in attempt.environment
         assert "go mod init github.com/spf13/pflag" in render_language_dockerfile(attempt)
     assert GOPATH_MODULE in PRELUDE[GO]
-    # nothing pins a version: first each module as of the commit's month, then today's
-    assert as_of.exclude_newer == datetime(2017, 3, 1, tzinfo=UTC)
-    assert "python3 /tmp/go_as_of.py 2017-03-01" in render_language_dockerfile(as_of)
+    # nothing pins a version: first each module as of the end of the commit's month, then today's
+    assert as_of.exclude_newer == datetime(2017, 4, 1, tzinfo=UTC)
+    assert "python3 /tmp/go_as_of.py 2017-04-01" in render_language_dockerfile(as_of)
     assert today.exclude_newer is None
     assert "go_as_of.py 2" not in render_language_dockerfile(today)
     modules = history.commit("modules", {"go.mod": "module github.com/spf13/pflag\n\ngo 1.12\n"})
