@@ -140,7 +140,7 @@ class MochaInvocation:
 def mocha_invocation(manifests: Mapping[str, str]) -> MochaInvocation:
     """The script's mocha, as a run must repeat it. egg-bin's ``test`` runs mocha with
     ``NODE_ENV=test`` (koajs/koa's 2019 tests expect ``app.env`` to be "test"), a timeout of
-    60 s and its own requires (``co-mocha``, ``intelli-espower-loader``), then the files."""
+    60 s and its ``co-mocha``, then the files."""
     script = test_script(manifests)
     egg = _arguments(script, {"egg-bin"})
     commands = {"egg-bin"} if egg is not None else {"mocha", "_mocha"}

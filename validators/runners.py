@@ -180,30 +180,46 @@ def _mocha(targets: RunTargets, repeat: int) -> str:
     files = _quoted(_ordered(targets.selection, repeat))
     env = _quoted(["env", *targets.environment])
     options = _quoted(targets.options)
-    setup = ""
-    if targets.wrapper == "egg-bin":  # its requires where installed, test/.setup.js first
+    wrapper = shlex.quote(targets.wrapper)
+    # mocha's package as its wrapper resolves it (egg-bin's own may be nested in it), else
+    # as the tree does
+    find = f"mocha=$(node -e {shlex.quote(LOCATE)} mocha {wrapper}); "
+    # egg-bin's: co-mocha where installed (generator tests), test/.setup.js first; not its
+    # intelli-espower-loader, which reads the package.json beside the node_modules it is in
+    # (the image's /opt/taskforge) and only rewrites assertions' messages
+    if targets.wrapper == "egg-bin":
         options += " $egg"
         files = f"$setup {files}"
-        setup = (
-            "egg=; for m in co-mocha intelli-espower-loader; do "
-            '[ -d "node_modules/$m" ] && egg="$egg --require $m"; done; '
+        find += (
+            "egg=; for m in co-mocha; do "
+            f'd=$(node -e {shlex.quote(LOCATE)} "$m" {wrapper}); '
+            '[ -d "$d" ] && egg="$egg --require $d"; done; '
             "setup=; [ -f test/.setup.js ] && setup=test/.setup.js; "
         )
     current = (
-        f"{env} node node_modules/mocha/bin/_mocha --exit {options} --reporter json "
+        f'{env} node "$mocha/bin/_mocha" --exit {options} --reporter json '
         f"--reporter-option output={REPORT} {files}"
     )
-    older = f"{env} node node_modules/mocha/bin/_mocha {options} --reporter json {files} > {REPORT}"
-    exiting = (
-        f"{env} node node_modules/mocha/bin/_mocha --exit {options} --reporter json {files} "
-        f"> {REPORT}"
-    )
-    version = "node -p 'require(\"mocha/package.json\").version' 2>/dev/null"
+    older = f'{env} node "$mocha/bin/_mocha" {options} --reporter json {files} > {REPORT}'
+    exiting = f'{env} node "$mocha/bin/_mocha" --exit {options} --reporter json {files} > {REPORT}'
+    version = 'node -p "require(\\"$mocha/package.json\\").version" 2>/dev/null'
     return (
-        f'{setup}case "$({version})" in [0-3].*) {older};; [4-8].*|9.0.*) {exiting};; '
+        f'{find}case "$({version})" in [0-3].*) {older};; [4-8].*|9.0.*) {exiting};; '
         f"*) {current};; esac; "
         f"status=$?; if [ $status -ne 0 ] && [ ! -s {REPORT} ]; then : > {BUILD_FAILED}; fi"
     )
+
+
+# the folder of package argv[1] as package argv[2] (a wrapper, or "") resolves it, else the
+# tree's node_modules/argv[1]
+LOCATE = (
+    'const [name, wrapper] = process.argv.slice(1); const path = require("path"); '
+    "const from = [process.cwd()]; "
+    'if (wrapper) { try { from.unshift(path.dirname(require.resolve(wrapper + "/package.json")))'
+    " } catch (e) {} } "
+    'try { console.log(path.dirname(require.resolve(name + "/package.json", { paths: from }))) }'
+    ' catch (e) { console.log("node_modules/" + name) }'
+)
 
 
 NODE_REPORTER = resources.files("validators").joinpath("node_test_reporter.cjs").read_text()

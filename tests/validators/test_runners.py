@@ -188,7 +188,7 @@ def test_node_test_runs_the_touched_files_with_the_script_s_options() -> None:
 def test_mocha_runs_as_its_script_and_egg_bin_run_it() -> None:
     """The script's NAME=value words and the options its tests need (requires, interface,
     timeout) are the run's too; egg-bin's test adds NODE_ENV=test, a 60 s timeout, its
-    requires where installed and test/.setup.js (koajs/koa's 2019 tests expect app.env "test")."""
+    co-mocha where installed and test/.setup.js (koajs/koa's 2019 tests expect app.env "test")."""
     spec = RUNNERS[TestRunner.MOCHA]
     script = "NODE_ENV=test mocha -r ts-node/register --ui tdd --reporter dot --recursive test/"
     plain = spec.targets(["test/a.js"], {"package.json": json.dumps({"scripts": {"test": script}})})
@@ -207,5 +207,5 @@ def test_mocha_runs_as_its_script_and_egg_bin_run_it() -> None:
     assert wrapped.environment == ["NODE_ENV=test"] and wrapped.wrapper == "egg-bin"
     assert wrapped.options == ["--timeout", "60000"]
     command = spec.command(wrapped)[2]
-    assert "for m in co-mocha intelli-espower-loader" in command
+    assert "for m in co-mocha; do" in command
     assert "--timeout 60000 $egg --reporter json $setup test/a.js" in command
