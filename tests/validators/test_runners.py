@@ -199,13 +199,12 @@ def test_mocha_runs_as_its_script_and_egg_bin_run_it() -> None:
     )
     command = spec.command(plain)[2]
     assert (
-        "env NODE_ENV=test node node_modules/mocha/bin/_mocha --exit -r ts-node/register --ui tdd"
-        in command
+        'env NODE_ENV=test node "$mocha/bin/_mocha" --exit -r ts-node/register --ui tdd' in command
     )
     egg = {"package.json": json.dumps({"scripts": {"test": "egg-bin test test"}})}
     wrapped = spec.targets(["test/a.js"], egg)
     assert wrapped.environment == ["NODE_ENV=test"] and wrapped.wrapper == "egg-bin"
     assert wrapped.options == ["--timeout", "60000"]
     command = spec.command(wrapped)[2]
-    assert "for m in co-mocha; do" in command
+    assert "for m in co-mocha; do" in command and "mocha=$(node -e" in command
     assert "--timeout 60000 $egg --reporter json $setup test/a.js" in command
