@@ -30,6 +30,7 @@ reachable here.
 from __future__ import annotations
 
 import posixpath
+import re
 import shlex
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -156,11 +157,20 @@ def mocha_targets(test_files: Sequence[str], manifests: Mapping[str, str]) -> Ru
 
 def _jest(targets: RunTargets, repeat: int) -> str:
     """Jest waits for every handle a test left open (a server) unless told ``--forceExit``,
-    as koajs/koa's own ``test-cov`` script tells it; the report is written before it exits."""
-    files = _quoted(_ordered(targets.selection, repeat))
-    return (
+    as koajs/koa's own ``test-cov`` script tells it; the report is written before it exits.
+    Jest before 21 has no ``--runTestsByPath`` (koajs/koa's jest 20 of 2019 printed its usage
+    and no report): each file is then a pattern that matches only its own path."""
+    ordered = _ordered(targets.selection, repeat)
+    files = _quoted(ordered)
+    patterns = _quoted([f"^(.*/)?{re.escape(path)}$" for path in ordered])
+    run = (
         "node_modules/.bin/jest --ci --runInBand --watchman=false --forceExit --json "
-        f"--outputFile={REPORT} --runTestsByPath {files}; status=$?"
+        f"--outputFile={REPORT}"
+    )
+    version = "node -p 'require(\"jest/package.json\").version' 2>/dev/null"
+    return (
+        f'case "$({version})" in 1[0-9].*|20.*) {run} {patterns};; '
+        f"*) {run} --runTestsByPath {files};; esac; status=$?"
     )
 
 

@@ -32,6 +32,8 @@ def test_javascript_runs_the_touched_test_files_only() -> None:
     script = spec.command(RunTargets(["a.test.js", "b test.js"], []), repeat=1)[2]
     assert "--runTestsByPath 'b test.js' a.test.js" in script  # quoted, reversed on repeat 1
     assert f"--json --outputFile={REPORT}" in script and "--ci" in script
+    # jest before 21 has no --runTestsByPath: a pattern that matches only the file's path
+    assert "1[0-9].*|20.*)" in script and "'^(.*/)?b\\ test\\.js$'" in script
 
 
 def test_go_runs_the_touched_packages_in_their_module() -> None:
