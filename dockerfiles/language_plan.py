@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -112,11 +112,7 @@ def month_of(moment: datetime) -> datetime:
     their dependencies' day, and so one image, and a commit that calls what a dependency
     added earlier that month finds it."""
     start = moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return (
-        start.replace(year=start.year + 1, month=1)
-        if start.month == 12
-        else start.replace(month=start.month + 1)
-    )
+    return (start + timedelta(days=32)).replace(day=1)
 
 
 OLDEST_JAVA_LEVEL = 8  # the oldest language level every JDK here compiles (JDK 21 dropped 7)

@@ -16,12 +16,11 @@ date.
 
 from __future__ import annotations
 
-import json
 import tomllib
 from datetime import datetime
 from typing import Any
 
-from dockerfiles.toolchains import Offer, choose_toolchain
+from dockerfiles.toolchains import Offer, choose_toolchain, package_json
 from pipeline.core.languages import Language, TestRunner
 from pipeline.core.node_test import node_test_command
 from pipeline.core.records import InstallConfig
@@ -114,7 +113,7 @@ def package_manager(language: Language, files: dict[str, str]) -> str:
 def runner_of(language: Language, files: dict[str, str]) -> TestRunner:
     """The runner of the repository's tests."""
     if language is Language.JAVASCRIPT:
-        package = _package_json(files)
+        package = package_json(files)
         script = str(_table(package, "scripts").get("test", ""))
         names = {*_table(package, "devDependencies"), *_table(package, "dependencies")}
         for runner in (TestRunner.VITEST, TestRunner.JEST, TestRunner.MOCHA):
@@ -167,14 +166,6 @@ def _locked(language: Language, files: dict[str, str]) -> bool:
         Language.JAVA: ("pom.xml",),
     }
     return any(name in files for name in locks.get(language, ()))
-
-
-def _package_json(files: dict[str, str]) -> dict[str, Any]:
-    try:
-        package = json.loads(files.get("package.json", "") or "{}")
-    except json.JSONDecodeError:
-        return {}
-    return package if isinstance(package, dict) else {}
 
 
 def _table(document: dict[str, Any], key: str) -> dict[str, Any]:

@@ -246,7 +246,8 @@ def _go_request(files: dict[str, str]) -> tuple[str, str]:
     return "", ""
 
 
-def _package(files: dict[str, str]) -> dict[str, Any]:
+def package_json(files: dict[str, str]) -> dict[str, Any]:
+    """The root's ``package.json`` among ``files``, or {} (missing, not JSON, not an object)."""
     try:
         package = json.loads(files.get("package.json", "") or "{}")
     except json.JSONDecodeError:
@@ -255,7 +256,7 @@ def _package(files: dict[str, str]) -> dict[str, Any]:
 
 
 def _runs_node_test(files: dict[str, str]) -> bool:
-    script = _table(_package(files), "scripts").get("test", "")
+    script = _table(package_json(files), "scripts").get("test", "")
     return isinstance(script, str) and node_test_command(script) is not None
 
 
@@ -263,7 +264,7 @@ def _node_request(files: dict[str, str]) -> tuple[str, str]:
     for name in (".nvmrc", ".node-version"):
         if match := re.match(r"\s*v?(\d+)(\.\d+)*\s*$", files.get(name, "")):
             return match.group(1), name
-    package = _package(files)
+    package = package_json(files)
     volta = _table(package, "volta").get("node")
     if isinstance(volta, str) and (match := re.match(r"v?(\d+)", volta)):
         return match.group(1), "package.json volta.node"
